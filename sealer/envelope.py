@@ -1,0 +1,154 @@
+"""The sealed-value envelope: Bitnami Sealed Secrets' hybrid scheme, byte for byte.
+
+Pure code: callers pass keys, labels and (for the session key) a random source. Used by
+:mod:`sealer.manifests`, the CLI and the controller. The layout is documented in
+``docs/format.md``; this module is the one place that builds or opens it.
+
+Scope rules live here too, since the scope decides the label and the label is part of the
+ciphertext (OAEP binds it): a blob sealed for ``prod/db`` does not open as ``dev/db``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import os
+from collections.abc import Callable, Sequence
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from sealer.errors import DecryptError, EnvelopeError, ScopeError
+
+__all__ = [
+    "RandomSource",
+    "Scope",
+    "decode_blob",
+    "encode_blob",
+    "hybrid_decrypt",
+    "hybrid_encrypt",
+    "join_recipients",
+    "label_for",
+    "split_recipients",
+]
+
+#: Returns n random bytes. ``os.urandom`` in production; tests may pass a deterministic one.
+RandomSource = Callable[[int], bytes]
+
+_SESSION_KEY_LEN = 32
+_ZERO_NONCE = bytes(12)  # safe: every session key is fresh and used for exactly one message
+_GCM_TAG_LEN = 16
+_OAEP_HASH = hashes.SHA256()
+
+
+class Scope(enum.Enum):
+    """Where a sealed value may be unsealed. The value is the annotation spelling."""
+
+    STRICT = "strict"
+    NAMESPACE_WIDE = "namespace-wide"
+    CLUSTER_WIDE = "cluster-wide"
+
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        try:
+            return cls(text)
+        except ValueError:
+            allowed = ", ".join(s.value for s in cls)
+            raise ScopeError(f"unknown scope {text!r} (expected one of: {allowed})") from None
+
+
+def label_for(scope: Scope, namespace: str | None, name: str | None) -> bytes:
+    """The OAEP label for a scope: ``ns/name``, ``ns`` or empty (Bitnami's EncryptionLabel)."""
+    if scope is Scope.CLUSTER_WIDE:
+        return b""
+    if not namespace:
+        raise ScopeError(f"a namespace is required for {scope.value} scope", field="namespace")
+    if scope is Scope.NAMESPACE_WIDE:
+        return namespace.encode()
+    if not name:
+        raise ScopeError("a name is required for strict scope", field="name")
+    return f"{namespace}/{name}".encode()
+
+
+def _oaep(label: bytes) -> padding.OAEP:
+    return padding.OAEP(mgf=padding.MGF1(_OAEP_HASH), algorithm=_OAEP_HASH, label=label or None)
+
+
+# Layout of one sealed value (all integers big-endian):
+#
+#   +----------------+----------------------------+-----------------------------------+
+#   | len(R): uint16 | R: RSA-OAEP(SHA-256, label) | G: AES-256-GCM(plaintext) || tag  |
+#   |   2 bytes      |   of the 32-byte session key |   nonce = 12 zero bytes, no AAD  |
+#   +----------------+----------------------------+-----------------------------------+
+def hybrid_encrypt(
+    public_key: rsa.RSAPublicKey,
+    plaintext: bytes,
+    label: bytes,
+    *,
+    random: RandomSource = os.urandom,
+) -> bytes:
+    """Seal ``plaintext`` for ``public_key`` under ``label``; returns the raw envelope bytes."""
+    session_key = random(_SESSION_KEY_LEN)
+    wrapped = public_key.encrypt(session_key, _oaep(label))
+    sealed = AESGCM(session_key).encrypt(_ZERO_NONCE, plaintext, None)
+    return len(wrapped).to_bytes(2, "big") + wrapped + sealed
+
+
+def hybrid_decrypt(private_key: rsa.RSAPrivateKey, envelope: bytes, label: bytes) -> bytes:
+    """Open an envelope made by :func:`hybrid_encrypt` (or by Bitnami's ``HybridEncrypt``).
+
+    Raises :class:`EnvelopeError` for a malformed envelope and :class:`DecryptError` when the key or
+    the label does not match or the data was altered. Never any other exception.
+    """
+    if len(envelope) < 2:
+        raise EnvelopeError("sealed value is truncated (shorter than its 2-byte header)")
+    wrapped_len = int.from_bytes(envelope[:2], "big")
+    body = envelope[2:]
+    if wrapped_len != private_key.key_size // 8:
+        raise DecryptError(
+            f"sealed value was made for a {wrapped_len * 8}-bit key, "
+            f"not this {private_key.key_size}-bit key"
+        )
+    if len(body) < wrapped_len + _GCM_TAG_LEN:
+        raise EnvelopeError("sealed value is truncated")
+    try:
+        session_key = private_key.decrypt(body[:wrapped_len], _oaep(label))
+    except ValueError:
+        raise DecryptError(
+            "cannot decrypt: wrong key, wrong scope/namespace/name, or altered data"
+        ) from None
+    if len(session_key) != _SESSION_KEY_LEN:
+        raise DecryptError(f"session key has {len(session_key)} bytes, expected 32")
+    try:
+        return AESGCM(session_key).decrypt(_ZERO_NONCE, body[wrapped_len:], None)
+    except InvalidTag:
+        raise DecryptError("cannot decrypt: the sealed data was altered or truncated") from None
+
+
+def encode_blob(envelope: bytes) -> str:
+    """Standard base64 alphabet, padded: what goes into ``spec.encryptedData``."""
+    return base64.b64encode(envelope).decode("ascii")
+
+
+def decode_blob(blob: str) -> bytes:
+    """Decode one recipient's base64 blob; strict, so stray characters are an error."""
+    text = blob.strip()
+    if not text:
+        raise EnvelopeError("sealed value is empty")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise EnvelopeError("sealed value is not valid base64") from None
+
+
+def join_recipients(blobs: Sequence[str]) -> str:
+    """Several recipients' blobs for one value: comma-joined (``,`` is not in base64)."""
+    return ",".join(blobs)
+
+
+def split_recipients(value: str) -> list[str]:
+    """The inverse of :func:`join_recipients`; a single-recipient value gives one blob."""
+    return [part.strip() for part in value.split(",")]

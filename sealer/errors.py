@@ -1,0 +1,102 @@
+"""The sealops exception tree, shared by the CLI, the renderer and the controller.
+
+Every error a user can cause is a :class:`SealopsError`. Each carries enough context to name the
+object and the field in one line (``str(err)``), and never a secret value. Entry points convert
+them once per output channel: the CLI into ``Error: …`` and a non-zero exit, the controller into a
+``Ready`` condition, an Event and a kopf retry policy (``retryable``).
+
+    SealopsError
+    ├── EnvelopeError          a blob is malformed (bad base64, truncated, wrong shape)
+    │   └── DecryptError       a well-formed blob does not open with this key and label
+    ├── KeyMaterialError       a key or certificate cannot be loaded or used
+    │   └── CertificateExpired
+    ├── ManifestError          a manifest is malformed or of the wrong kind
+    │   └── ScopeError         scope, namespace or name rules are violated
+    ├── TemplateError          a SealedSecret template does not render
+    └── InputError             a file or stream cannot be read or written
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CertificateExpired",
+    "DecryptError",
+    "EnvelopeError",
+    "InputError",
+    "KeyMaterialError",
+    "ManifestError",
+    "ScopeError",
+    "SealopsError",
+    "TemplateError",
+]
+
+
+class SealopsError(Exception):
+    """Base of every error sealops raises on purpose.
+
+    ``where`` names the object (``Secret ns/name``, a file path); ``field`` names the field
+    (``data.password``). Both are optional and prefixed to the message.
+    """
+
+    #: Whether trying again later can succeed without anyone changing the input.
+    retryable: bool = False
+    #: Machine-readable reason, used for status conditions and metrics labels.
+    reason: str = "Error"
+
+    def __init__(self, message: str, *, where: str | None = None, field: str | None = None):
+        self.message = message
+        self.where = where
+        self.field = field
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        prefix = ""
+        if self.where and self.field:
+            prefix = f"{self.where}: {self.field}: "
+        elif self.where:
+            prefix = f"{self.where}: "
+        elif self.field:
+            prefix = f"{self.field}: "
+        return prefix + self.message
+
+    def located(self, *, where: str | None = None, field: str | None = None) -> SealopsError:
+        """Return a copy of this error with ``where``/``field`` filled in where still empty."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.where = self.where or where
+        clone.field = self.field or field
+        Exception.__init__(clone, clone._render())
+        clone.__cause__ = self.__cause__
+        return clone
+
+
+class EnvelopeError(SealopsError):
+    reason = "DecryptFailed"
+
+
+class DecryptError(EnvelopeError):
+    reason = "DecryptFailed"
+
+
+class KeyMaterialError(SealopsError):
+    reason = "InvalidKey"
+
+
+class CertificateExpired(KeyMaterialError):
+    reason = "CertificateExpired"
+
+
+class ManifestError(SealopsError):
+    reason = "InvalidSpec"
+
+
+class ScopeError(ManifestError):
+    reason = "InvalidSpec"
+
+
+class TemplateError(SealopsError):
+    reason = "InvalidSpec"
+
+
+class InputError(SealopsError):
+    reason = "InputError"

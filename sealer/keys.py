@@ -1,0 +1,322 @@
+"""Key material: generate, load, fingerprint and export sealing keys.
+
+Pure code (the clock is passed in). Used by the CLI (``seal keygen``, ``--cert``, ``--private-key``)
+and by the controller's keyring. Formats accepted, so that Bitnami users bring their keys as-is:
+
+- public side: an X.509 certificate (what ``kubeseal --fetch-cert`` prints) or a PKIX public key;
+- private side: PKCS#1 or PKCS#8 PEM, a ``kubernetes.io/tls`` Secret (YAML or JSON), or a ``List``
+  of such Secrets (``kubectl get secret -l … -o yaml``, Bitnami's backup format).
+
+Keys are named by their OpenSSH-style fingerprint, ``SHA256:`` + unpadded base64 of SHA-256 over
+the SSH wire encoding of the RSA public key: the form Bitnami's code uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from sealer.errors import CertificateExpired, KeyMaterialError
+
+__all__ = [
+    "DEFAULT_KEY_SIZE",
+    "DEFAULT_VALIDITY",
+    "KeyPair",
+    "Recipient",
+    "fingerprint",
+    "generate_keypair",
+    "load_private_keys",
+    "load_recipient",
+    "private_key_pem",
+]
+
+DEFAULT_KEY_SIZE = 4096
+DEFAULT_VALIDITY = dt.timedelta(days=3650)  # ten years, as Bitnami's controller
+DEFAULT_CN = "sealed-secret"
+
+_PRIVATE_PEM_MARKERS = (b"-----BEGIN RSA PRIVATE KEY-----", b"-----BEGIN PRIVATE KEY-----")
+
+
+def fingerprint(public_key: rsa.RSAPublicKey) -> str:
+    """``SHA256:<unpadded base64>`` of the SSH wire encoding (``ssh-rsa``, e, n)."""
+    openssh = public_key.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    wire = base64.b64decode(openssh.split()[1])
+    digest = hashlib.sha256(wire).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A public key to seal for, with its certificate when one was given."""
+
+    public_key: rsa.RSAPublicKey
+    fingerprint: str
+    certificate: x509.Certificate | None = None
+    source: str = "certificate"
+
+    def check_valid(self, now: dt.datetime) -> None:
+        """Refuse a certificate outside its validity window (a plain public key has none)."""
+        cert = self.certificate
+        if cert is None:
+            return
+        if now > cert.not_valid_after_utc:
+            raise CertificateExpired(
+                f"certificate {self.fingerprint} expired on "
+                f"{cert.not_valid_after_utc:%Y-%m-%d}; fetch the current one (seal cert)",
+                where=self.source,
+            )
+        if now < cert.not_valid_before_utc:
+            raise KeyMaterialError(
+                f"certificate {self.fingerprint} is not valid before "
+                f"{cert.not_valid_before_utc:%Y-%m-%d}",
+                where=self.source,
+            )
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A private key and, when known, its certificate. ``created`` orders keys (newest seals)."""
+
+    private_key: rsa.RSAPrivateKey
+    certificate: x509.Certificate | None = None
+    created: dt.datetime | None = None
+    name: str = ""
+    fingerprint: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", fingerprint(self.private_key.public_key()))
+
+    @property
+    def recipient(self) -> Recipient:
+        return Recipient(
+            public_key=self.private_key.public_key(),
+            fingerprint=self.fingerprint,
+            certificate=self.certificate,
+            source=self.name or "key",
+        )
+
+    def certificate_pem(self) -> bytes:
+        if self.certificate is None:
+            raise KeyMaterialError("this key has no certificate", where=self.name or None)
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def generate_keypair(
+    *,
+    now: dt.datetime,
+    common_name: str = DEFAULT_CN,
+    key_size: int = DEFAULT_KEY_SIZE,
+    validity: dt.timedelta = DEFAULT_VALIDITY,
+    name: str = "",
+) -> KeyPair:
+    """A new RSA key with a self-signed certificate, as Bitnami's controller makes them."""
+    if key_size < 2048:
+        raise KeyMaterialError(f"key size {key_size} is too small (at least 2048 bits)")
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(private_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + validity)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=True,
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(private_key, hashes.SHA256())
+    )
+    return KeyPair(private_key=private_key, certificate=certificate, created=now, name=name)
+
+
+def private_key_pem(private_key: rsa.RSAPrivateKey) -> bytes:
+    """PKCS#1 PEM (``RSA PRIVATE KEY``), the form Bitnami stores in ``tls.key``."""
+    return private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+
+
+def load_recipient(data: bytes, *, source: str = "certificate") -> Recipient:
+    """Load a certificate or a PKIX public key (PEM, or DER for a certificate)."""
+    if b"PRIVATE KEY" in data:
+        raise KeyMaterialError(
+            "this is a private key; give the certificate (seal cert) instead", where=source
+        )
+    cert: x509.Certificate | None = None
+    try:
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            cert = x509.load_pem_x509_certificate(data)
+        elif b"-----BEGIN PUBLIC KEY-----" in data:
+            key = serialization.load_pem_public_key(data)
+            return _recipient_from_key(key, None, source)
+        elif data[:1] == b"\x30":
+            cert = x509.load_der_x509_certificate(data)
+    except ValueError as exc:
+        raise KeyMaterialError(
+            f"not a valid certificate or public key ({exc})", where=source
+        ) from None
+    if cert is None:
+        raise KeyMaterialError("not a PEM certificate or public key", where=source)
+    return _recipient_from_key(cert.public_key(), cert, source)
+
+
+def _recipient_from_key(key: Any, cert: x509.Certificate | None, source: str) -> Recipient:
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise KeyMaterialError(
+            f"unsupported key type {type(key).__name__} (need RSA)", where=source
+        )
+    return Recipient(public_key=key, fingerprint=fingerprint(key), certificate=cert, source=source)
+
+
+def load_private_keys(data: bytes, *, source: str = "private key") -> list[KeyPair]:
+    """Every RSA private key in ``data``: PEM blocks, a tls Secret, or a List of them.
+
+    Raises :class:`KeyMaterialError` if nothing usable is found, naming the source (never the key).
+    """
+    stripped = data.lstrip()
+    if stripped.startswith(b"-----BEGIN"):
+        pairs = list(_pem_keys(data, source=source, name=source))
+    else:
+        pairs = list(_secret_keys(data, source))
+    if not pairs:
+        raise KeyMaterialError("no RSA private key found", where=source)
+    return pairs
+
+
+def _pem_blocks(data: bytes) -> Iterator[bytes]:
+    for marker in _PRIVATE_PEM_MARKERS:
+        end = marker.replace(b"BEGIN", b"END")
+        start = 0
+        while (begin := data.find(marker, start)) >= 0:
+            stop = data.find(end, begin)
+            if stop < 0:
+                yield data[begin:]  # let the loader report the truncation
+                break
+            start = stop + len(end)
+            yield data[begin:start]
+
+
+def _pem_keys(
+    data: bytes,
+    *,
+    source: str,
+    name: str,
+    certificate: x509.Certificate | None = None,
+    created: dt.datetime | None = None,
+) -> Iterator[KeyPair]:
+    blocks = list(_pem_blocks(data))
+    if not blocks:
+        raise KeyMaterialError("no PEM private key found", where=source)
+    for block in blocks:
+        try:
+            key = serialization.load_pem_private_key(block, password=None)
+        except (ValueError, TypeError) as exc:
+            reason = "encrypted keys are not supported" if "encrypted" in str(exc) else "malformed"
+            raise KeyMaterialError(f"cannot load private key: {reason}", where=source) from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise KeyMaterialError(
+                f"unsupported key type {type(key).__name__} (need RSA)", where=source
+            )
+        cert = certificate
+        if cert is not None and fingerprint(cert.public_key()) != fingerprint(key.public_key()):  # type: ignore[arg-type]
+            raise KeyMaterialError("tls.crt does not match tls.key", where=source)
+        yield KeyPair(private_key=key, certificate=cert, created=created, name=name)
+
+
+def _secret_keys(data: bytes, source: str) -> Iterator[KeyPair]:
+    try:
+        docs = [doc for doc in yaml.safe_load_all(data) if doc is not None]
+    except yaml.YAMLError:
+        raise KeyMaterialError(
+            "neither PEM nor a YAML/JSON Secret with tls.key", where=source
+        ) from None
+    for doc in _flatten_lists(docs):
+        yield from _keys_from_secret(doc, source)
+
+
+def _flatten_lists(docs: Iterable[Any]) -> Iterator[Any]:
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("kind", "").endswith("List"):
+            yield from _flatten_lists(doc.get("items") or [])
+        else:
+            yield doc
+
+
+def _keys_from_secret(doc: Any, source: str) -> Iterator[KeyPair]:
+    if not isinstance(doc, dict) or doc.get("kind") != "Secret":
+        kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
+        raise KeyMaterialError(f"expected a Secret holding tls.key, got {kind}", where=source)
+    meta = doc.get("metadata") or {}
+    name = f"Secret {meta.get('namespace', '')}/{meta.get('name', '')}".replace(" /", " ")
+    data = doc.get("data") or {}
+    string_data = doc.get("stringData") or {}
+    key_pem = _secret_field(data, string_data, "tls.key", name)
+    if key_pem is None:
+        raise KeyMaterialError("missing", where=name, field="data.tls.key")
+    cert_pem = _secret_field(data, string_data, "tls.crt", name)
+    cert = None
+    if cert_pem:
+        try:
+            cert = x509.load_pem_x509_certificate(cert_pem)
+        except ValueError:
+            raise KeyMaterialError(
+                "not a PEM certificate", where=name, field="data.tls.crt"
+            ) from None
+    created = _parse_time(meta.get("creationTimestamp"))
+    if created is None and cert is not None:
+        created = cert.not_valid_before_utc
+    yield from _pem_keys(key_pem, source=name, name=name, certificate=cert, created=created)
+
+
+def _secret_field(
+    data: dict[str, Any], string_data: dict[str, Any], key: str, where: str
+) -> bytes | None:
+    if key in string_data:
+        return str(string_data[key]).encode()
+    if key not in data:
+        return None
+    try:
+        return base64.b64decode(str(data[key]), validate=True)
+    except (binascii.Error, ValueError):
+        raise KeyMaterialError("not valid base64", where=where, field=f"data.{key}") from None
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
