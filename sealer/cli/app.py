@@ -1,0 +1,489 @@
+"""The ``seal`` command group: thin click entry points over :mod:`sealer.sealing`.
+
+Each command parses its options, calls the core and prints. Every :class:`SealopsError` becomes one
+line ``Error: …`` on stderr and exit code 1 (usage mistakes exit 2, as click does), with nothing on
+stdout: output is built fully in memory before anything is printed or written.
+
+``seal [FILE|-]`` with no subcommand seals Secret manifests; :class:`_DefaultGroup` routes it.
+Offline commands import neither ``kubernetes`` nor ``hvac`` nor ``kopf``, so they start fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from sealer.cli.io import fetch_url, read_input, read_path, write_atomic
+from sealer.envelope import Scope, label_for
+from sealer.errors import InputError, KeyMaterialError, ManifestError, SealopsError
+from sealer.keys import (
+    KeyPair,
+    Recipient,
+    generate_keypair,
+    load_private_keys,
+    load_recipient,
+    private_key_pem,
+)
+from sealer.manifests import (
+    KIND,
+    PlainSecret,
+    dump_documents,
+    load_documents,
+    object_ref,
+    parse_sealed_secret,
+    parse_secret,
+    secret_manifest,
+)
+from sealer.sealing import (
+    merge_into,
+    migrate_bitnami,
+    reencrypt,
+    seal_secret,
+    seal_value,
+    unseal,
+    unseal_value,
+    unsealed_secret,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DEFAULT_COMMAND = "secret"
+
+
+class _DefaultGroup(click.Group):
+    """A group that runs ``secret`` when the first argument is not a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (
+            args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")
+        ):
+            args = [_DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SealopsError as exc:
+            raise click.ClickException(" ".join(str(exc).split())) from exc
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared options
+
+
+def _output_options(fn: F) -> F:
+    fn = click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Choice(["yaml", "json"]),
+        default="yaml",
+        show_default=True,
+        help="Output format.",
+    )(fn)
+    return click.option(
+        "-w",
+        "--write",
+        "write",
+        metavar="FILE",
+        help="Write to FILE atomically instead of stdout.",
+    )(fn)
+
+
+def _cert_options(fn: F) -> F:
+    fn = click.option(
+        "--cert",
+        "certs",
+        multiple=True,
+        metavar="FILE|URL",
+        help="Certificate or public key to seal for; repeat to seal for several clusters.",
+    )(fn)
+    return click.option(
+        "--controller-url",
+        metavar="URL",
+        envvar="SEALOPS_CONTROLLER_URL",
+        help="Fetch the certificate from the controller at URL (GET URL/v1/cert.pem).",
+    )(fn)
+
+
+def _scope_option(fn: F) -> F:
+    return click.option(
+        "--scope",
+        type=click.Choice([s.value for s in Scope]),
+        help="Where the values may be unsealed (default: the Secret's annotation, else strict).",
+    )(fn)
+
+
+def _load_recipients(certs: Sequence[str], controller_url: str | None) -> list[Recipient]:
+    sources: list[tuple[str, bytes]] = []
+    for cert in certs:
+        if cert.startswith(("http://", "https://")):
+            sources.append((cert, fetch_url(cert)))
+        else:
+            sources.append((cert, read_path(cert, what="certificate")))
+    if controller_url:
+        url = controller_url.rstrip("/") + "/v1/cert.pem"
+        sources.append((url, fetch_url(url)))
+    if not sources:
+        raise InputError(
+            "no certificate: give --cert FILE|URL (repeat for several clusters) or --controller-url"
+        )
+    recipients: list[Recipient] = []
+    now = _now()
+    for source, data in sources:
+        recipient = load_recipient(data, source=source)
+        recipient.check_valid(now)
+        if any(r.fingerprint == recipient.fingerprint for r in recipients):
+            raise KeyMaterialError("the same key is given twice", where=source)
+        recipients.append(recipient)
+    return recipients
+
+
+def _load_keys(paths: Sequence[str]) -> list[KeyPair]:
+    if not paths:
+        raise click.UsageError("give --private-key FILE (repeat it for several keys)")
+    keys: list[KeyPair] = []
+    for path in paths:
+        keys += load_private_keys(read_path(path, what="private key"), source=path)
+    return keys
+
+
+def _emit(text: str | bytes, write: str | None) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    if write:
+        write_atomic(write, data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sealops", prog_name="seal")
+def cli() -> None:
+    """Seal Kubernetes Secrets for Git, and manage sealed and referenced secrets.
+
+    \b
+    seal [FILE|-] --cert CERT.pem        Secret manifest(s) -> SealedSecret(s)
+    seal create NAME --from-literal k=v  a SealedSecret without a plaintext file
+    seal raw / unseal / reencrypt / keygen / check / migrate
+
+    Run `seal COMMAND --help` for each command.
+    """
+
+
+@cli.command(_DEFAULT_COMMAND, hidden=True)
+@click.argument("file", required=False, metavar="[FILE|-]")
+@_cert_options
+@_scope_option
+@click.option("-n", "--namespace", help="Namespace for Secrets that name none.")
+@_output_options
+@click.option(
+    "--merge-into",
+    "merge_into_path",
+    metavar="FILE",
+    help="Add or replace these values in the SealedSecret FILE (in place); keep the others.",
+)
+def seal_manifests(
+    file: str | None,
+    certs: tuple[str, ...],
+    controller_url: str | None,
+    scope: str | None,
+    namespace: str | None,
+    output: str,
+    write: str | None,
+    merge_into_path: str | None,
+) -> None:
+    """Seal Secret manifest(s) from FILE or stdin into SealedSecret(s)."""
+    data, source = read_input(file, what="Secret manifest")
+    docs = load_documents(data, source=source)
+    if not docs:
+        raise ManifestError("holds no manifest", where=source)
+    secrets = [parse_secret(doc, source=source, default_namespace=namespace) for doc in docs]
+    recipients = _load_recipients(certs, controller_url)
+    chosen = Scope(scope) if scope else None
+    if merge_into_path:
+        if write:
+            raise click.UsageError("--merge-into writes FILE in place; do not combine with -w")
+        if len(secrets) != 1:
+            raise ManifestError(f"--merge-into takes one Secret, got {len(secrets)}", where=source)
+        target = merge_into_path
+        existing_docs = load_documents(read_path(target, what="SealedSecret"), source=target)
+        if len(existing_docs) != 1:
+            raise ManifestError("must hold exactly one SealedSecret", where=target)
+        existing = parse_sealed_secret(existing_docs[0], source=target, allow_bitnami=False)
+        merged = merge_into(existing, secrets[0], recipients, scope=chosen, source=target)
+        write_atomic(target, dump_documents([merged], output).encode())
+        return
+    sealed = [seal_secret(s, recipients, scope=chosen) for s in secrets]
+    _emit(dump_documents(sealed, output), write)
+
+
+@cli.command("create")
+@click.argument("name")
+@click.option("-n", "--namespace", help="Namespace of the Secret (required for strict scope).")
+@click.option("--type", "secret_type", default="Opaque", show_default=True, help="Secret type.")
+@click.option("--from-literal", "literals", multiple=True, metavar="KEY=VALUE", help="A value.")
+@click.option(
+    "--from-file",
+    "files",
+    multiple=True,
+    metavar="[KEY=]PATH",
+    help="A value read from PATH (key defaults to the file name).",
+)
+@click.option(
+    "--from-env-file", "env_files", multiple=True, metavar="PATH", help="KEY=VALUE lines."
+)
+@click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label.")
+@_cert_options
+@_scope_option
+@_output_options
+def create(
+    name: str,
+    namespace: str | None,
+    secret_type: str,
+    literals: tuple[str, ...],
+    files: tuple[str, ...],
+    env_files: tuple[str, ...],
+    labels: tuple[str, ...],
+    certs: tuple[str, ...],
+    controller_url: str | None,
+    scope: str | None,
+    output: str,
+    write: str | None,
+) -> None:
+    """Seal values given on the command line or read from files: no plaintext manifest needed."""
+    values: dict[str, bytes] = {}
+
+    def put(key: str, value: bytes, origin: str) -> None:
+        if not key:
+            raise click.UsageError(f"{origin}: empty key")
+        if key in values:
+            raise click.UsageError(f"{origin}: key {key!r} given twice")
+        values[key] = value
+
+    for literal in literals:
+        key, sep, value = literal.partition("=")
+        if not sep:
+            raise click.UsageError("--from-literal takes KEY=VALUE")
+        put(key, value.encode(), "--from-literal")
+    for spec in files:
+        key, sep, path = spec.partition("=")
+        if not sep:
+            path, key = spec, spec.rstrip("/").rsplit("/", 1)[-1]
+        put(key, read_path(path), "--from-file")
+    for env_file in env_files:
+        for number, line in enumerate(read_path(env_file).decode().splitlines(), start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            key, sep, value = line.partition("=")
+            if not sep:
+                raise InputError(f"line {number}: expected KEY=VALUE", where=env_file)
+            put(key.strip(), value.encode(), env_file)
+    if not values:
+        raise click.UsageError("give at least one --from-literal, --from-file or --from-env-file")
+    label_map = {}
+    for label in labels:
+        key, sep, value = label.partition("=")
+        if not sep:
+            raise click.UsageError("--label takes KEY=VALUE")
+        label_map[key] = value
+    secret = PlainSecret(
+        name=name, namespace=namespace, type=secret_type, labels=label_map, data=values
+    )
+    recipients = _load_recipients(certs, controller_url)
+    sealed = seal_secret(secret, recipients, scope=Scope(scope) if scope else None)
+    _emit(dump_documents([sealed], output), write)
+
+
+@cli.command("raw")
+@_cert_options
+@_scope_option
+@click.option("--namespace", "-n", help="Namespace (strict and namespace-wide scopes).")
+@click.option("--name", help="Secret name (strict scope).")
+@click.option("--from-file", "from_file", metavar="PATH", help="Read the value from PATH.")
+def raw(
+    certs: tuple[str, ...],
+    controller_url: str | None,
+    scope: str | None,
+    namespace: str | None,
+    name: str | None,
+    from_file: str | None,
+) -> None:
+    """Seal one value (stdin or --from-file) and print the bare blob for spec.encryptedData."""
+    chosen = Scope(scope) if scope else Scope.STRICT
+    label = label_for(chosen, namespace, name)
+    value = read_path(from_file) if from_file else read_input(None, what="value")[0]
+    recipients = _load_recipients(certs, controller_url)
+    _emit(seal_value(value, recipients, label), None)
+
+
+@cli.command("unseal")
+@click.argument("file", required=False, metavar="[FILE|-]")
+@click.option(
+    "--private-key",
+    "private_keys",
+    multiple=True,
+    metavar="FILE",
+    help="PEM key, tls Secret or List of them (a key backup); repeat for several.",
+)
+@click.option("--raw", "raw_mode", is_flag=True, help="Open one bare blob; print the bytes.")
+@_scope_option
+@click.option("--namespace", "-n", help="Namespace, with --raw (or for SealedSecrets without).")
+@click.option("--name", help="Secret name, with --raw.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+)
+def unseal_cmd(
+    file: str | None,
+    private_keys: tuple[str, ...],
+    raw_mode: bool,
+    scope: str | None,
+    namespace: str | None,
+    name: str | None,
+    output: str,
+) -> None:
+    """Recover Secrets from SealedSecrets with the private key(s). Writes to stdout only."""
+    keys = _load_keys(private_keys)
+    if raw_mode:
+        blob, _ = read_input(file, what="sealed value")
+        chosen = Scope(scope) if scope else Scope.STRICT
+        label = label_for(chosen, namespace, name)
+        plain, _, _ = unseal_value(blob.decode("ascii", "replace").strip(), keys, label)
+        _emit(plain, None)
+        return
+    data, source = read_input(file, what="SealedSecret manifest")
+    secrets = []
+    for doc in load_documents(data, source=source):
+        sealed = parse_sealed_secret(doc, source=source, default_namespace=namespace)
+        opened = unseal(sealed, keys)
+        secrets.append(secret_manifest(unsealed_secret(sealed, opened.values)))
+    if not secrets:
+        raise ManifestError("holds no SealedSecret", where=source)
+    _emit(dump_documents(secrets, output), None)
+
+
+@cli.command("reencrypt")
+@click.argument("file", required=False, metavar="[FILE|-]")
+@click.option(
+    "--private-key",
+    "private_keys",
+    multiple=True,
+    metavar="FILE",
+    help="The key(s) the values are sealed with now.",
+)
+@_cert_options
+@_output_options
+def reencrypt_cmd(
+    file: str | None,
+    private_keys: tuple[str, ...],
+    certs: tuple[str, ...],
+    controller_url: str | None,
+    output: str,
+    write: str | None,
+) -> None:
+    """Re-seal SealedSecrets for new certificate(s) offline, keeping name, namespace and scope."""
+    keys = _load_keys(private_keys)
+    recipients = _load_recipients(certs, controller_url)
+    data, source = read_input(file, what="SealedSecret manifest")
+    docs = [
+        reencrypt(parse_sealed_secret(doc, source=source), keys, recipients)
+        for doc in load_documents(data, source=source)
+    ]
+    if not docs:
+        raise ManifestError("holds no SealedSecret", where=source)
+    _emit(dump_documents(docs, output), write)
+
+
+@cli.command("keygen")
+@click.option("--private-key", "key_path", required=True, metavar="FILE", help="Write the key.")
+@click.option("--cert", "cert_path", required=True, metavar="FILE", help="Write the certificate.")
+@click.option("--cn", default="sealed-secret", show_default=True, help="Certificate common name.")
+@click.option("--key-size", type=click.IntRange(2048, 8192), default=4096, show_default=True)
+@click.option("--validity-days", type=click.IntRange(1), default=3650, show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def keygen(
+    key_path: str, cert_path: str, cn: str, key_size: int, validity_days: int, force: bool
+) -> None:
+    """Generate a local key pair: PKCS#1 private key (mode 0600) and self-signed certificate."""
+    from pathlib import Path
+
+    for path in (key_path, cert_path):
+        if Path(path).exists() and not force:
+            raise InputError("exists; pass --force to overwrite", where=path)
+    pair = generate_keypair(
+        now=_now(),
+        common_name=cn,
+        key_size=key_size,
+        validity=dt.timedelta(days=validity_days),
+    )
+    write_atomic(key_path, private_key_pem(pair.private_key), mode=0o600)
+    write_atomic(cert_path, pair.certificate_pem())
+    click.echo(f"{pair.fingerprint}", err=True)
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, type=click.Path())
+def check(paths: tuple[str, ...]) -> None:
+    """Fail on plaintext Secrets, private keys or Vault tokens in files (a pre-commit guard)."""
+    from pathlib import Path
+
+    from sealer.check import scan
+
+    files: list[Path] = []
+    for raw_path in paths or (".",):
+        path = Path(raw_path)
+        if path.is_dir():
+            files += sorted(
+                p for p in path.rglob("*") if p.is_file() and not _ignored(p.relative_to(path))
+            )
+        else:
+            files.append(path)
+    findings = []
+    for path in files:
+        findings += scan(str(path), read_path(str(path)))
+    for finding in findings:
+        click.echo(str(finding))
+    if findings:
+        raise click.ClickException(
+            f"{len(findings)} secret(s) found in {len({f.path for f in findings})} file(s); "
+            "seal them (seal FILE) or use Vault placeholders"
+        )
+
+
+def _ignored(relative: Any) -> bool:
+    return any(
+        part.startswith(".") or part in ("node_modules", "__pycache__") for part in relative.parts
+    )
+
+
+@cli.command("migrate")
+@click.argument("file", required=False, metavar="[FILE|-]")
+@_output_options
+def migrate(file: str | None, output: str, write: str | None) -> None:
+    """Convert Bitnami SealedSecret(s) (bitnami.com/v1alpha1) to sealops, ciphertexts unchanged."""
+    data, source = read_input(file, what="Bitnami SealedSecret manifest")
+    docs = []
+    for doc in load_documents(data, source=source):
+        if doc.get("kind") != KIND:
+            raise ManifestError("is not a SealedSecret", where=f"{source}: {object_ref(doc)}")
+        docs.append(migrate_bitnami(parse_sealed_secret(doc, source=source)))
+    if not docs:
+        raise ManifestError("holds no SealedSecret", where=source)
+    _emit(dump_documents(docs, output), write)

@@ -1,0 +1,409 @@
+"""Reading and writing manifests: Secrets, SealedSecrets (ours and Bitnami's), YAML and JSON.
+
+Pure code over bytes and dicts: no file or network I/O. Used by :mod:`sealer.sealing`, the CLI and
+the controller. Every error names the object (``Secret ns/name``) and the field (``data.password``)
+and never quotes a value: YAML parse errors report line and column only, because PyYAML's own
+messages quote the offending text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from sealer.envelope import Scope
+from sealer.errors import ManifestError, ScopeError
+
+__all__ = [
+    "ANN_SCOPE",
+    "ANN_SEALED_WITH",
+    "API_VERSION",
+    "BITNAMI_API_VERSION",
+    "BITNAMI_CLUSTER_WIDE",
+    "BITNAMI_NAMESPACE_WIDE",
+    "KIND",
+    "PlainSecret",
+    "SealedSecretDoc",
+    "dump_documents",
+    "format_sealed_with",
+    "load_documents",
+    "object_ref",
+    "parse_sealed_secret",
+    "parse_sealed_with",
+    "parse_secret",
+    "scope_from_annotations",
+    "secret_manifest",
+]
+
+API_VERSION = "sealops.dev/v1alpha1"
+BITNAMI_API_VERSION = "bitnami.com/v1alpha1"
+KIND = "SealedSecret"
+ANN_SCOPE = "sealops.dev/scope"
+ANN_SEALED_WITH = "sealops.dev/sealed-with"
+BITNAMI_NAMESPACE_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
+BITNAMI_CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+# Annotations that describe how a SealedSecret was sealed: never copied into the Secret template.
+_SEALING_ANNOTATIONS = frozenset(
+    {ANN_SCOPE, ANN_SEALED_WITH, BITNAMI_NAMESPACE_WIDE, BITNAMI_CLUSTER_WIDE, LAST_APPLIED}
+)
+# Server-set metadata that must not travel from a live object into a manifest for Git.
+_SERVER_METADATA = (
+    "creationTimestamp",
+    "resourceVersion",
+    "uid",
+    "selfLink",
+    "generation",
+    "managedFields",
+    "ownerReferences",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+
+
+def object_ref(doc: Mapping[str, Any]) -> str:
+    """``Kind ns/name`` (or ``Kind name``) for messages."""
+    kind = doc.get("kind") or "object"
+    raw = doc.get("metadata")
+    meta: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    name = str(meta.get("name") or meta.get("generateName") or "<unnamed>")
+    ns = meta.get("namespace")
+    return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents
+
+
+def load_documents(data: bytes | str, *, source: str) -> list[dict[str, Any]]:
+    """Every object in a YAML or JSON stream, with ``List`` kinds flattened. Empty docs skipped."""
+    try:
+        docs = list(yaml.safe_load_all(data))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ManifestError(
+            f"malformed YAML{at}: {exc.problem or 'syntax error'}", where=source
+        ) from None
+    except yaml.YAMLError:
+        raise ManifestError("malformed YAML", where=source) from None
+    except UnicodeDecodeError:
+        raise ManifestError("not UTF-8 text", where=source) from None
+    return list(_objects(docs, source))
+
+
+def _objects(docs: Iterable[Any], source: str) -> Iterator[dict[str, Any]]:
+    for index, doc in enumerate(docs):
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise ManifestError(
+                f"document {index + 1} is a {type(doc).__name__}, not a Kubernetes object",
+                where=source,
+            )
+        if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
+            yield from _objects(doc["items"], source)
+        else:
+            yield doc
+
+
+def dump_documents(docs: list[dict[str, Any]], output: str) -> str:
+    """YAML (``---``-separated) or JSON (one object, or a ``v1 List`` for several)."""
+    if output == "json":
+        body: Any = (
+            docs[0] if len(docs) == 1 else {"apiVersion": "v1", "kind": "List", "items": docs}
+        )
+        return json.dumps(body, indent=2) + "\n"
+    return "---\n".join(
+        yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=2**31) for doc in docs
+    )
+
+
+def _metadata(doc: Mapping[str, Any], where: str) -> dict[str, Any]:
+    meta = doc.get("metadata")
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise ManifestError("must be a mapping", where=where, field="metadata")
+    return meta
+
+
+def _string_map(value: Any, where: str, field_name: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ManifestError("must be a mapping", where=where, field=field_name)
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise ManifestError("must be a string", where=where, field=f"{field_name}.{key}")
+        out[str(key)] = item
+    return out
+
+
+def scope_from_annotations(annotations: Mapping[str, str], *, where: str) -> Scope | None:
+    """The scope the annotations ask for: ours, else Bitnami's; None when none is set."""
+    ours = annotations.get(ANN_SCOPE)
+    bitnami = None
+    if str(annotations.get(BITNAMI_CLUSTER_WIDE, "")).lower() == "true":
+        bitnami = Scope.CLUSTER_WIDE
+    elif str(annotations.get(BITNAMI_NAMESPACE_WIDE, "")).lower() == "true":
+        bitnami = Scope.NAMESPACE_WIDE
+    if ours is None:
+        return bitnami
+    try:
+        scope = Scope.parse(ours)
+    except ScopeError as exc:
+        raise exc.located(where=where, field=f"metadata.annotations[{ANN_SCOPE}]") from None
+    if bitnami is not None and bitnami is not scope:
+        raise ScopeError(
+            f"{ANN_SCOPE} says {scope.value} but the Bitnami annotation says {bitnami.value}",
+            where=where,
+            field="metadata.annotations",
+        )
+    return scope
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets
+
+
+@dataclass(frozen=True)
+class PlainSecret:
+    """A Secret's identity and values in memory. ``repr`` never shows the values."""
+
+    name: str
+    namespace: str | None
+    type: str = "Opaque"
+    immutable: bool | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    data: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    @property
+    def ref(self) -> str:
+        return f"Secret {self.namespace}/{self.name}" if self.namespace else f"Secret {self.name}"
+
+
+def parse_secret(
+    doc: Mapping[str, Any], *, source: str, default_namespace: str | None = None
+) -> PlainSecret:
+    """A ``v1 Secret`` manifest: ``data`` (base64) and ``stringData`` merged, stringData winning."""
+    where = f"{source}: {object_ref(doc)}" if source else object_ref(doc)
+    if doc.get("kind") != "Secret" or doc.get("apiVersion", "v1") != "v1":
+        raise ManifestError(
+            f"expected a v1 Secret, got {doc.get('apiVersion', '?')} {doc.get('kind', '?')}",
+            where=where,
+        )
+    meta = _metadata(doc, where)
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise ManifestError("is required", where=where, field="metadata.name")
+    namespace = meta.get("namespace") or default_namespace
+    data: dict[str, bytes] = {}
+    for key, value in _string_map(doc.get("data"), where, "data").items():
+        try:
+            data[key] = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ManifestError("is not valid base64", where=where, field=f"data.{key}") from None
+    for key, value in _string_map(doc.get("stringData"), where, "stringData").items():
+        data[key] = value.encode()
+    immutable = doc.get("immutable")
+    if immutable is not None and not isinstance(immutable, bool):
+        raise ManifestError("must be true or false", where=where, field="immutable")
+    return PlainSecret(
+        name=name,
+        namespace=str(namespace) if namespace else None,
+        type=str(doc.get("type") or "Opaque"),
+        immutable=immutable,
+        labels=_string_map(meta.get("labels"), where, "metadata.labels"),
+        annotations=_string_map(meta.get("annotations"), where, "metadata.annotations"),
+        data=data,
+    )
+
+
+def secret_manifest(secret: PlainSecret) -> dict[str, Any]:
+    """A ``v1 Secret`` with base64 ``data``, keys sorted, ready to apply."""
+    meta: dict[str, Any] = {"name": secret.name}
+    if secret.namespace:
+        meta["namespace"] = secret.namespace
+    if secret.labels:
+        meta["labels"] = dict(secret.labels)
+    if secret.annotations:
+        meta["annotations"] = dict(secret.annotations)
+    doc: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": meta}
+    doc["type"] = secret.type
+    if secret.immutable is not None:
+        doc["immutable"] = secret.immutable
+    doc["data"] = {k: base64.b64encode(v).decode("ascii") for k, v in sorted(secret.data.items())}
+    return doc
+
+
+def template_metadata(secret: PlainSecret) -> dict[str, Any]:
+    """Labels and annotations the Secret should get back when unsealed."""
+    meta: dict[str, Any] = {}
+    if secret.labels:
+        meta["labels"] = dict(secret.labels)
+    annotations = {k: v for k, v in secret.annotations.items() if k not in _SEALING_ANNOTATIONS}
+    if annotations:
+        meta["annotations"] = annotations
+    return meta
+
+
+# ---------------------------------------------------------------------------------------------
+# The key hint
+
+
+def parse_sealed_with(value: str | None, keys: Iterable[str]) -> dict[str, list[str]]:
+    """Recipients per value from ``sealops.dev/sealed-with``; unknown keys are left out.
+
+    Common form ``SHA256:a,SHA256:b`` applies to every key; per-value form
+    ``k1=SHA256:a,SHA256:b;k2=SHA256:c`` names each key's recipients. A malformed hint is
+    ignored (the controller then tries every key), so it is never a reason to fail.
+    """
+    if not value or not value.strip():
+        return {}
+    keys = list(keys)
+    if "=" not in value:
+        common = [fp.strip() for fp in value.split(",") if fp.strip()]
+        return {key: list(common) for key in keys}
+    out: dict[str, list[str]] = {}
+    for entry in value.split(";"):
+        key, sep, listed = entry.partition("=")
+        if sep and key.strip():
+            out[key.strip()] = [fp.strip() for fp in listed.split(",") if fp.strip()]
+    return {key: fps for key, fps in out.items() if key in keys}
+
+
+def format_sealed_with(per_key: Mapping[str, list[str]], keys: Iterable[str]) -> str | None:
+    """The shortest exact hint: the common form when every key has the same recipients."""
+    keys = sorted(keys)
+    known = {k: per_key[k] for k in keys if per_key.get(k)}
+    if not known:
+        return None
+    lists = {tuple(v) for v in known.values()}
+    if len(known) == len(keys) and len(lists) == 1:
+        return ",".join(next(iter(lists)))
+    return ";".join(f"{k}={','.join(v)}" for k, v in sorted(known.items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# SealedSecrets
+
+
+@dataclass(frozen=True)
+class SealedSecretDoc:
+    """A SealedSecret (ours or Bitnami's) as the sealing code needs it."""
+
+    name: str
+    namespace: str | None
+    scope: Scope
+    encrypted: dict[str, str]
+    sealed_with: dict[str, list[str]]
+    template: dict[str, Any]
+    doc: dict[str, Any]
+    bitnami: bool = False
+
+    @property
+    def ref(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"SealedSecret {ns}{self.name}"
+
+
+def parse_sealed_secret(
+    doc: Mapping[str, Any],
+    *,
+    source: str = "",
+    allow_bitnami: bool = True,
+    default_namespace: str | None = None,
+) -> SealedSecretDoc:
+    where = f"{source}: {object_ref(doc)}" if source else object_ref(doc)
+    api = doc.get("apiVersion")
+    bitnami = api == BITNAMI_API_VERSION
+    if doc.get("kind") != KIND or api not in (API_VERSION, BITNAMI_API_VERSION):
+        raise ManifestError(
+            f"expected a {API_VERSION} SealedSecret, got {api} {doc.get('kind')}", where=where
+        )
+    if bitnami and not allow_bitnami:
+        raise ManifestError(
+            "is a Bitnami SealedSecret: convert it with `seal migrate`", where=where
+        )
+    meta = _metadata(doc, where)
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise ManifestError("is required", where=where, field="metadata.name")
+    spec = doc.get("spec")
+    if not isinstance(spec, dict):
+        raise ManifestError("is required", where=where, field="spec")
+    if "encryptedData" not in spec and "data" in spec:
+        raise ManifestError(
+            "holds the legacy single-blob format; re-seal it with kubeseal >= 0.7 first",
+            where=where,
+            field="spec.data",
+        )
+    encrypted = _string_map(spec.get("encryptedData"), where, "spec.encryptedData")
+    template = spec.get("template") or {}
+    if not isinstance(template, dict):
+        raise ManifestError("must be a mapping", where=where, field="spec.template")
+    annotations = _string_map(meta.get("annotations"), where, "metadata.annotations")
+    scope = scope_from_annotations(annotations, where=where) or Scope.STRICT
+    namespace = meta.get("namespace") or default_namespace
+    return SealedSecretDoc(
+        name=name,
+        namespace=str(namespace) if namespace else None,
+        scope=scope,
+        encrypted=encrypted,
+        sealed_with=parse_sealed_with(annotations.get(ANN_SEALED_WITH), encrypted),
+        template=template,
+        doc=dict(doc),
+        bitnami=bitnami,
+    )
+
+
+def sealed_secret_manifest(
+    *,
+    name: str,
+    namespace: str | None,
+    scope: Scope,
+    encrypted: Mapping[str, str],
+    sealed_with: Mapping[str, list[str]],
+    template: Mapping[str, Any],
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A ``sealops.dev/v1alpha1`` SealedSecret, clean for Git (no server-set fields)."""
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    if labels:
+        meta["labels"] = dict(labels)
+    ann = {k: v for k, v in (annotations or {}).items() if k not in _SEALING_ANNOTATIONS}
+    ann[ANN_SCOPE] = scope.value
+    hint = format_sealed_with(sealed_with, encrypted)
+    if hint:
+        ann[ANN_SEALED_WITH] = hint
+    meta["annotations"] = ann
+    spec: dict[str, Any] = {"encryptedData": dict(sorted(encrypted.items()))}
+    if template:
+        spec["template"] = dict(template)
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": meta, "spec": spec}
+
+
+def clean_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata without server-set fields or the last-applied annotation."""
+    out = {k: v for k, v in meta.items() if k not in _SERVER_METADATA}
+    annotations = out.get("annotations")
+    if isinstance(annotations, dict):
+        kept = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+        if kept:
+            out["annotations"] = kept
+        else:
+            out.pop("annotations")
+    return out
