@@ -26,7 +26,7 @@ _PEM_PRIVATE = re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PR
 _VAULT_TOKEN = re.compile(
     rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{20,}|[sb]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])"
 )
-_PLACEHOLDER = re.compile(r"<(?:path|vault):[^<>\s]+>|^\s*<[A-Za-z0-9_.\-]+(?:\s*\|[^<>]*)?>\s*$")
+_PLACEHOLDER = re.compile(r"<(?:path|vault):[^<>\n]+>|^\s*<[A-Za-z0-9_.\-]+(?:\s*\|[^<>]*)?>\s*$")
 
 
 @dataclass(frozen=True)

@@ -65,11 +65,11 @@ def label_for(scope: Scope, namespace: str | None, name: str | None) -> bytes:
     if scope is Scope.CLUSTER_WIDE:
         return b""
     if not namespace:
-        raise ScopeError(f"a namespace is required for {scope.value} scope", field="namespace")
+        raise ScopeError(f"a namespace is required for {scope.value} scope")
     if scope is Scope.NAMESPACE_WIDE:
         return namespace.encode()
     if not name:
-        raise ScopeError("a name is required for strict scope", field="name")
+        raise ScopeError("a name is required for strict scope")
     return f"{namespace}/{name}".encode()
 
 

@@ -155,7 +155,7 @@ def unseal_value(
     if len(failures) == 1:
         raise failures[0]
     raise DecryptError(
-        f"no key opens it ({len(keys)} key(s), {len(blobs)} recipient(s) tried): wrong key, "
+        f"cannot decrypt with any of {len(keys)} key(s) for {len(blobs)} recipient(s): wrong key, "
         "wrong scope/namespace/name, or altered data"
     )
 
