@@ -39,7 +39,6 @@ from sealer.manifests import (
     sealed_secret_manifest,
     template_metadata,
 )
-from sealer.templating import render_template_data
 
 __all__ = [
     "Unsealed",
@@ -191,6 +190,9 @@ def unsealed_secret(sealed: SealedSecretDoc, values: Mapping[str, bytes]) -> Pla
     data = dict(values)
     tdata = template.get("data")
     if tdata:
+        # Deferred: Jinja2 is needed only for templates and costs start-up time.
+        from sealer.templating import render_template_data
+
         if not isinstance(tdata, dict):
             raise ManifestError("must be a mapping", where=sealed.ref, field="spec.template.data")
         data.update(render_template_data(tdata, values, where=sealed.ref))

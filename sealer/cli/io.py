@@ -11,8 +11,6 @@ import contextlib
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from sealer.errors import InputError
@@ -53,6 +51,9 @@ def fetch_url(url: str, *, what: str = "certificate") -> bytes:
     """GET ``url`` (http or https) with a timeout; errors name the URL, never the body."""
     if not url.startswith(("http://", "https://")):
         raise InputError("only http:// and https:// URLs are supported", where=url)
+    import urllib.error  # deferred: most runs read a local file, and urllib costs start-up time
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=_URL_TIMEOUT) as response:  # noqa: S310
             return bytes(response.read())
