@@ -28,11 +28,13 @@ __all__ = [
     "Scope",
     "decode_blob",
     "encode_blob",
+    "envelope_fits",
     "hybrid_decrypt",
     "hybrid_encrypt",
     "join_recipients",
     "label_for",
     "split_recipients",
+    "wrapped_key_length",
 ]
 
 #: Returns n random bytes. ``os.urandom`` in production; tests may pass a deterministic one.
@@ -107,7 +109,7 @@ def hybrid_decrypt(private_key: rsa.RSAPrivateKey, envelope: bytes, label: bytes
         raise EnvelopeError("sealed value is truncated (shorter than its 2-byte header)")
     wrapped_len = int.from_bytes(envelope[:2], "big")
     body = envelope[2:]
-    if wrapped_len != private_key.key_size // 8:
+    if wrapped_len != wrapped_key_length(private_key):
         raise DecryptError(
             f"sealed value was made for a {wrapped_len * 8}-bit key, "
             f"not this {private_key.key_size}-bit key"
@@ -128,6 +130,16 @@ def hybrid_decrypt(private_key: rsa.RSAPrivateKey, envelope: bytes, label: bytes
         raise DecryptError("cannot decrypt: the sealed data was altered or truncated") from None
 
 
+def wrapped_key_length(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> int:
+    """Bytes in R for this key: the modulus length, rounded up to whole bytes."""
+    return (key.key_size + 7) // 8
+
+
+def envelope_fits(envelope: bytes, key: rsa.RSAPrivateKey) -> bool:
+    """Whether the header's R length matches ``key``: a free check before any RSA operation."""
+    return len(envelope) >= 2 and int.from_bytes(envelope[:2], "big") == wrapped_key_length(key)
+
+
 def encode_blob(envelope: bytes) -> str:
     """Standard base64 alphabet, padded: what goes into ``spec.encryptedData``."""
     return base64.b64encode(envelope).decode("ascii")
@@ -135,13 +147,18 @@ def encode_blob(envelope: bytes) -> str:
 
 def decode_blob(blob: str) -> bytes:
     """Decode one recipient's base64 blob; strict, so stray characters are an error."""
-    text = blob.strip()
+    # Go's decoder (Bitnami's controller) skips CR and LF anywhere, so a blob wrapped in a YAML
+    # block scalar still opens; any other stray character is an error.
+    text = blob.replace("\r", "").replace("\n", "").strip()
     if not text:
         raise EnvelopeError("sealed value is empty")
     try:
-        return base64.b64decode(text, validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise EnvelopeError("sealed value is not valid base64") from None
+    if len(text) != 4 * ((len(raw) + 2) // 3):  # excess padding, which Go refuses
+        raise EnvelopeError("sealed value is not valid base64 (excess padding)")
+    return raw
 
 
 def join_recipients(blobs: Sequence[str]) -> str:

@@ -20,6 +20,7 @@ from sealer.envelope import (
     Scope,
     decode_blob,
     encode_blob,
+    envelope_fits,
     hybrid_decrypt,
     hybrid_encrypt,
     join_recipients,
@@ -141,10 +142,7 @@ def unseal_value(
         envelope, key = envelopes[b], keys[k]
         # A key of another size cannot open it: the header gives the wrapped key's length, so
         # skip without spending an RSA operation.
-        if (
-            len(envelope) >= 2
-            and int.from_bytes(envelope[:2], "big") != key.private_key.key_size // 8
-        ):
+        if not envelope_fits(envelope, key.private_key):
             continue
         ops += 1
         try:
