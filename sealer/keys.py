@@ -36,6 +36,7 @@ __all__ = [
     "Recipient",
     "fingerprint",
     "generate_keypair",
+    "keys_from_secret",
     "load_private_keys",
     "load_recipient",
     "private_key_pem",
@@ -263,6 +264,11 @@ def _secret_keys(data: bytes, source: str) -> Iterator[KeyPair]:
         yield from _keys_from_secret(doc, source)
 
 
+def keys_from_secret(doc: Any, *, source: str) -> list[KeyPair]:
+    """The key(s) in one ``kubernetes.io/tls`` Secret (a dict, as the API returns it)."""
+    return list(_keys_from_secret(doc, source))
+
+
 def _flatten_lists(docs: Iterable[Any]) -> Iterator[Any]:
     for doc in docs:
         if isinstance(doc, dict) and doc.get("kind", "").endswith("List"):
@@ -291,9 +297,9 @@ def _keys_from_secret(doc: Any, source: str) -> Iterator[KeyPair]:
             raise KeyMaterialError(
                 "not a PEM certificate", where=name, field="data.tls.crt"
             ) from None
-    created = _parse_time(meta.get("creationTimestamp"))
-    if created is None and cert is not None:
-        created = cert.not_valid_before_utc
+    # The certificate's start survives backup and restore; creationTimestamp does not.
+    created = cert.not_valid_before_utc if cert is not None else None
+    created = created or _parse_time(meta.get("creationTimestamp"))
     yield from _pem_keys(key_pem, source=name, name=name, certificate=cert, created=created)
 
 

@@ -1,0 +1,73 @@
+"""Prometheus metrics, all prefixed ``sealops_``, in a registry of the controller's own.
+
+Labels never carry values or Secret names: reasons, key fingerprints (public), paths, codes.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.unseal = Counter(
+            "sealops_unseal",
+            "SealedSecret reconciles by result and reason",
+            ["result", "reason"],
+            registry=r,
+        )
+        self.private_key_ops = Counter(
+            "sealops_private_key_operations",
+            "RSA private-key operations (decryptions attempted)",
+            registry=r,
+        )
+        self.values_unsealed = Counter(
+            "sealops_values_unsealed", "Sealed values opened", registry=r
+        )
+        self.key_usage = Counter(
+            "sealops_key_usage",
+            "Values opened, by the key that opened them",
+            ["fingerprint"],
+            registry=r,
+        )
+        self.keys = Gauge(
+            "sealops_keys", "Keys loaded, by whether they may seal", ["state"], registry=r
+        )
+        self.key_load_errors = Gauge(
+            "sealops_key_load_errors",
+            "Key Secrets that could not be loaded at the last sync",
+            registry=r,
+        )
+        self.newest_key_created = Gauge(
+            "sealops_newest_key_created_timestamp_seconds",
+            "Creation time of the sealing key",
+            registry=r,
+        )
+        self.secret_writes = Counter(
+            "sealops_secret_writes",
+            "Secrets written, by source kind and action",
+            ["kind", "action"],
+            registry=r,
+        )
+        self.drift = Counter(
+            "sealops_drift_corrections",
+            "Managed Secrets restored after drift",
+            ["kind"],
+            registry=r,
+        )
+        self.vault = Counter(
+            "sealops_vault_sync",
+            "VaultSecret syncs by result and reason",
+            ["result", "reason"],
+            registry=r,
+        )
+        self.http_requests = Counter(
+            "sealops_http_requests", "HTTP requests served", ["path", "method", "code"], registry=r
+        )
+        self.http_seconds = Histogram(
+            "sealops_http_request_duration_seconds", "HTTP request latency", ["path"], registry=r
+        )

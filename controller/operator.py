@@ -1,0 +1,274 @@
+"""The kopf wiring: settings, handlers and background loops. Thin: the logic is elsewhere.
+
+kopf keeps its state in ``status.kopf`` (diff base and retry progress), never in annotations, and
+no handler needs a finalizer, so a SealedSecret's metadata stays exactly as the user applied it
+and GitOps tools show no drift. Handlers are synchronous, so kopf runs them (API calls, RSA work)
+in its thread pool, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from controller.datahash import load_or_create_hasher
+from controller.http import HttpServer
+from controller.keyring import KeyPolicy, Keyring, KeyStore
+from controller.metrics import Metrics
+from controller.reporting import Reporter
+from controller.sealedsecrets import SEALED_SECRETS, SealedSecretReconciler
+from controller.secretwriter import ANN_OWNED_BY, LABEL_MANAGED_BY, SecretWriter
+from sealer.errors import SealopsError
+from sealer.kube import KubeNotFound
+from sealer.kubeclient import KubeApi, connect
+from sealer.manifests import KIND
+
+__all__ = ["Settings", "build_registry", "run"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespace: str = "sealops-system"
+    http_host: str = "0.0.0.0"  # noqa: S104 - a Service routes to it inside the cluster
+    http_port: int = 8080
+    key_renew_period: float = 30 * 86400.0
+    key_cutoff_time: dt.datetime | None = None
+    bitnami_compat: bool = False
+    bitnami_namespace: str = "kube-system"
+    watch_namespaces: tuple[str, ...] = ()
+    peering: str | None = None
+    priority: int | None = None
+    peering_lifetime: int = 60
+    key_sync_interval: float = 30.0
+    resync_interval: float = 600.0
+    rate_limit: float = 5.0
+    rate_burst: int = 20
+    workers: int = 4
+    key_size: int = 4096
+    kubeconfig: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class App:
+    """Everything the handlers share, built once at startup."""
+
+    settings: Settings
+    kube: KubeApi
+    metrics: Metrics
+    keyring: Keyring
+    keystore: KeyStore
+    sealed: SealedSecretReconciler
+    writer: SecretWriter
+    http: HttpServer
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def build_app(settings: Settings) -> App:
+    kube = connect(kubeconfig=settings.kubeconfig)
+    metrics = Metrics()
+    keyring = Keyring()
+    keystore = KeyStore(
+        kube=kube,
+        keyring=keyring,
+        clock=_now,
+        policy=KeyPolicy(
+            namespace=settings.namespace,
+            renew_period=settings.key_renew_period,
+            cutoff=settings.key_cutoff_time,
+            bitnami_namespace=settings.bitnami_namespace if settings.bitnami_compat else None,
+            key_size=settings.key_size,
+        ),
+    )
+    keystore.load()
+    keystore.ensure_current()
+    hasher = load_or_create_hasher(kube, settings.namespace)
+    writer = SecretWriter(kube=kube, hasher=hasher)
+    reporter = Reporter(kube=kube, clock=_now)
+    sealed = SealedSecretReconciler(
+        keyring=keyring, keystore=keystore, writer=writer, reporter=reporter, metrics=metrics
+    )
+    http = HttpServer(
+        keyring=keyring,
+        kube=kube,
+        metrics=metrics,
+        rate=settings.rate_limit,
+        burst=settings.rate_burst,
+    )
+    _update_key_metrics(metrics, keystore)
+    return App(settings, kube, metrics, keyring, keystore, sealed, writer, http)
+
+
+def _update_key_metrics(metrics: Metrics, keystore: KeyStore) -> None:
+    keys = keystore.keyring.all()
+    newest = keystore.keyring.newest()
+    metrics.keys.labels("sealing").set(1 if newest else 0)
+    metrics.keys.labels("total").set(len(keys))
+    metrics.key_load_errors.set(len(keystore.load_errors))
+    if newest and newest.created:
+        metrics.newest_key_created.set(newest.created.timestamp())
+
+
+def build_registry(app: App) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    group, version, plural = SEALED_SECRETS.group, SEALED_SECRETS.version, SEALED_SECRETS.plural
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # KUBECONFIG or in-cluster, exactly as the kubernetes client (and sealer.kubeclient) does.
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.startup(registry=registry)
+    async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(
+            field="status.kopf.diffbase"
+        )
+        settings.persistence.progress_storage = kopf.StatusProgressStorage(
+            field="status.kopf.progress"
+        )
+        settings.persistence.finalizer = (
+            "sealops.dev/kopf-finalizer"  # never added: no delete handlers
+        )
+        settings.posting.enabled = False  # we post our own Events, with reasons users can filter
+        settings.execution.max_workers = app.settings.workers
+        settings.peering.lifetime = app.settings.peering_lifetime
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        await app.http.start(app.settings.http_host, app.settings.http_port)
+        app.tasks.append(asyncio.create_task(_key_loop(app)))
+        app.tasks.append(asyncio.create_task(_resync_loop(app)))
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(**_: Any) -> None:
+        for task in app.tasks:
+            task.cancel()
+        for task in app.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await app.http.stop()
+
+    @kopf.on.resume(group, version, plural, registry=registry)
+    @kopf.on.create(group, version, plural, registry=registry)
+    @kopf.on.update(group, version, plural, registry=registry)
+    def sealed_secret(body: kopf.Body, retry: int, **_: Any) -> None:
+        verdict = app.sealed.reconcile(dict(body), retry=retry)
+        if verdict.retry_after is not None:
+            raise kopf.TemporaryError(verdict.message, delay=verdict.retry_after)
+
+    @kopf.on.event("", "v1", "secrets", labels={LABEL_MANAGED_BY: "sealops"}, registry=registry)
+    def managed_secret(event: kopf.RawEvent, **_: Any) -> None:
+        _check_drift(app, event)
+
+    return registry
+
+
+def _check_drift(app: App, event: Any) -> None:
+    """A managed Secret was deleted or edited: put it back from its SealedSecret."""
+    secret = event.get("object") or {}
+    meta = secret.get("metadata") or {}
+    owner_kind, _, owner_name = str(
+        (meta.get("annotations") or {}).get(ANN_OWNED_BY, "")
+    ).partition("/")
+    if owner_kind != KIND or not owner_name:
+        return  # VaultSecrets' Secrets are checked by their own reconciler
+    deleted = event.get("type") == "DELETED"
+    if not deleted and app.writer.in_sync(secret):
+        return
+    try:
+        body = app.kube.get(SEALED_SECRETS, meta.get("namespace"), owner_name)
+    except KubeNotFound:
+        return  # the SealedSecret is gone; garbage collection removes its Secret
+    except SealopsError as exc:
+        log.warning("drift check of Secret %s/%s: %s", meta.get("namespace"), meta.get("name"), exc)
+        return
+    if (body.get("metadata") or {}).get("deletionTimestamp"):
+        return
+    log.info("Secret %s/%s was %s: restoring it", meta.get("namespace"), meta.get("name"),
+             "deleted" if deleted else "edited")  # fmt: skip
+    app.metrics.drift.labels(KIND).inc()
+    app.sealed.reconcile(body)
+
+
+async def _key_loop(app: App) -> None:
+    """Reload key Secrets (restores, imports, other replicas' renewals) and renew when due."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(app.settings.key_sync_interval)
+        try:
+            await loop.run_in_executor(None, app.keystore.load)
+            await loop.run_in_executor(None, app.keystore.ensure_current)
+            _update_key_metrics(app.metrics, app.keystore)
+        except SealopsError as exc:
+            log.warning("key sync failed: %s", exc)
+        except Exception:
+            log.exception("key sync failed")
+
+
+async def _resync_loop(app: App) -> None:
+    """Catch drift that a lost watch event would hide: check every managed Secret's hash."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(app.settings.resync_interval)
+        try:
+            await loop.run_in_executor(None, _resync_once, app)
+        except Exception:
+            log.exception("resync failed")
+
+
+def _resync_once(app: App) -> None:
+    from sealer.kube import SECRETS
+
+    namespaces = app.settings.watch_namespaces or (None,)
+    for namespace in namespaces:
+        secrets = {
+            ((s.get("metadata") or {}).get("namespace"), (s.get("metadata") or {}).get("name")): s
+            for s in app.kube.list(SECRETS, namespace, label_selector=f"{LABEL_MANAGED_BY}=sealops")
+        }
+        for body in app.kube.list(SEALED_SECRETS, namespace):
+            meta = body.get("metadata") or {}
+            secret = secrets.get((meta.get("namespace"), meta.get("name")))
+            ready = any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (body.get("status") or {}).get("conditions") or []
+            )
+            if ready and (secret is None or not app.writer.in_sync(secret)):
+                app.metrics.drift.labels(KIND).inc()
+                app.sealed.reconcile(body)
+
+
+def run(settings: Settings) -> None:
+    app = build_app(settings)
+    registry = build_registry(app)
+    kwargs: dict[str, Any] = {}
+    if settings.watch_namespaces:
+        kwargs["namespaces"] = list(settings.watch_namespaces)
+    else:
+        kwargs["clusterwide"] = True
+    if settings.peering:
+        kwargs["peering_name"] = settings.peering
+        kwargs["priority"] = (
+            settings.priority if settings.priority is not None else _random_priority()
+        )
+        kwargs["standalone"] = False
+    else:
+        kwargs["standalone"] = True
+    kopf.run(registry=registry, **kwargs)
+
+
+def _random_priority() -> int:
+    # Peers with equal priority all pause; distinct random priorities make exactly one active.
+    import secrets
+
+    return 1 + secrets.randbelow(2**30)

@@ -1,0 +1,149 @@
+"""Reconciling a SealedSecret into its Secret. Synchronous: kopf runs it in its thread pool.
+
+Called by the kopf handlers (create/update/resume), by the drift check on managed Secrets, and by
+the resync loop. One reconcile: parse → unseal (hint first, then every key; a key-ring reload
+when nothing opens it) → render the template → write the Secret under the ownership rules →
+status, Event, metrics. Failures keep whatever Secret exists untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from controller.keyring import Keyring, KeyStore
+from controller.metrics import Metrics
+from controller.reporting import Reporter, Verdict
+from controller.secretwriter import DesiredSecret, Owner, SecretNotOwned, SecretWriter, UpdateFailed
+from sealer.errors import EnvelopeError, ManifestError, SealopsError, TemplateError
+from sealer.kube import KubeConflict, KubeError, KubeInvalid, ResourceRef
+from sealer.manifests import API_VERSION, KIND, parse_sealed_secret
+from sealer.sealing import Unsealed, unseal, unsealed_secret
+
+__all__ = ["SEALED_SECRETS", "SealedSecretReconciler"]
+
+SEALED_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "sealedsecrets")
+_RELOAD_EVERY = 5.0  # seconds between key-ring reloads triggered by failures
+
+log = logging.getLogger(__name__)
+
+
+class SealedSecretReconciler:
+    def __init__(
+        self,
+        *,
+        keyring: Keyring,
+        keystore: KeyStore,
+        writer: SecretWriter,
+        reporter: Reporter,
+        metrics: Metrics,
+    ):
+        self.keyring = keyring
+        self.keystore = keystore
+        self.writer = writer
+        self.reporter = reporter
+        self.metrics = metrics
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._last_reload = 0.0
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def reconcile(self, body: Mapping[str, Any], *, retry: int = 0) -> Verdict:
+        meta = body.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        with self._lock(key):
+            verdict = self._reconcile(body, retry=retry)
+        self.metrics.unseal.labels("success" if verdict.ready else "error", verdict.reason).inc()
+        self.reporter.report(SEALED_SECRETS, body, verdict)
+        return verdict
+
+    def _reconcile(self, body: Mapping[str, Any], *, retry: int) -> Verdict:
+        meta = body.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            return Verdict(True, "Deleting", "being deleted", event=False)
+        try:
+            sealed = parse_sealed_secret(body, allow_bitnami=False)
+        except ManifestError as exc:
+            return Verdict(False, "InvalidSpec", str(exc))
+        try:
+            opened = self._unseal(sealed)
+        except EnvelopeError as exc:
+            # Keys may yet be restored or imported: retry slowly rather than never.
+            return Verdict(False, "DecryptFailed", str(exc), retry_after=_backoff(retry, 30, 1800))
+        try:
+            secret = unsealed_secret(sealed, opened.values)
+        except (TemplateError, ManifestError) as exc:
+            return Verdict(False, "InvalidSpec", str(exc))
+        sealed_with = sorted(set(opened.opened_with.values()))
+        extra = {"secretName": sealed.name, "sealedWith": sealed_with}
+        desired = DesiredSecret(
+            name=sealed.name,
+            namespace=str(sealed.namespace),
+            data=secret.data,
+            type=secret.type,
+            immutable=secret.immutable,
+            labels=secret.labels,
+            annotations=secret.annotations,
+        )
+        owner = Owner(API_VERSION, KIND, sealed.name, str(meta.get("uid", "")))
+        try:
+            result = self.writer.apply(desired, owner)
+        except SecretNotOwned as exc:
+            return Verdict(
+                False, "SecretNotOwned", str(exc), extra, retry_after=_backoff(retry, 60, 3600)
+            )
+        except UpdateFailed as exc:
+            return Verdict(False, "UpdateFailed", str(exc), extra)
+        except KubeConflict as exc:
+            return Verdict(False, "UpdateFailed", str(exc), extra, event=False, retry_after=1.0)
+        except KubeInvalid as exc:
+            return Verdict(False, "UpdateFailed", str(exc), extra)
+        except KubeError as exc:
+            return Verdict(
+                False, "UpdateFailed", str(exc), extra, retry_after=_backoff(retry, 5, 300)
+            )
+        self.metrics.private_key_ops.inc(opened.private_key_ops)
+        self.metrics.values_unsealed.inc(len(opened.values))
+        for fingerprint in opened.opened_with.values():
+            self.metrics.key_usage.labels(fingerprint).inc()
+        changed = result.action != "unchanged"
+        if changed:
+            self.metrics.secret_writes.labels(KIND, result.action).inc()
+            log.info("%s Secret %s/%s", result.action, sealed.namespace, sealed.name)
+        # The status message stays the same in a steady state, so re-reconciling writes nothing;
+        # what happened this time goes in the Event.
+        message = f"unsealed {len(opened.values)} value(s) into Secret {sealed.name}"
+        return Verdict(
+            True,
+            "Unsealed",
+            message,
+            extra,
+            event=changed,
+            event_message=f"Secret {sealed.name} {result.action}",
+        )
+
+    def _unseal(self, sealed: Any) -> Unsealed:
+        try:
+            return unseal(sealed, self.keyring.all())
+        except EnvelopeError:
+            # A key may have been restored since the last sync: reload once, then try again.
+            now = time.monotonic()
+            if now - self._last_reload < _RELOAD_EVERY:
+                raise
+            self._last_reload = now
+            try:
+                self.keystore.load()
+            except SealopsError as exc:
+                log.warning("cannot reload keys: %s", exc)
+                raise
+            return unseal(sealed, self.keyring.all())
+
+
+def _backoff(retry: int, base: float, cap: float) -> float:
+    return float(min(cap, base * (2 ** min(retry, 16))))

@@ -1,0 +1,254 @@
+"""Writing target Secrets under the ownership rules shared by SealedSecrets and VaultSecrets.
+
+Rules (DESIGN §3):
+- a new Secret gets label ``sealops.dev/managed-by: sealops``, annotation
+  ``sealops.dev/owned-by: Kind/name``, the keyed data hash, and (policy Owner) an ownerReference
+  with ``controller: true`` to its source object, so deleting the source deletes it;
+- an existing Secret is written only if we own it (our ownerReference, or our ``owned-by``
+  annotation for policy Orphan) or it carries ``sealops.dev/managed: "true"``; otherwise
+  :class:`SecretNotOwned` and nothing is touched;
+- policy Merge writes only its own keys into an existing Secret and never creates one;
+- nothing is written when the data hash, type, labels and annotations already match;
+- an immutable Secret whose data must change is not touched: :class:`UpdateFailed` says so.
+
+Never deletes a Secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.datahash import DataHasher
+from sealer.errors import SealopsError
+from sealer.kube import SECRETS, Kube, KubeNotFound
+
+__all__ = [
+    "ANN_DATA_HASH",
+    "ANN_DATA_KEYS",
+    "ANN_MANAGED",
+    "ANN_OWNED_BY",
+    "LABEL_MANAGED_BY",
+    "DesiredSecret",
+    "Owner",
+    "Policy",
+    "SecretNotOwned",
+    "SecretWriter",
+    "UpdateFailed",
+    "WriteResult",
+    "decode_data",
+]
+
+LABEL_MANAGED_BY = "sealops.dev/managed-by"
+ANN_MANAGED = "sealops.dev/managed"
+ANN_OWNED_BY = "sealops.dev/owned-by"
+ANN_DATA_HASH = "sealops.dev/data-hash"
+ANN_DATA_KEYS = "sealops.dev/data-keys"
+
+
+class SecretNotOwned(SealopsError):
+    reason = "SecretNotOwned"
+
+
+class UpdateFailed(SealopsError):
+    reason = "UpdateFailed"
+
+
+class Policy(enum.Enum):
+    OWNER = "Owner"
+    MERGE = "Merge"
+    ORPHAN = "Orphan"
+
+
+@dataclass(frozen=True)
+class Owner:
+    api_version: str
+    kind: str
+    name: str
+    uid: str
+
+    @property
+    def tag(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    def reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+        }
+
+
+@dataclass(frozen=True)
+class DesiredSecret:
+    name: str
+    namespace: str
+    data: dict[str, bytes] = field(repr=False)
+    type: str = "Opaque"
+    immutable: bool | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"Secret {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    action: str  # created | updated | unchanged
+    secret: dict[str, Any] = field(repr=False)
+
+
+def decode_data(secret: Mapping[str, Any]) -> dict[str, bytes]:
+    out = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            out[key] = base64.b64decode(value or "")
+        except (binascii.Error, ValueError):
+            out[key] = b"\x00invalid"  # never equal to real data: counts as drift
+    return out
+
+
+def _encode(data: Mapping[str, bytes]) -> dict[str, str]:
+    return {k: base64.b64encode(v).decode("ascii") for k, v in sorted(data.items())}
+
+
+class SecretWriter:
+    def __init__(self, *, kube: Kube, hasher: DataHasher):
+        self.kube = kube
+        self.hasher = hasher
+
+    def is_ours(self, secret: Mapping[str, Any], owner: Owner) -> bool:
+        meta = secret.get("metadata") or {}
+        if any(ref.get("uid") == owner.uid for ref in meta.get("ownerReferences") or []):
+            return True
+        annotations = meta.get("annotations") or {}
+        return bool(
+            annotations.get(ANN_MANAGED) == "true" or annotations.get(ANN_OWNED_BY) == owner.tag
+        )
+
+    def in_sync(self, secret: Mapping[str, Any]) -> bool:
+        """Whether a managed Secret's data still matches the hash we wrote (no drift)."""
+        annotations = (secret.get("metadata") or {}).get("annotations") or {}
+        keys_note = annotations.get(ANN_DATA_KEYS)
+        keys = keys_note.split(",") if keys_note else None
+        return self.hasher.matches(annotations.get(ANN_DATA_HASH), decode_data(secret), keys)
+
+    def apply(
+        self, desired: DesiredSecret, owner: Owner, policy: Policy = Policy.OWNER
+    ) -> WriteResult:
+        try:
+            existing: dict[str, Any] | None = self.kube.get(
+                SECRETS, desired.namespace, desired.name
+            )
+        except KubeNotFound:
+            existing = None
+        digest = self.hasher.digest(desired.data)
+        if existing is None:
+            if policy is Policy.MERGE:
+                raise UpdateFailed(
+                    "does not exist, and creationPolicy Merge only adds to an existing Secret",
+                    where=desired.ref,
+                )
+            created = self.kube.create(
+                SECRETS, desired.namespace, self._new_body(desired, owner, policy, digest)
+            )
+            return WriteResult("created", created)
+        if policy is not Policy.MERGE and not self.is_ours(existing, owner):
+            raise SecretNotOwned(
+                f"exists and is not managed by {owner.tag}; it is kept as it is (annotate it "
+                f'{ANN_MANAGED}: "true" to let sealops take it over)',
+                where=desired.ref,
+            )
+        body = self._updated_body(existing, desired, owner, policy)
+        if body is None:
+            return WriteResult("unchanged", existing)
+        if existing.get("immutable") and decode_data(existing) != decode_data(body):
+            raise UpdateFailed(
+                "is immutable and its data must change: delete it and sealops re-creates it",
+                where=desired.ref,
+            )
+        if existing.get("type", "Opaque") != body.get("type", "Opaque"):
+            raise UpdateFailed(
+                f"has type {existing.get('type')}, expected {desired.type}; a Secret's type cannot "
+                "change: delete it and sealops re-creates it",
+                where=desired.ref,
+            )
+        updated = self.kube.replace(SECRETS, desired.namespace, desired.name, body)
+        return WriteResult("updated", updated)
+
+    # -- bodies -----------------------------------------------------------------------------
+
+    def _new_body(
+        self, desired: DesiredSecret, owner: Owner, policy: Policy, digest: str
+    ) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "name": desired.name,
+            "namespace": desired.namespace,
+            "labels": {**desired.labels, LABEL_MANAGED_BY: "sealops"},
+            "annotations": {**desired.annotations, ANN_OWNED_BY: owner.tag, ANN_DATA_HASH: digest},
+        }
+        if policy is Policy.OWNER:
+            meta["ownerReferences"] = [owner.reference()]
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": meta,
+            "type": desired.type,
+            "data": _encode(desired.data),
+        }
+        if desired.immutable is not None:
+            body["immutable"] = desired.immutable
+        return body
+
+    def _updated_body(
+        self, existing: dict[str, Any], desired: DesiredSecret, owner: Owner, policy: Policy
+    ) -> dict[str, Any] | None:
+        """The Secret with our changes applied, or None when there is nothing to change."""
+        meta = dict(existing.get("metadata") or {})
+        labels = dict(meta.get("labels") or {})
+        annotations = dict(meta.get("annotations") or {})
+        current = decode_data(existing)
+        if policy is Policy.MERGE:
+            data = {**current, **desired.data}
+            annotations[ANN_DATA_KEYS] = ",".join(sorted(desired.data))
+            digest = self.hasher.digest(desired.data)
+        else:
+            data = dict(desired.data)
+            labels[LABEL_MANAGED_BY] = "sealops"
+            annotations[ANN_OWNED_BY] = owner.tag
+            digest = self.hasher.digest(desired.data)
+        labels.update(desired.labels)
+        annotations.update(desired.annotations)
+        annotations[ANN_DATA_HASH] = digest
+        refs = list(meta.get("ownerReferences") or [])
+        if policy is Policy.OWNER and not any(r.get("uid") == owner.uid for r in refs):
+            # Taking over a Secret annotated managed: only one controller reference may exist.
+            refs = [r for r in refs if not r.get("controller")] + [owner.reference()]
+        unchanged = (
+            data == current
+            and labels == (meta.get("labels") or {})
+            and annotations == (meta.get("annotations") or {})
+            and refs == (meta.get("ownerReferences") or [])
+            and (policy is Policy.MERGE or existing.get("type", "Opaque") == desired.type)
+            and (desired.immutable is None or existing.get("immutable") == desired.immutable)
+        )
+        if unchanged:
+            return None
+        meta.update(labels=labels, annotations=annotations)
+        if refs:
+            meta["ownerReferences"] = refs
+        body = {**existing, "metadata": meta, "data": _encode(data)}
+        if policy is not Policy.MERGE:
+            body["type"] = desired.type
+            if desired.immutable is not None:
+                body["immutable"] = desired.immutable
+        body.pop("stringData", None)
+        return body
