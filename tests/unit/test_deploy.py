@@ -552,3 +552,190 @@ def test_no_wildcards_anywhere_in_rbac(directory: str) -> None:
         for rule in doc.get("rules", []):
             for values in rule.values():
                 assert "*" not in values, f"{doc['metadata']['name']}: {rule}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helm chart. helm is not on the project machines, so the chart's static parts are checked here;
+# templates are rendered only where helm is installed.
+
+HELM = shutil.which("helm")
+ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
+
+
+def test_chart_crds_are_byte_identical_to_deploy_crds() -> None:
+    ours = {p.name: p.read_bytes() for p in CRDS.glob("*.yaml") if p.name != "kustomization.yaml"}
+    chart = {p.name: p.read_bytes() for p in (CHART / "crds").iterdir()}
+    assert chart == ours, "copy deploy/crds/*.yaml (not kustomization.yaml) to the chart's crds/"
+
+
+def test_chart_metadata_and_values_parse() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert (chart["apiVersion"], chart["name"]) == ("v2", "sealops")
+    assert (chart["version"], chart["appVersion"]) == ("0.1.0", "0.1.0")
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["image"]["repository"] == "ghcr.io/sealops/sealops"
+    assert values["replicas"] == 1
+    assert values["extraArgs"] == []
+    assert values["keyRenewPeriod"] == "", "empty keeps the controller's own default"
+    assert values["bitnamiCompat"] is False
+    assert values["serviceMonitor"]["enabled"] is False
+
+
+def test_chart_defaults_match_the_kustomize_base() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    (deployment,) = load_all(DEPLOY / "base" / "deployment.yaml")
+    pod = deployment["spec"]["template"]["spec"]
+    (box,) = pod["containers"]
+    assert values["resources"] == box["resources"]
+    assert values["securityContext"] == box["securityContext"]
+    assert values["podSecurityContext"] == pod["securityContext"]
+    assert f"{values['image']['repository']}:0.1.0" == box["image"]
+
+
+def template_text(name: str) -> str:
+    return (CHART / "templates" / name).read_text()
+
+
+def static_render(name: str) -> list[Doc]:
+    """A template's YAML with its actions taken out: whole-line actions dropped, inline ones "X"."""
+    lines = []
+    for line in template_text(name).splitlines():
+        if ACTION.fullmatch(line.strip()):
+            continue
+        lines.append(ACTION.sub("X", line))
+    return [d for d in yaml.safe_load_all("\n".join(lines)) if d]
+
+
+TEMPLATES = sorted(p.name for p in (CHART / "templates").iterdir())
+
+
+def test_chart_has_the_expected_templates() -> None:
+    assert set(TEMPLATES) >= {
+        "_helpers.tpl",
+        "NOTES.txt",
+        "serviceaccount.yaml",
+        "rbac.yaml",
+        "user-roles.yaml",
+        "deployment.yaml",
+        "service.yaml",
+        "pdb.yaml",
+        "peering.yaml",
+        "servicemonitor.yaml",
+    }
+
+
+def value_paths(values: Any, prefix: str = "") -> set[str]:
+    out = {prefix} if prefix else set()
+    if isinstance(values, dict):
+        for key, child in values.items():
+            out |= value_paths(child, f"{prefix}.{key}" if prefix else key)
+    return out
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_chart_template_references_resolve(name: str) -> None:
+    text = template_text(name)
+    actions = ACTION.findall(text)
+    assert text.count("{{") == text.count("}}") == len(actions), "unbalanced {{ }}"
+    opened = [a for a in actions if re.match(r"(if|with|range|define)\b", a)]
+    assert len(opened) == len([a for a in actions if a == "end"]), "every block needs its end"
+    defined = set(re.findall(r'define "([^"]+)"', template_text("_helpers.tpl")))
+    assert set(re.findall(r'include "([^"]+)"', text)) <= defined
+    known = value_paths(yaml.safe_load((CHART / "values.yaml").read_text()))
+    used = set(re.findall(r"\.Values\.([A-Za-z0-9_.]+)", text))
+    assert used <= known, f"not in values.yaml: {sorted(used - known)}"
+
+
+def test_chart_rbac_equals_the_kustomize_rbac() -> None:
+    docs = tuple(static_render("rbac.yaml"))
+    assert grants(one(docs, "ClusterRole", "X")) == CLUSTER_RULES
+    assert grants(one(docs, "Role", "X")) == NAMESPACED_RULES
+    users = tuple(static_render("user-roles.yaml"))
+    for name, rules in USER_RULES.items():
+        assert grants(one(users, "ClusterRole", name)) == rules
+
+
+def test_chart_deployment_keeps_the_fixed_entry_point() -> None:
+    (deployment,) = static_render("deployment.yaml")
+    (box,) = deployment["spec"]["template"]["spec"]["containers"]
+    (base,) = load_all(DEPLOY / "base" / "deployment.yaml")
+    (base_box,) = base["spec"]["template"]["spec"]["containers"]
+    for field in ("command", "ports", "livenessProbe", "readinessProbe", "volumeMounts"):
+        assert box[field] == base_box[field], field
+    assert box["args"][:2] == base_box["args"]
+    assert "--peering=X" in box["args"], "several replicas turn on peering"
+    assert deployment["spec"]["template"]["spec"]["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+
+
+def test_chart_notes_tell_how_to_fetch_the_certificate() -> None:
+    assert "seal cert" in template_text("NOTES.txt")
+
+
+@pytest.mark.skipif(
+    HELM is None, reason="helm is not installed (it is not on the project machines)"
+)
+@pytest.mark.parametrize(
+    ("replicas", "peered"),
+    [("1", False), ("2", True)],
+    ids=["single-no-peering", "ha-peering-and-pdb"],
+)
+def test_chart_renders_with_helm(replicas: str, peered: bool) -> None:
+    assert HELM is not None
+    subprocess.run([HELM, "lint", str(CHART)], check=True, capture_output=True, timeout=60)
+    out = subprocess.run(
+        [HELM, "template", "sealops", str(CHART), "-n", NAMESPACE, "--set", f"replicas={replicas}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    docs = tuple(d for d in yaml.safe_load_all(out) if d)
+    box = controller(docs)
+    assert box["securityContext"]["readOnlyRootFilesystem"] is True
+    assert ("--peering=sealops" in box["args"]) is peered
+    assert bool([d for d in docs if d["kind"] == "PodDisruptionBudget"]) is peered
+    assert grants(one(docs, "ClusterRole", "sealops-controller")) == CLUSTER_RULES
+
+
+# ---------------------------------------------------------------------------------------------
+# Dockerfile (no Docker engine here: checked statically)
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            op, _, rest = line.strip().partition(" ")
+            out.append((op.upper(), rest.strip()))
+    return out
+
+
+def final_stage() -> list[tuple[str, str]]:
+    instructions = dockerfile_instructions()
+    last_from = max(i for i, (op, _) in enumerate(instructions) if op == "FROM")
+    return instructions[last_from:]
+
+
+def test_dockerfile_runs_the_controller_as_non_root() -> None:
+    stage = final_stage()
+    assert stage[0] == ("FROM", "python:3.11-slim")
+    users = [rest for op, rest in stage if op == "USER"]
+    assert users == ["65532:65532"], "one non-root USER, the uid the manifests ask for"
+    assert stage[-1] == ("ENTRYPOINT", '["sealops-controller"]')
+
+
+def test_dockerfile_installs_no_dev_extras() -> None:
+    runs = [rest for op, rest in dockerfile_instructions() if op == "RUN"]
+    assert any("pip wheel" in r and r.rstrip().endswith(" .") for r in runs), "builds a wheel"
+    installs = [r for r in final_stage() if r[0] == "RUN" and "pip install" in r[1]]
+    assert len(installs) == 1
+    assert "--no-index" in installs[0][1], "only the wheels built in the first stage"
+    for run in runs:
+        assert "[dev]" not in run and ".[" not in run, run
+
+
+def test_dockerignore_keeps_the_build_context_small() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv", "tests"} <= ignored
+    assert "README.md" not in ignored and "sealer" not in ignored, "pip wheel . needs these"
