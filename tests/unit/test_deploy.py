@@ -172,6 +172,82 @@ PRESERVE_UNKNOWN = {name: {"status.kopf"} for name in SEALOPS_CRDS} | {
 }
 
 
+def obj(**props: Any) -> Doc:
+    return {"type": "object", "properties": props}
+
+
+STR: Doc = {"type": "string"}
+# The checker itself, on schemas the API server would refuse: (id, schema, expected problem, why).
+NOT_STRUCTURAL = [
+    ("untyped-field", obj(spec=obj(a={})), "spec.a: no type", "every field needs a type"),
+    (
+        "properties-and-additional",
+        obj(spec={**obj(a=STR), "additionalProperties": STR}),
+        "spec: properties and additionalProperties together",
+        "a map or a struct, not both",
+    ),
+    (
+        "preserve-unknown-elsewhere",
+        obj(spec={"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
+        "spec: x-kubernetes-preserve-unknown-fields outside",
+        "free-form only where allowed",
+    ),
+    (
+        "type-in-junctor",
+        obj(spec={**obj(a=STR), "anyOf": [{"type": "object"}]}),
+        "spec.anyOf: ['type']",
+        "junctors hold value validations only",
+    ),
+    (
+        "junctor-names-unknown-field",
+        obj(spec={**obj(a=STR), "anyOf": [{"required": ["b"]}]}),
+        "spec.anyOf: 'b' is not a property",
+        "junctor fields must exist outside",
+    ),
+    (
+        "ref",
+        obj(spec={"$ref": "#/definitions/x", "type": "object"}),
+        "keys the API does not accept: ['$ref']",
+        "no $ref in CRD schemas",
+    ),
+    (
+        "bad-default",
+        obj(spec={"type": "string", "enum": ["a"], "default": "b"}),
+        "spec: default 'b'",
+        "defaults must validate",
+    ),
+    (
+        "required-unknown",
+        obj(spec={**obj(a=STR), "required": ["b"]}),
+        "spec: required 'b' is not a property",
+        "a typo in required is never satisfiable",
+    ),
+    (
+        "list-map-key-optional",
+        obj(spec={"type": "array", "x-kubernetes-list-type": "map",
+                  "x-kubernetes-list-map-keys": ["k"], "items": obj(k=STR)}),
+        "list-map key 'k' must be required",
+        "map-list keys must always be set",
+    ),
+    (
+        "restricted-metadata",
+        obj(metadata=obj(labels=obj())),
+        "metadata: only name/generateName",
+        "the API server owns metadata's schema",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("schema", "expected", "reason"),
+    [case[1:] for case in NOT_STRUCTURAL],
+    ids=[case[0] for case in NOT_STRUCTURAL],
+)
+def test_structural_checker_finds(schema: Doc, expected: str, reason: str) -> None:
+    problems = structural_problems(schema, preserve_unknown_at=set())
+    assert any(expected in p for p in problems), f"{reason}: got {problems}"
+
+
 def test_crd_files_hold_exactly_the_expected_definitions() -> None:
     assert sorted(crds()) == sorted(SEALOPS_CRDS + PEERING_CRDS)
     for path in CRDS.glob("*.sealops.dev.yaml"):
