@@ -1,0 +1,817 @@
+"""The ``deploy/`` tree: CRDs, the kustomize base and HA overlay, the Helm chart, the Dockerfile.
+
+Fast and offline. CRD schemas are checked for the structural rules the API server enforces and
+exercised with ``jsonschema`` the way the project's API emulator does (tests/data/crs: valid and
+invalid custom resources, each saying why). ``kubectl kustomize`` renders the base and the overlay
+when kubectl is installed; ``helm`` is used only when present (it is not on the project machines),
+otherwise the chart's static parts are checked.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[2]
+DEPLOY = ROOT / "deploy"
+CRDS = DEPLOY / "crds"
+CHART = DEPLOY / "helm" / "sealops"
+CRS = ROOT / "tests" / "data" / "crs"
+NAMESPACE = "sealops-system"
+
+Doc = dict[str, Any]
+
+
+def load_all(path: Path) -> list[Doc]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+@cache
+def crds() -> dict[str, Doc]:
+    """Every CustomResourceDefinition under deploy/crds, by name."""
+    out: dict[str, Doc] = {}
+    for path in sorted(CRDS.glob("*.yaml")):
+        for doc in load_all(path):
+            if doc["kind"] == "CustomResourceDefinition":
+                out[doc["metadata"]["name"]] = doc
+    return out
+
+
+SEALOPS_CRDS = [
+    "sealedsecrets.sealops.dev",
+    "vaultconnections.sealops.dev",
+    "clustervaultconnections.sealops.dev",
+    "vaultsecrets.sealops.dev",
+]
+PEERING_CRDS = ["clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"]
+
+
+def version(crd: Doc) -> Doc:
+    (only,) = crd["spec"]["versions"]
+    assert isinstance(only, dict)
+    return only
+
+
+def schema_of(crd: Doc) -> Doc:
+    schema = version(crd)["schema"]["openAPIV3Schema"]
+    assert isinstance(schema, dict)
+    return schema
+
+
+# ---------------------------------------------------------------------------------------------
+# Structural schemas
+# https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema
+
+# JSONSchemaProps fields the v1 API accepts (apiextensions-apiserver validation); $ref,
+# patternProperties, definitions and friends are refused or pruned, so they have no place here.
+ALLOWED_KEYS = {
+    "description", "type", "format", "title", "default", "example", "externalDocs", "nullable",
+    "maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "multipleOf",
+    "maxLength", "minLength", "pattern", "maxItems", "minItems", "maxProperties", "minProperties",
+    "enum", "required", "items", "properties", "additionalProperties",
+    "allOf", "anyOf", "oneOf", "not",
+}  # fmt: skip
+# Inside allOf/anyOf/oneOf/not only value validations may appear, never these.
+JUNCTOR_FORBIDDEN = {"type", "description", "default", "additionalProperties", "nullable"}
+JUNCTORS = ("allOf", "anyOf", "oneOf", "not")
+PY_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "number": (int, float),
+    "object": dict,
+    "array": list,
+}
+
+
+def walk(node: Doc, path: str = "") -> Iterator[tuple[str, Doc]]:
+    """Every schema node with a dotted path (`items` as `[]`, `additionalProperties` as `*`)."""
+    yield path, node
+    for name, child in node.get("properties", {}).items():
+        yield from walk(child, f"{path}.{name}" if path else name)
+    if isinstance(node.get("items"), dict):
+        yield from walk(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        yield from walk(node["additionalProperties"], f"{path}.*")
+
+
+def structural_problems(schema: Doc, *, preserve_unknown_at: set[str]) -> list[str]:
+    problems: list[str] = []
+    if schema.get("type") != "object":
+        problems.append("root: must be type object")
+    if set(schema.get("properties", {}).get("metadata", {})) - {"type"}:
+        problems.append("metadata: only name/generateName may be restricted; leave it bare")
+    for path, node in walk(schema):
+        where = path or "(root)"
+        unknown = {k for k in node if not k.startswith("x-kubernetes-")} - ALLOWED_KEYS
+        if unknown:
+            problems.append(f"{where}: keys the API does not accept: {sorted(unknown)}")
+        preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
+        if "type" not in node and not preserve and "x-kubernetes-int-or-string" not in node:
+            problems.append(f"{where}: no type")
+        if preserve and path not in preserve_unknown_at:
+            problems.append(
+                f"{where}: x-kubernetes-preserve-unknown-fields outside {preserve_unknown_at}"
+            )
+        if "properties" in node and "additionalProperties" in node:
+            problems.append(f"{where}: properties and additionalProperties together")
+        for name in node.get("required", []):
+            if name not in node.get("properties", {}):
+                problems.append(f"{where}: required {name!r} is not a property")
+        for junctor in JUNCTORS:
+            branches = node.get(junctor, [])
+            for branch in [branches] if isinstance(branches, dict) else branches:
+                if set(branch) & JUNCTOR_FORBIDDEN:
+                    problems.append(f"{where}.{junctor}: {sorted(set(branch) & JUNCTOR_FORBIDDEN)}")
+                for name in [*branch.get("required", []), *branch.get("properties", {})]:
+                    if name not in node.get("properties", {}):
+                        problems.append(f"{where}.{junctor}: {name!r} is not a property")
+        for key in node.get("x-kubernetes-list-map-keys", []):
+            if key not in node.get("items", {}).get("required", []):
+                problems.append(f"{where}: list-map key {key!r} must be required in items")
+        if "enum" in node and "type" in node:
+            wrong = [v for v in node["enum"] if not isinstance(v, PY_TYPES[node["type"]])]
+            if wrong:
+                problems.append(f"{where}: enum values {wrong} are not {node['type']}")
+        if "default" in node:
+            errors = list(validator(strip_extensions(node)).iter_errors(node["default"]))
+            if errors:
+                problems.append(f"{where}: default {node['default']!r}: {errors[0].message}")
+    return problems
+
+
+def strip_extensions(node: Any) -> Any:
+    """The schema as the emulator hands it to jsonschema: x-kubernetes-* keys dropped."""
+    if isinstance(node, dict):
+        return {
+            k: strip_extensions(v) for k, v in node.items() if not k.startswith("x-kubernetes-")
+        }
+    if isinstance(node, list):
+        return [strip_extensions(v) for v in node]
+    return node
+
+
+def validator(schema: Doc) -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+PRESERVE_UNKNOWN = {name: {"status.kopf"} for name in SEALOPS_CRDS} | {
+    name: {"status"} for name in PEERING_CRDS
+}
+
+
+def obj(**props: Any) -> Doc:
+    return {"type": "object", "properties": props}
+
+
+STR: Doc = {"type": "string"}
+# The checker itself, on schemas the API server would refuse: (id, schema, expected problem, why).
+NOT_STRUCTURAL = [
+    ("untyped-field", obj(spec=obj(a={})), "spec.a: no type", "every field needs a type"),
+    (
+        "properties-and-additional",
+        obj(spec={**obj(a=STR), "additionalProperties": STR}),
+        "spec: properties and additionalProperties together",
+        "a map or a struct, not both",
+    ),
+    (
+        "preserve-unknown-elsewhere",
+        obj(spec={"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
+        "spec: x-kubernetes-preserve-unknown-fields outside",
+        "free-form only where allowed",
+    ),
+    (
+        "type-in-junctor",
+        obj(spec={**obj(a=STR), "anyOf": [{"type": "object"}]}),
+        "spec.anyOf: ['type']",
+        "junctors hold value validations only",
+    ),
+    (
+        "junctor-names-unknown-field",
+        obj(spec={**obj(a=STR), "anyOf": [{"required": ["b"]}]}),
+        "spec.anyOf: 'b' is not a property",
+        "junctor fields must exist outside",
+    ),
+    (
+        "ref",
+        obj(spec={"$ref": "#/definitions/x", "type": "object"}),
+        "keys the API does not accept: ['$ref']",
+        "no $ref in CRD schemas",
+    ),
+    (
+        "bad-default",
+        obj(spec={"type": "string", "enum": ["a"], "default": "b"}),
+        "spec: default 'b'",
+        "defaults must validate",
+    ),
+    (
+        "required-unknown",
+        obj(spec={**obj(a=STR), "required": ["b"]}),
+        "spec: required 'b' is not a property",
+        "a typo in required is never satisfiable",
+    ),
+    (
+        "list-map-key-optional",
+        obj(spec={"type": "array", "x-kubernetes-list-type": "map",
+                  "x-kubernetes-list-map-keys": ["k"], "items": obj(k=STR)}),
+        "list-map key 'k' must be required",
+        "map-list keys must always be set",
+    ),
+    (
+        "restricted-metadata",
+        obj(metadata=obj(labels=obj())),
+        "metadata: only name/generateName",
+        "the API server owns metadata's schema",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("schema", "expected", "reason"),
+    [case[1:] for case in NOT_STRUCTURAL],
+    ids=[case[0] for case in NOT_STRUCTURAL],
+)
+def test_structural_checker_finds(schema: Doc, expected: str, reason: str) -> None:
+    problems = structural_problems(schema, preserve_unknown_at=set())
+    assert any(expected in p for p in problems), f"{reason}: got {problems}"
+
+
+def test_crd_files_hold_exactly_the_expected_definitions() -> None:
+    assert sorted(crds()) == sorted(SEALOPS_CRDS + PEERING_CRDS)
+    for path in CRDS.glob("*.sealops.dev.yaml"):
+        (doc,) = load_all(path)
+        assert path.name == f"{doc['metadata']['name']}.yaml", "one file per CRD, named after it"
+
+
+@pytest.mark.parametrize("name", SEALOPS_CRDS + PEERING_CRDS)
+def test_crd_schema_is_structural(name: str) -> None:
+    crd = crds()[name]
+    assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
+    names = crd["spec"]["names"]
+    assert name == f"{names['plural']}.{crd['spec']['group']}"
+    assert version(crd)["served"] is True
+    assert version(crd)["storage"] is True
+    problems = structural_problems(schema_of(crd), preserve_unknown_at=PRESERVE_UNKNOWN[name])
+    assert problems == []
+    jsonschema.Draft202012Validator.check_schema(strip_extensions(schema_of(crd)))
+
+
+@dataclass(frozen=True)
+class CrdCase:
+    name: str
+    scope: str
+    short_names: tuple[str, ...]
+    columns: tuple[str, ...]
+    reason: str
+
+
+CRD_CASES = [
+    CrdCase(
+        "sealedsecrets.sealops.dev",
+        "Namespaced",
+        ("ssec",),
+        ("Ready", "Reason", "Age"),
+        "DESIGN §3: Ready/Reason/Age; no short name of Bitnami's to clash with",
+    ),
+    CrdCase(
+        "vaultconnections.sealops.dev",
+        "Namespaced",
+        ("vconn",),
+        ("Address", "Ready", "Age"),
+        "a tenant's own connection",
+    ),
+    CrdCase(
+        "clustervaultconnections.sealops.dev",
+        "Cluster",
+        ("cvconn",),
+        ("Address", "Ready", "Age"),
+        "shared by the namespaces it allows",
+    ),
+    CrdCase(
+        "vaultsecrets.sealops.dev",
+        "Namespaced",
+        ("vsec",),
+        ("Ready", "Reason", "Last Sync", "Age"),
+        "not 'vs': Istio's VirtualService has it",
+    ),
+]
+
+
+def schema_at(schema: Doc, json_path: str) -> Doc | None:
+    """The schema node a printer column's JSONPath reads, or None if the schema has no such field."""
+    node: Doc | None = schema
+    for part in re.findall(r"[^.\[]+(?:\[[^\]]*\])?", json_path):
+        if node is None:
+            return None
+        name, filtered = re.subn(r"\[\?\(.*\)\]$", "", part)
+        node = node.get("properties", {}).get(name)
+        if node is not None and filtered:
+            node = node.get("items")
+    return node
+
+
+@pytest.mark.parametrize("case", CRD_CASES, ids=[c.name for c in CRD_CASES])
+def test_sealops_crd_names_columns_and_status(case: CrdCase) -> None:
+    crd = crds()[case.name]
+    spec, ver = crd["spec"], version(crd)
+    assert spec["group"] == "sealops.dev"
+    assert ver["name"] == "v1alpha1"
+    assert spec["scope"] == case.scope, case.reason
+    assert tuple(spec["names"]["shortNames"]) == case.short_names, case.reason
+    assert spec["names"]["categories"] == ["sealops"]
+    assert ver["subresources"] == {"status": {}}, "status is written through /status only"
+    columns = {c["name"]: c for c in ver["additionalPrinterColumns"]}
+    assert tuple(columns) == case.columns, case.reason
+    assert columns["Age"] == {
+        "name": "Age",
+        "type": "date",
+        "jsonPath": ".metadata.creationTimestamp",
+    }
+    assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
+    for column in columns.values():
+        if column["jsonPath"].startswith(".metadata."):
+            continue
+        node = schema_at(schema_of(crd), column["jsonPath"])
+        assert node is not None, f"{column['name']}: {column['jsonPath']} is not in the schema"
+        assert node["type"] == "string", column
+
+
+def test_short_names_are_unique() -> None:
+    seen = [s for crd in crds().values() for s in crd["spec"]["names"].get("shortNames", [])]
+    assert len(seen) == len(set(seen)) == len(SEALOPS_CRDS)
+
+
+@pytest.mark.parametrize("name", PEERING_CRDS)
+def test_peering_crds_have_no_status_subresource(name: str) -> None:
+    # kopf writes its peers into the main resource's status; a status subresource would make the
+    # API server drop those writes and peering would never see the other replicas.
+    crd = crds()[name]
+    assert crd["spec"]["group"] == "kopf.dev"
+    assert version(crd)["name"] == "v1"
+    assert "subresources" not in version(crd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sample custom resources against the schemas
+
+
+def crd_for(obj: Doc) -> Doc:
+    group, _, ver = obj["apiVersion"].partition("/")
+    for crd in crds().values():
+        if crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == obj["kind"]:
+            assert version(crd)["name"] == ver
+            return crd
+    raise AssertionError(f"no CRD for {obj['apiVersion']} {obj['kind']}")
+
+
+def errors_for(obj: Doc) -> list[jsonschema.ValidationError]:
+    schema = strip_extensions(schema_of(crd_for(obj)))
+    return list(validator(schema).iter_errors(obj))
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    where: str  # the field path the error is reported at; "" for valid samples
+    reason: str
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+
+def samples(kind: str) -> list[Sample]:
+    """Files in tests/data/crs/KIND, each opening with `# valid: WHY` or `# invalid at PATH: WHY`."""
+    out = []
+    for path in sorted((CRS / kind).glob("*.yaml")):
+        first = path.read_text().splitlines()[0]
+        match = re.fullmatch(r"# (valid|invalid at (\S+)): (.+)", first)
+        assert match, f"{path.name}: first line must say why it is {kind}"
+        where = match[2] or ""
+        out.append(Sample(path, "" if where == "(root)" else where, match[3]))
+    return out
+
+
+VALID, INVALID = samples("valid"), samples("invalid")
+
+
+def test_every_kind_has_valid_and_invalid_samples() -> None:
+    kinds = {"SealedSecret", "VaultConnection", "ClusterVaultConnection", "VaultSecret"}
+    assert {yaml.safe_load(s.path.read_text())["kind"] for s in VALID} == kinds
+    assert {yaml.safe_load(s.path.read_text())["kind"] for s in INVALID} == kinds
+
+
+@pytest.mark.parametrize("sample", VALID, ids=[s.id for s in VALID])
+def test_valid_resources_pass_their_crd_schema(sample: Sample) -> None:
+    (obj,) = load_all(sample.path)
+    assert [e.message for e in errors_for(obj)] == [], sample.reason
+
+
+@pytest.mark.parametrize("sample", INVALID, ids=[s.id for s in INVALID])
+def test_invalid_resources_fail_at_the_field_that_is_wrong(sample: Sample) -> None:
+    (obj,) = load_all(sample.path)
+    errors = errors_for(obj)
+    assert errors, f"accepted, but {sample.reason}"
+    paths = {".".join(str(p) for p in e.absolute_path) for e in errors}
+    assert sample.where in paths, f"{sample.reason}: errors at {paths}"
+
+
+# ---------------------------------------------------------------------------------------------
+# kustomize base and HA overlay
+
+KUBECTL = shutil.which("kubectl")
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+
+
+@cache
+def kustomize(directory: str) -> tuple[Doc, ...]:
+    assert KUBECTL is not None
+    out = subprocess.run(
+        [KUBECTL, "kustomize", str(DEPLOY / directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return tuple(d for d in yaml.safe_load_all(out) if d)
+
+
+def one(docs: tuple[Doc, ...], kind: str, name: str) -> Doc:
+    (found,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return found
+
+
+def controller(docs: tuple[Doc, ...]) -> Doc:
+    (container,) = one(docs, "Deployment", "sealops-controller")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert isinstance(container, dict)
+    return container
+
+
+CLUSTER_SCOPED = {
+    "Namespace",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ClusterKopfPeering",
+}
+OVERLAYS = ["base", "overlays/ha"]
+
+
+@needs_kubectl
+@pytest.mark.parametrize("directory", OVERLAYS)
+def test_controller_pod_is_locked_down(directory: str) -> None:
+    docs = kustomize(directory)
+    pod = one(docs, "Deployment", "sealops-controller")["spec"]["template"]["spec"]
+    box = controller(docs)
+    assert pod["serviceAccountName"] == "sealops-controller"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert box["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "runAsGroup": 65532,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    (tmp,) = box["volumeMounts"]
+    assert tmp["mountPath"] == "/tmp"
+    assert {"name": tmp["name"], "emptyDir": {}} in pod["volumes"], "/tmp is the only writable path"
+    assert box["resources"] == {
+        "requests": {"cpu": "50m", "memory": "128Mi"},
+        "limits": {"memory": "256Mi"},
+    }
+
+
+@needs_kubectl
+@pytest.mark.parametrize("directory", OVERLAYS)
+def test_controller_entry_point_probes_and_service(directory: str) -> None:
+    docs = kustomize(directory)
+    box = controller(docs)
+    assert box["command"] == ["sealops-controller"]
+    assert box["args"][:2] == ["--namespace=$(POD_NAMESPACE)", "--http-port=8080"]
+    (env,) = [e for e in box["env"] if e["name"] == "POD_NAMESPACE"]
+    assert env["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert box["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert box[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
+    service = one(docs, "Service", "sealops-controller")
+    (port,) = service["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (8080, "http")
+    labels = one(docs, "Deployment", "sealops-controller")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+
+
+@needs_kubectl
+@pytest.mark.parametrize("directory", OVERLAYS)
+def test_objects_land_in_the_right_namespace(directory: str) -> None:
+    for doc in kustomize(directory):
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] in CLUSTER_SCOPED:
+            assert "namespace" not in doc["metadata"], where
+        else:
+            assert doc["metadata"]["namespace"] == NAMESPACE, where
+    for binding in [d for d in kustomize(directory) if d["kind"].endswith("Binding")]:
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "sealops-controller", "namespace": NAMESPACE}
+        ]
+
+
+@needs_kubectl
+def test_base_ships_the_crds_unchanged_and_the_peering_object() -> None:
+    docs = kustomize("base")
+    rendered = {d["metadata"]["name"]: d for d in docs if d["kind"] == "CustomResourceDefinition"}
+    assert rendered == crds()
+    assert one(docs, "ClusterKopfPeering", "sealops")["apiVersion"] == "kopf.dev/v1"
+    assert one(docs, "Deployment", "sealops-controller")["spec"]["replicas"] == 1
+    assert not [a for a in controller(docs)["args"] if a.startswith("--peering")]
+
+
+@needs_kubectl
+def test_ha_overlay_runs_two_peered_replicas_with_a_disruption_budget() -> None:
+    docs = kustomize("overlays/ha")
+    deployment = one(docs, "Deployment", "sealops-controller")
+    assert deployment["spec"]["replicas"] == 2
+    assert "--peering=sealops" in controller(docs)["args"]
+    pdb = one(docs, "PodDisruptionBudget", "sealops-controller")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+# The controller's grants, rule by rule: (apiGroup, resource) -> verbs. Anything else is a finding.
+CLUSTER_RULES: dict[tuple[str, str], set[str]] = {
+    ("sealops.dev", "sealedsecrets"): {"get", "list", "watch", "patch"},
+    ("sealops.dev", "vaultsecrets"): {"get", "list", "watch", "patch"},
+    ("sealops.dev", "sealedsecrets/status"): {"get", "patch", "update"},
+    ("sealops.dev", "vaultsecrets/status"): {"get", "patch", "update"},
+    ("sealops.dev", "vaultconnections"): {"get", "list", "watch"},
+    ("sealops.dev", "clustervaultconnections"): {"get", "list", "watch"},
+    ("", "secrets"): {"get", "list", "watch", "create", "update", "patch"},
+    ("", "events"): {"create", "patch"},
+    ("events.k8s.io", "events"): {"create", "patch"},
+    ("", "serviceaccounts/token"): {"create"},
+    ("apps", "deployments"): {"get", "patch"},
+    ("apps", "statefulsets"): {"get", "patch"},
+    ("apps", "daemonsets"): {"get", "patch"},
+    ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
+    ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
+    ("", "namespaces"): {"list", "watch"},
+}
+NAMESPACED_RULES: dict[tuple[str, str], set[str]] = {
+    ("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"},
+}
+USER_RULES: dict[str, dict[tuple[str, str], set[str]]] = {
+    "sealops-view": {
+        ("sealops.dev", "sealedsecrets"): {"get", "list", "watch"},
+        ("sealops.dev", "vaultsecrets"): {"get", "list", "watch"},
+        ("sealops.dev", "vaultconnections"): {"get", "list", "watch"},
+    },
+    "sealops-edit": {
+        ("sealops.dev", r): {"create", "update", "patch", "delete", "deletecollection"}
+        for r in ("sealedsecrets", "vaultsecrets")
+    },
+}
+
+
+def grants(role: Mapping[str, Any]) -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        assert set(rule) == {"apiGroups", "resources", "verbs"}, "no resourceNames or URLs"
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+@needs_kubectl
+def test_controller_rbac_is_exactly_what_it_calls() -> None:
+    docs = kustomize("base")
+    assert grants(one(docs, "ClusterRole", "sealops-controller")) == CLUSTER_RULES
+    role = one(docs, "Role", "sealops-controller")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert grants(role) == NAMESPACED_RULES
+    for kind in ("ClusterRoleBinding", "RoleBinding"):
+        binding = one(docs, kind, "sealops-controller")
+        assert binding["roleRef"]["name"] == "sealops-controller"
+        assert binding["roleRef"]["kind"] == kind.removesuffix("Binding")
+
+
+@needs_kubectl
+@pytest.mark.parametrize(("name", "label"), [("sealops-view", "view"), ("sealops-edit", "edit")])
+def test_user_roles_aggregate_into_the_builtin_roles(name: str, label: str) -> None:
+    role = one(kustomize("base"), "ClusterRole", name)
+    assert role["metadata"]["labels"][f"rbac.authorization.k8s.io/aggregate-to-{label}"] == "true"
+    assert grants(role) == USER_RULES[name]
+    rules = load_all(DEPLOY / "base" / "user-roles.yaml")
+    assert name in {r["metadata"]["name"] for r in rules}, "user roles live in user-roles.yaml"
+
+
+@needs_kubectl
+@pytest.mark.parametrize("directory", OVERLAYS)
+def test_no_wildcards_anywhere_in_rbac(directory: str) -> None:
+    for doc in kustomize(directory):
+        for rule in doc.get("rules", []):
+            for values in rule.values():
+                assert "*" not in values, f"{doc['metadata']['name']}: {rule}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helm chart. helm is not on the project machines, so the chart's static parts are checked here;
+# templates are rendered only where helm is installed.
+
+HELM = shutil.which("helm")
+ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
+
+
+def test_chart_crds_are_byte_identical_to_deploy_crds() -> None:
+    ours = {p.name: p.read_bytes() for p in CRDS.glob("*.yaml") if p.name != "kustomization.yaml"}
+    chart = {p.name: p.read_bytes() for p in (CHART / "crds").iterdir()}
+    assert chart == ours, "copy deploy/crds/*.yaml (not kustomization.yaml) to the chart's crds/"
+
+
+def test_chart_metadata_and_values_parse() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert (chart["apiVersion"], chart["name"]) == ("v2", "sealops")
+    assert (chart["version"], chart["appVersion"]) == ("0.1.0", "0.1.0")
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["image"]["repository"] == "ghcr.io/sealops/sealops"
+    assert values["replicas"] == 1
+    assert values["extraArgs"] == []
+    assert values["keyRenewPeriod"] == "", "empty keeps the controller's own default"
+    assert values["bitnamiCompat"] is False
+    assert values["serviceMonitor"]["enabled"] is False
+
+
+def test_chart_defaults_match_the_kustomize_base() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    (deployment,) = load_all(DEPLOY / "base" / "deployment.yaml")
+    pod = deployment["spec"]["template"]["spec"]
+    (box,) = pod["containers"]
+    assert values["resources"] == box["resources"]
+    assert values["securityContext"] == box["securityContext"]
+    assert values["podSecurityContext"] == pod["securityContext"]
+    assert f"{values['image']['repository']}:0.1.0" == box["image"]
+
+
+def template_text(name: str) -> str:
+    return (CHART / "templates" / name).read_text()
+
+
+def static_render(name: str) -> list[Doc]:
+    """A template's YAML with its actions taken out: whole-line actions dropped, inline ones "X"."""
+    lines = []
+    for line in template_text(name).splitlines():
+        if ACTION.fullmatch(line.strip()):
+            continue
+        lines.append(ACTION.sub("X", line))
+    return [d for d in yaml.safe_load_all("\n".join(lines)) if d]
+
+
+TEMPLATES = sorted(p.name for p in (CHART / "templates").iterdir())
+
+
+def test_chart_has_the_expected_templates() -> None:
+    assert set(TEMPLATES) >= {
+        "_helpers.tpl",
+        "NOTES.txt",
+        "serviceaccount.yaml",
+        "rbac.yaml",
+        "user-roles.yaml",
+        "deployment.yaml",
+        "service.yaml",
+        "pdb.yaml",
+        "peering.yaml",
+        "servicemonitor.yaml",
+    }
+
+
+def value_paths(values: Any, prefix: str = "") -> set[str]:
+    out = {prefix} if prefix else set()
+    if isinstance(values, dict):
+        for key, child in values.items():
+            out |= value_paths(child, f"{prefix}.{key}" if prefix else key)
+    return out
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_chart_template_references_resolve(name: str) -> None:
+    text = template_text(name)
+    actions = ACTION.findall(text)
+    assert text.count("{{") == text.count("}}") == len(actions), "unbalanced {{ }}"
+    opened = [a for a in actions if re.match(r"(if|with|range|define)\b", a)]
+    assert len(opened) == len([a for a in actions if a == "end"]), "every block needs its end"
+    defined = set(re.findall(r'define "([^"]+)"', template_text("_helpers.tpl")))
+    assert set(re.findall(r'include "([^"]+)"', text)) <= defined
+    known = value_paths(yaml.safe_load((CHART / "values.yaml").read_text()))
+    used = set(re.findall(r"\.Values\.([A-Za-z0-9_.]+)", text))
+    assert used <= known, f"not in values.yaml: {sorted(used - known)}"
+
+
+def test_chart_rbac_equals_the_kustomize_rbac() -> None:
+    docs = tuple(static_render("rbac.yaml"))
+    assert grants(one(docs, "ClusterRole", "X")) == CLUSTER_RULES
+    assert grants(one(docs, "Role", "X")) == NAMESPACED_RULES
+    users = tuple(static_render("user-roles.yaml"))
+    for name, rules in USER_RULES.items():
+        assert grants(one(users, "ClusterRole", name)) == rules
+
+
+def test_chart_deployment_keeps_the_fixed_entry_point() -> None:
+    (deployment,) = static_render("deployment.yaml")
+    (box,) = deployment["spec"]["template"]["spec"]["containers"]
+    (base,) = load_all(DEPLOY / "base" / "deployment.yaml")
+    (base_box,) = base["spec"]["template"]["spec"]["containers"]
+    for field in ("command", "ports", "livenessProbe", "readinessProbe", "volumeMounts"):
+        assert box[field] == base_box[field], field
+    assert box["args"][:2] == base_box["args"]
+    assert "--peering=X" in box["args"], "several replicas turn on peering"
+    assert deployment["spec"]["template"]["spec"]["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+
+
+def test_chart_notes_tell_how_to_fetch_the_certificate() -> None:
+    assert "seal cert" in template_text("NOTES.txt")
+
+
+@pytest.mark.skipif(
+    HELM is None, reason="helm is not installed (it is not on the project machines)"
+)
+@pytest.mark.parametrize(
+    ("replicas", "peered"),
+    [("1", False), ("2", True)],
+    ids=["single-no-peering", "ha-peering-and-pdb"],
+)
+def test_chart_renders_with_helm(replicas: str, peered: bool) -> None:
+    assert HELM is not None
+    subprocess.run([HELM, "lint", str(CHART)], check=True, capture_output=True, timeout=60)
+    out = subprocess.run(
+        [HELM, "template", "sealops", str(CHART), "-n", NAMESPACE, "--set", f"replicas={replicas}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    docs = tuple(d for d in yaml.safe_load_all(out) if d)
+    box = controller(docs)
+    assert box["securityContext"]["readOnlyRootFilesystem"] is True
+    assert ("--peering=sealops" in box["args"]) is peered
+    assert bool([d for d in docs if d["kind"] == "PodDisruptionBudget"]) is peered
+    assert grants(one(docs, "ClusterRole", "sealops-controller")) == CLUSTER_RULES
+
+
+# ---------------------------------------------------------------------------------------------
+# Dockerfile (no Docker engine here: checked statically)
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            op, _, rest = line.strip().partition(" ")
+            out.append((op.upper(), rest.strip()))
+    return out
+
+
+def final_stage() -> list[tuple[str, str]]:
+    instructions = dockerfile_instructions()
+    last_from = max(i for i, (op, _) in enumerate(instructions) if op == "FROM")
+    return instructions[last_from:]
+
+
+def test_dockerfile_runs_the_controller_as_non_root() -> None:
+    stage = final_stage()
+    assert stage[0] == ("FROM", "python:3.11-slim")
+    users = [rest for op, rest in stage if op == "USER"]
+    assert users == ["65532:65532"], "one non-root USER, the uid the manifests ask for"
+    assert stage[-1] == ("ENTRYPOINT", '["sealops-controller"]')
+
+
+def test_dockerfile_installs_no_dev_extras() -> None:
+    runs = [rest for op, rest in dockerfile_instructions() if op == "RUN"]
+    assert any("pip wheel" in r and r.rstrip().endswith(" .") for r in runs), "builds a wheel"
+    installs = [r for r in final_stage() if r[0] == "RUN" and "pip install" in r[1]]
+    assert len(installs) == 1
+    assert "--no-index" in installs[0][1], "only the wheels built in the first stage"
+    for run in runs:
+        assert "[dev]" not in run and ".[" not in run, run
+
+
+def test_dockerignore_keeps_the_build_context_small() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv", "tests"} <= ignored
+    assert "README.md" not in ignored and "sealer" not in ignored, "pip wheel . needs these"
