@@ -65,8 +65,9 @@ class KubeApi:
             response = self._client.call_api(*request, _request_timeout=_TIMEOUT)
             data = response.read()
         except (urllib3.exceptions.HTTPError, OSError, ApiException) as exc:
+            host = getattr(self._client.configuration, "host", "")
             raise KubeUnavailable(
-                f"cannot reach the Kubernetes API: {type(exc).__name__}", where=what
+                f"cannot reach the Kubernetes API at {host}: {_why(exc)}", where=what
             ) from exc
         return int(response.status), bytes(data or b"")
 
@@ -179,6 +180,19 @@ class KubeApi:
                 status=404,
             )
         return status, raw
+
+
+def _why(exc: BaseException) -> str:
+    """A short cause for a connection failure (urllib3's own text names object addresses)."""
+    reason = getattr(exc, "reason", None) or exc
+    text = str(reason)
+    if "Connection refused" in text:  # before the timeout check: urllib3 files it under timeouts
+        return "connection refused"
+    if isinstance(reason, urllib3.exceptions.TimeoutError) or "timed out" in text:
+        return "timed out"
+    if "Name or service not known" in text or "getaddrinfo" in text:
+        return "unknown host"
+    return type(reason).__name__
 
 
 def _is_k8s_status(body: Any) -> bool:

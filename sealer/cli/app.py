@@ -11,6 +11,7 @@ Offline commands import neither ``kubernetes`` nor ``hvac`` nor ``kopf``, so the
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ from sealer.manifests import (
     parse_secret,
     secret_manifest,
 )
+from sealer.online import ControllerTarget
 from sealer.sealing import (
     merge_into,
     migrate_bitnami,
@@ -98,20 +100,60 @@ def _output_options(fn: F) -> F:
     )(fn)
 
 
+def controller_options(fn: F) -> F:
+    """Where the controller is: a URL, or a Service reached through the API server's proxy."""
+    options = [
+        click.option(
+            "--controller-url",
+            metavar="URL",
+            envvar="SEALOPS_CONTROLLER_URL",
+            help="Reach the controller directly at URL instead of through the API server.",
+        ),
+        click.option("--kubeconfig", envvar="KUBECONFIG", metavar="FILE", help="kubeconfig file."),
+        click.option("--context", help="kubeconfig context."),
+        click.option(
+            "--controller-namespace",
+            default="sealops-system",
+            show_default=True,
+            envvar="SEALOPS_CONTROLLER_NAMESPACE",
+            help="Namespace of the controller's Service.",
+        ),
+        click.option(
+            "--controller-name",
+            default="sealops-controller",
+            show_default=True,
+            envvar="SEALOPS_CONTROLLER_NAME",
+            help="Name of the controller's Service.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def target_from(params: dict[str, Any]) -> ControllerTarget:
+    kubeconfig = params.get("kubeconfig")
+    if kubeconfig and os.pathsep in kubeconfig:
+        kubeconfig = kubeconfig.split(os.pathsep)[0]  # KUBECONFIG may list several files
+    return ControllerTarget(
+        url=params.get("controller_url"),
+        kubeconfig=kubeconfig,
+        context=params.get("context"),
+        namespace=params.get("controller_namespace") or "sealops-system",
+        name=params.get("controller_name") or "sealops-controller",
+    )
+
+
 def _cert_options(fn: F) -> F:
     fn = click.option(
         "--cert",
         "certs",
         multiple=True,
         metavar="FILE|URL",
-        help="Certificate or public key to seal for; repeat to seal for several clusters.",
+        help="Certificate or public key to seal for; repeat to seal for several clusters. "
+        "Default: fetch it from the controller.",
     )(fn)
-    return click.option(
-        "--controller-url",
-        metavar="URL",
-        envvar="SEALOPS_CONTROLLER_URL",
-        help="Fetch the certificate from the controller at URL (GET URL/v1/cert.pem).",
-    )(fn)
+    return controller_options(fn)
 
 
 def _scope_option(fn: F) -> F:
@@ -122,20 +164,27 @@ def _scope_option(fn: F) -> F:
     )(fn)
 
 
-def _load_recipients(certs: Sequence[str], controller_url: str | None) -> list[Recipient]:
+def fetch_certificate(target: ControllerTarget) -> bytes:
+    from sealer.online import request
+
+    return request(target, "GET", "/v1/cert.pem")
+
+
+def _load_recipients(certs: Sequence[str], params: dict[str, Any]) -> list[Recipient]:
     sources: list[tuple[str, bytes]] = []
     for cert in certs:
         if cert.startswith(("http://", "https://")):
             sources.append((cert, fetch_url(cert)))
         else:
             sources.append((cert, read_path(cert, what="certificate")))
-    if controller_url:
-        url = controller_url.rstrip("/") + "/v1/cert.pem"
-        sources.append((url, fetch_url(url)))
     if not sources:
-        raise InputError(
-            "no certificate: give --cert FILE|URL (repeat for several clusters) or --controller-url"
-        )
+        target = target_from(params)
+        try:
+            sources.append((target.describe(), fetch_certificate(target)))
+        except SealopsError as exc:
+            raise InputError(
+                f"no certificate: {exc} (give --cert FILE|URL, or reach the controller)"
+            ) from None
     recipients: list[Recipient] = []
     now = _now()
     for source, data in sources:
@@ -198,12 +247,12 @@ def cli() -> None:
 def seal_manifests(
     file: str | None,
     certs: tuple[str, ...],
-    controller_url: str | None,
     scope: str | None,
     namespace: str | None,
     output: str,
     write: str | None,
     merge_into_path: str | None,
+    **target: Any,
 ) -> None:
     """Seal Secret manifest(s) from FILE or stdin into SealedSecret(s)."""
     data, source = read_input(file, what="Secret manifest")
@@ -211,20 +260,20 @@ def seal_manifests(
     if not docs:
         raise ManifestError("holds no manifest", where=source)
     secrets = [parse_secret(doc, source=source, default_namespace=namespace) for doc in docs]
-    recipients = _load_recipients(certs, controller_url)
+    recipients = _load_recipients(certs, target)
     chosen = Scope(scope) if scope else None
     if merge_into_path:
         if write:
             raise click.UsageError("--merge-into writes FILE in place; do not combine with -w")
         if len(secrets) != 1:
             raise ManifestError(f"--merge-into takes one Secret, got {len(secrets)}", where=source)
-        target = merge_into_path
-        existing_docs = load_documents(read_path(target, what="SealedSecret"), source=target)
+        path = merge_into_path
+        existing_docs = load_documents(read_path(path, what="SealedSecret"), source=path)
         if len(existing_docs) != 1:
-            raise ManifestError("must hold exactly one SealedSecret", where=target)
-        existing = parse_sealed_secret(existing_docs[0], source=target, allow_bitnami=False)
-        merged = merge_into(existing, secrets[0], recipients, scope=chosen, source=target)
-        write_atomic(target, dump_documents([merged], output).encode())
+            raise ManifestError("must hold exactly one SealedSecret", where=path)
+        existing = parse_sealed_secret(existing_docs[0], source=path, allow_bitnami=False)
+        merged = merge_into(existing, secrets[0], recipients, scope=chosen, source=path)
+        write_atomic(path, dump_documents([merged], output).encode())
         return
     sealed = [seal_secret(s, recipients, scope=chosen) for s in secrets]
     _emit(dump_documents(sealed, output), write)
@@ -258,10 +307,10 @@ def create(
     env_files: tuple[str, ...],
     labels: tuple[str, ...],
     certs: tuple[str, ...],
-    controller_url: str | None,
     scope: str | None,
     output: str,
     write: str | None,
+    **target: Any,
 ) -> None:
     """Seal values given on the command line or read from files: no plaintext manifest needed."""
     values: dict[str, bytes] = {}
@@ -302,7 +351,7 @@ def create(
     secret = PlainSecret(
         name=name, namespace=namespace, type=secret_type, labels=label_map, data=values
     )
-    recipients = _load_recipients(certs, controller_url)
+    recipients = _load_recipients(certs, target)
     sealed = seal_secret(secret, recipients, scope=Scope(scope) if scope else None)
     _emit(dump_documents([sealed], output), write)
 
@@ -315,17 +364,17 @@ def create(
 @click.option("--from-file", "from_file", metavar="PATH", help="Read the value from PATH.")
 def raw(
     certs: tuple[str, ...],
-    controller_url: str | None,
     scope: str | None,
     namespace: str | None,
     name: str | None,
     from_file: str | None,
+    **target: Any,
 ) -> None:
     """Seal one value (stdin or --from-file) and print the bare blob for spec.encryptedData."""
     chosen = Scope(scope) if scope else Scope.STRICT
     label = label_for(chosen, namespace, name)
     value = read_path(from_file) if from_file else read_input(None, what="value")[0]
-    recipients = _load_recipients(certs, controller_url)
+    recipients = _load_recipients(certs, target)
     _emit(seal_value(value, recipients, label), None)
 
 
@@ -394,21 +443,100 @@ def reencrypt_cmd(
     file: str | None,
     private_keys: tuple[str, ...],
     certs: tuple[str, ...],
-    controller_url: str | None,
     output: str,
     write: str | None,
+    **target: Any,
 ) -> None:
-    """Re-seal SealedSecrets for new certificate(s) offline, keeping name, namespace and scope."""
-    keys = _load_keys(private_keys)
-    recipients = _load_recipients(certs, controller_url)
+    """Re-seal SealedSecrets for the newest key, keeping name, namespace and scope.
+
+    Online (default): the controller re-seals them (POST /v1/rotate); nothing leaves it in
+    plaintext. Offline: --private-key OLD --cert NEW, on this machine.
+    """
     data, source = read_input(file, what="SealedSecret manifest")
-    docs = [
-        reencrypt(parse_sealed_secret(doc, source=source), keys, recipients)
+    parsed = [
+        parse_sealed_secret(doc, source=source, allow_bitnami=False)
         for doc in load_documents(data, source=source)
     ]
+    if not parsed:
+        raise ManifestError("holds no SealedSecret", where=source)
+    if private_keys:
+        keys = _load_keys(private_keys)
+        recipients = _load_recipients(certs, target)
+        docs = [reencrypt(sealed, keys, recipients) for sealed in parsed]
+    else:
+        if certs:
+            raise click.UsageError("--cert is for offline re-encryption: add --private-key")
+        from sealer.online import request
+
+        body = {"apiVersion": "v1", "kind": "List", "items": [s.doc for s in parsed]}
+        answer = request(target_from(target), "POST", "/v1/rotate", body)
+        docs = load_documents(answer, source="controller")
+    _emit(dump_documents(docs, output), write)
+
+
+@cli.command("cert")
+@controller_options
+@click.option("-w", "--write", "write", metavar="FILE", help="Write to FILE instead of stdout.")
+def cert_cmd(write: str | None, **target: Any) -> None:
+    """Fetch the controller's current sealing certificate (public)."""
+    pem = fetch_certificate(target_from(target))
+    recipient = load_recipient(pem, source=target_from(target).describe())
+    recipient.check_valid(_now())
+    _emit(pem, write)
+
+
+@cli.command("verify")
+@click.argument("file", required=False, metavar="[FILE|-]")
+@controller_options
+def verify_cmd(file: str | None, **target: Any) -> None:
+    """Check that the controller can unseal a SealedSecret (exit 0), else say why (exit 1)."""
+    from sealer.online import request
+
+    data, source = read_input(file, what="SealedSecret manifest")
+    docs = load_documents(data, source=source)
     if not docs:
         raise ManifestError("holds no SealedSecret", where=source)
-    _emit(dump_documents(docs, output), write)
+    for doc in docs:
+        sealed = parse_sealed_secret(doc, source=source, allow_bitnami=False)
+        try:
+            request(target_from(target), "POST", "/v1/verify", sealed.doc)
+        except SealopsError as exc:
+            raise InputError(
+                f"cannot be unsealed: {exc}", where=f"{source}: {sealed.ref}"
+            ) from None
+        click.echo(f"{sealed.ref}: OK", err=True)
+
+
+@cli.command("keys")
+@controller_options
+@click.option(
+    "-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def keys_cmd(output: str, **target: Any) -> None:
+    """List the controller's keys and how many SealedSecrets each still serves."""
+    import json
+
+    from sealer.online import request
+
+    answer = json.loads(request(target_from(target), "GET", "/v1/keys"))
+    keys = answer.get("keys") or []
+    if output == "json":
+        _emit(json.dumps(answer, indent=2) + "\n", None)
+        return
+    rows = [("FINGERPRINT", "CREATED", "SEALING", "SEALEDSECRETS", "SECRET")]
+    for key in keys:
+        rows.append(
+            (
+                str(key.get("fingerprint")),
+                str(key.get("created") or "-")[:19],
+                "yes" if key.get("sealing") else "",
+                str(key.get("sealedSecrets", 0)),
+                "MISSING" if key.get("missing") else str(key.get("secret") or ""),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    _emit("\n".join(lines) + "\n", None)
 
 
 @cli.command("keygen")
