@@ -113,6 +113,8 @@ def prepare_create(rt: ResourceType, body: Obj, *, namespace: str, now: str) -> 
             obj["status"] = {"phase": "Active"}
         elif rt.kind == "Pod":
             obj["status"] = {"phase": "Pending"}
+        elif not rt.custom:
+            obj["status"] = {}  # built-in kinds start from an empty status, custom ones from none
     _kind_rules(rt, obj, None)
     return obj
 
