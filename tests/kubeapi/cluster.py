@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.kubeapi import crds, strategy
-from tests.kubeapi.errors import ApiError, bad_request, conflict, gone, invalid, not_found
+from tests.kubeapi.errors import (
+    ApiError,
+    already_exists,
+    bad_request,
+    conflict,
+    invalid,
+    not_found,
+)
 from tests.kubeapi.faults import Faults
 from tests.kubeapi.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from tests.kubeapi.resources import Registry, ResourceType
@@ -44,6 +51,12 @@ def view(rt: ResourceType, obj: Obj) -> Obj:
     if obj.get("apiVersion") == rt.api_version:
         return obj
     return {**obj, "apiVersion": rt.api_version}
+
+
+def _position(obj: Obj) -> str:
+    """Where an object sorts in a list: namespace, then name."""
+    meta = obj["metadata"]
+    return f"{meta.get('namespace', '')}/{meta['name']}"
 
 
 class Cluster:
@@ -98,27 +111,18 @@ class Cluster:
         items: list[Obj] = []
         next_token = None
         for obj in self._candidates(rt, namespace, fields):
-            meta = obj["metadata"]
-            position = f"{meta.get('namespace', '')}/{meta['name']}"
-            if start and position <= start:
+            if start and _position(obj) <= start:
                 continue
             if not matches(obj):
                 continue
             if limit and len(items) == limit:
-                next_token = base64.b64encode(
-                    json.dumps(
-                        {
-                            "start": items[-1]["metadata"].get("namespace", "")
-                            + "/"
-                            + items[-1]["metadata"]["name"]
-                        }
-                    ).encode()
-                ).decode()
+                # The token is where the page ended; the next page starts after it.
+                next_token = base64.b64encode(json.dumps({"start": _position(items[-1])}).encode())
                 break
             items.append(view(rt, obj))
         meta_out: Obj = {"resourceVersion": str(self.store.resource_version)}
         if next_token:
-            meta_out["continue"] = next_token
+            meta_out["continue"] = next_token.decode()
         return {
             "kind": rt.list_kind,
             "apiVersion": rt.api_version,
@@ -154,8 +158,6 @@ class Cluster:
         obj = self._check_schema(rt, obj)
         meta = obj["metadata"]
         if self.store.get(rt.key, meta.get("namespace", ""), meta["name"]) is not None:
-            from tests.kubeapi.errors import already_exists
-
             raise already_exists(rt.plural, rt.group, meta["name"])
         if rt.key == CRD_KEY:
             crds.check(obj)
@@ -424,11 +426,3 @@ class Cluster:
             "spec": spec,
             "status": review(self.tokens, spec, sa_uid),
         }
-
-    def check_watch_start(self, rt: ResourceType, rv: int) -> None:
-        """410 if a watch from ``rv`` cannot be served from the window."""
-        for _ in self.store.hub.since(rt.key, rv):
-            break
-
-    def too_old(self, message: str) -> ApiError:
-        return gone(message)

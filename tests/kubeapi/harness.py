@@ -84,6 +84,15 @@ class RunningKubeApi:
         result: int = self._call(cut()).result(timeout=10)
         return result
 
+    def open_watches(self) -> int:
+        """How many watch streams are open now (counted on the server's loop)."""
+
+        async def count() -> int:
+            return len(self.cluster.store.hub.watchers())
+
+        result: int = self._call(count()).result(timeout=10)
+        return result
+
     @property
     def signing_public_key_pem(self) -> str:
         return self.cluster.tokens.public_key_pem

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,14 +20,15 @@ import aiohttp
 from aiohttp import web
 
 from tests.kubeapi import discovery, proxy, routing
-from tests.kubeapi.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster, view
+from tests.kubeapi.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster
 from tests.kubeapi.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
 from tests.kubeapi.faults import Fault
 from tests.kubeapi.resources import ResourceType
 from tests.kubeapi.routing import Target
 from tests.kubeapi.selectors import FieldSelector, LabelSelector, combine
+from tests.kubeapi.streaming import WatchStream, send
 from tests.kubeapi.tables import TABLE_MARK, to_table
-from tests.kubeapi.watch import Event, Watcher
+from tests.kubeapi.watch import Watcher
 
 Obj = dict[str, Any]
 CLUSTER_KEY = web.AppKey("cluster", Cluster)
@@ -146,7 +146,7 @@ class KubeApi:
         dry_run = params.get("dryRun") == "All"
         if rt.namespaced and target.namespace is None and verb not in ("list", "deletecollection"):
             raise method_not_allowed()
-        if sub not in (None, "status", "token") or (sub == "status" and not rt.has_status):
+        if sub not in (None, "status", *rt.subresources) or (sub == "status" and not rt.has_status):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if verb not in rt.verbs and not (sub and verb in ("get", "update", "patch", "create")):
             raise method_not_allowed()
@@ -259,80 +259,26 @@ class KubeApi:
             await response.prepare(request)
             if error is not None:
                 # The real server answers a too-old watch with 200 and one ERROR event (410).
-                await self._send(response, "ERROR", error.status())
+                await send(response, "ERROR", error.status())
                 return response
-            await self._stream(
-                response,
-                rt,
-                watcher,
-                backlog,
-                fault,
+            await WatchStream(
+                request=request,
+                response=response,
+                rt=rt,
+                store=store,
+                watcher=watcher,
+                backlog=backlog,
                 timeout=timeout,
                 bookmarks=bookmarks,
+                bookmark_interval=self.bookmark_interval,
                 initial_end=send_initial and bookmarks,
-            )
+                budget=fault.cut_after if fault is not None else None,
+            ).run()
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
             store.hub.unsubscribe(rt.key, watcher)
         return response
-
-    @staticmethod
-    async def _send(response: web.StreamResponse, kind: str, obj: Obj) -> None:
-        await response.write(
-            json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
-        )
-
-    async def _stream(
-        self,
-        response: web.StreamResponse,
-        rt: ResourceType,
-        watcher: Watcher,
-        backlog: list[tuple[str, Obj]],
-        fault: Fault | None,
-        *,
-        timeout: float,
-        bookmarks: bool,
-        initial_end: bool,
-    ) -> None:
-        store = self.cluster.store
-        budget = fault.cut_after if fault is not None and fault.cut_after is not None else None
-        sent = 0
-
-        def bookmark(extra: Obj | None = None) -> Obj:
-            meta: Obj = {"resourceVersion": str(store.resource_version)}
-            if extra:
-                meta["annotations"] = extra
-            return {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}
-
-        for kind, obj in backlog:
-            if budget is not None and sent >= budget:
-                return
-            await self._send(response, kind, view(rt, obj))
-            sent += 1
-        if initial_end:
-            await self._send(response, "BOOKMARK", bookmark({"k8s.io/initial-events-end": "true"}))
-        deadline = time.monotonic() + timeout
-        while budget is None or sent < budget:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                if bookmarks and watcher.queue.empty():
-                    await self._send(response, "BOOKMARK", bookmark())
-                return
-            try:
-                item = await asyncio.wait_for(
-                    watcher.queue.get(), min(left, self.bookmark_interval)
-                )
-            except TimeoutError:
-                if bookmarks and time.monotonic() < deadline:
-                    await self._send(response, "BOOKMARK", bookmark())
-                continue
-            if item is None:
-                return
-            translated = watcher.translate(item) if isinstance(item, Event) else None
-            if translated is not None:
-                await self._send(response, translated[0], view(rt, translated[1]))
-                sent += 1
 
     # -- service proxy --------------------------------------------------------------------------
 

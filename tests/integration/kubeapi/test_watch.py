@@ -8,6 +8,8 @@ sent as an ERROR event; an object leaving a selector is DELETED for that watch."
 
 from __future__ import annotations
 
+import time
+import urllib.request
 from typing import Any
 
 import kubernetes
@@ -128,3 +130,19 @@ def test_watch_one_object_by_field_selector(core: Any) -> None:
         core, 1, resource_version=made.metadata.resource_version, field_selector="metadata.name=a"
     )
     assert events == [("MODIFIED", "a")]
+
+
+@pytest.mark.emulator_only
+def test_a_client_that_leaves_is_forgotten(kubeapi: RunningKubeApi) -> None:
+    # Bounded memory: a watch whose client disconnected is dropped within a second or two, even
+    # when no event arrives to fail a write.
+    url = f"{kubeapi.url}/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=60"
+    with urllib.request.urlopen(url, timeout=10):
+        deadline = time.monotonic() + 5
+        while not kubeapi.open_watches():
+            assert time.monotonic() < deadline, "the watch never opened"
+            time.sleep(0.02)
+    deadline = time.monotonic() + 5
+    while kubeapi.open_watches():
+        assert time.monotonic() < deadline, "the server kept a watch whose client left"
+        time.sleep(0.05)
