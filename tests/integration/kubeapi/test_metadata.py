@@ -1,0 +1,102 @@
+"""Server-set metadata, as the API conventions define it
+(https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#metadata
+and https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions):
+uid, one resourceVersion counter across all resources, generation bumped on spec changes only
+(and absent for Secrets and ConfigMaps), creationTimestamp, the namespace from the URL,
+generateName."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import kubernetes
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+pytestmark = pytest.mark.integration
+k8s: Any = kubernetes  # the client's own annotations are partial; tests use it untyped
+
+
+def test_uid_timestamp_and_one_counter(core: Any) -> None:
+    secret = core.create_namespaced_secret("default", {"metadata": {"name": "a"}, "data": {}})
+    config = core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "b"}, "data": {"k": "v"}}
+    )
+    assert re.fullmatch(r"[0-9a-f-]{36}", secret.metadata.uid)
+    assert secret.metadata.uid != config.metadata.uid
+    assert secret.metadata.creation_timestamp is not None
+    # One counter for the whole server: a later write to another resource has a larger version.
+    assert int(config.metadata.resource_version) > int(secret.metadata.resource_version)
+    listed = core.list_namespaced_secret("default")
+    assert int(listed.metadata.resource_version) >= int(config.metadata.resource_version)
+
+
+def test_generation_bumps_on_spec_change_only(api_client: Any) -> None:
+    apps: Any = k8s.client.AppsV1Api(api_client)
+    body = {
+        "metadata": {"name": "web"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1"}]},
+            },
+        },
+    }
+    created = apps.create_namespaced_deployment("default", body)
+    assert created.metadata.generation == 1
+    labelled = apps.patch_namespaced_deployment(
+        "web", "default", {"metadata": {"labels": {"x": "y"}}}
+    )
+    assert labelled.metadata.generation == 1
+    assert labelled.metadata.resource_version != created.metadata.resource_version
+    scaled = apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 3}})
+    assert scaled.metadata.generation == 2
+    status = apps.patch_namespaced_deployment_status("web", "default", {"status": {"replicas": 3}})
+    assert status.metadata.generation == 2
+
+
+def test_secrets_have_no_generation(core: Any) -> None:
+    # As on a real server: kinds without a reconciled spec carry no metadata.generation.
+    secret = core.create_namespaced_secret("default", {"metadata": {"name": "s"}, "data": {}})
+    assert secret.metadata.generation is None
+    updated = core.patch_namespaced_secret("s", "default", {"stringData": {"k": "v"}})
+    assert updated.metadata.generation is None
+
+
+def test_namespace_comes_from_the_url(core: Any) -> None:
+    created = core.create_namespaced_config_map("team-a", {"metadata": {"name": "c"}})
+    assert created.metadata.namespace == "team-a"
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_config_map(
+            "team-a", {"metadata": {"name": "d", "namespace": "team-b"}}
+        )
+    assert info.value.status == 400
+    assert "does not match the namespace" in str(info.value.body)
+
+
+def test_generate_name(core: Any) -> None:
+    first = core.create_namespaced_config_map("default", {"metadata": {"generateName": "cfg-"}})
+    second = core.create_namespaced_config_map("default", {"metadata": {"generateName": "cfg-"}})
+    assert re.fullmatch(r"cfg-[a-z0-9]{5}", first.metadata.name)
+    assert first.metadata.name != second.metadata.name
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_config_map("default", {"metadata": {}})
+    assert info.value.status == 422
+
+
+def test_client_cannot_set_server_fields(core: Any) -> None:
+    created = core.create_namespaced_secret(
+        "default",
+        {
+            "metadata": {
+                "name": "x",
+                "uid": "mine",
+                "resourceVersion": "999",
+                "creationTimestamp": "2000-01-01T00:00:00Z",
+            }
+        },
+    )
+    assert created.metadata.uid != "mine"
+    assert created.metadata.creation_timestamp.year != 2000

@@ -1,0 +1,37 @@
+"""A Kubernetes API emulator for integration tests and the local sandbox.
+
+An in-memory aiohttp server on loopback that speaks the real REST protocol, so the
+``kubernetes`` package, kopf and ``kubectl`` talk to it over HTTP exactly as to a cluster:
+discovery; server-set metadata (uid, one resourceVersion counter, generation, creationTimestamp,
+generateName); get, list (label and field selectors, limit/continue), watch (from a
+resourceVersion, bounded history, timeouts, bookmarks, 410 Gone), create, update, patch (merge,
+JSON, strategic) and delete (finalizers, ownerReference garbage collection); the status
+subresource; Secret ``stringData`` and ``immutable``; Events; CRDs with openAPIV3Schema
+pruning, defaulting and validation; the service proxy; TokenRequest and TokenReview; fault
+injection; ``Status`` errors. Start it with ``python -m tests.kubeapi --port N`` or the
+``kubeapi`` pytest fixture (:mod:`tests.kubeapi.pytest_plugin`).
+
+What it does NOT do:
+
+- RBAC: every caller may do everything (``deploy/`` RBAC is checked by a unit test instead).
+- Authentication of callers: bearer tokens and client certificates are ignored.
+- TLS: plain HTTP only.
+- Admission webhooks (mutating or validating) and CEL ``x-kubernetes-validations``.
+- Server-side apply (``application/apply-patch+yaml`` gets 415) and ``managedFields``.
+- Namespace lifecycle: objects may live in namespaces that do not exist, and deleting a
+  namespace does not delete what is in it.
+- Controllers: no Deployments roll out, no Pods run, no Endpoints follow Services (tests write
+  Endpoints themselves); only the garbage collector is emulated. Foreground deletion is
+  approximated (dependents go first, without the ``foregroundDeletion`` finalizer).
+- CRD version conversion (versions share storage, only ``apiVersion`` changes) and
+  real server-side columns for built-in kinds (tables have Name and Age).
+"""
+
+from __future__ import annotations
+
+from tests.kubeapi.cluster import Cluster
+from tests.kubeapi.faults import Fault, Faults
+from tests.kubeapi.harness import RunningKubeApi
+from tests.kubeapi.server import KubeApi
+
+__all__ = ["Cluster", "Fault", "Faults", "KubeApi", "RunningKubeApi"]

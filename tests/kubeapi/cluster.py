@@ -1,0 +1,428 @@
+"""The emulated cluster's state and verbs, without HTTP: get, list, create, update, patch, delete.
+
+:class:`Cluster` owns the registry of served types, the store, the token issuer and the fault
+registry; :mod:`tests.kubeapi.server` maps HTTP requests onto its methods. Each verb follows
+https://kubernetes.io/docs/reference/using-api/api-concepts/ : optimistic concurrency on
+resourceVersion, finalizers before removal, garbage collection of dependents by ownerReference
+(https://kubernetes.io/docs/concepts/architecture/garbage-collection/), no-op writes that store
+nothing and notify nobody.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.kubeapi import crds, strategy
+from tests.kubeapi.errors import (
+    ApiError,
+    already_exists,
+    bad_request,
+    conflict,
+    invalid,
+    not_found,
+)
+from tests.kubeapi.faults import Faults
+from tests.kubeapi.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
+from tests.kubeapi.resources import Registry, ResourceType
+from tests.kubeapi.schema import CompiledSchema
+from tests.kubeapi.selectors import FieldSelector, LabelSelector, combine
+from tests.kubeapi.store import ResKey, Store
+from tests.kubeapi.tokens import TokenIssuer, review
+
+Obj = dict[str, Any]
+CRD_KEY: ResKey = ("apiextensions.k8s.io", "customresourcedefinitions")
+MERGE = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+APPLY = "application/apply-patch+yaml"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def view(rt: ResourceType, obj: Obj) -> Obj:
+    """``obj`` seen through ``rt.version``: CRD versions share storage, without conversion."""
+    if obj.get("apiVersion") == rt.api_version:
+        return obj
+    return {**obj, "apiVersion": rt.api_version}
+
+
+def _position(obj: Obj) -> str:
+    """Where an object sorts in a list: namespace, then name."""
+    meta = obj["metadata"]
+    return f"{meta.get('namespace', '')}/{meta['name']}"
+
+
+class Cluster:
+    def __init__(self, *, window: int = 1000) -> None:
+        self.registry = Registry()
+        self.store = Store(window=window)
+        self.tokens = TokenIssuer()
+        self.faults = Faults()
+        self._schemas: dict[tuple[str, str, str], CompiledSchema] = {}
+        # How garbage collection runs after a delete; the server makes it a later loop callback,
+        # so an owner's DELETE answers before its dependents go, as with the real collector.
+        self.defer: Callable[[Callable[[], None]], None] = lambda fn: fn()
+        for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            self.create(self.type_of("", "v1", "namespaces"), "", {"metadata": {"name": ns}})
+
+    # -- lookup ---------------------------------------------------------------------------------
+
+    def type_of(self, group: str, version: str, plural: str) -> ResourceType:
+        rt = self.registry.lookup(group, version, plural)
+        if rt is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return rt
+
+    def _existing(self, rt: ResourceType, namespace: str, name: str) -> Obj:
+        obj = self.store.get(rt.key, namespace, name)
+        if obj is None:
+            raise not_found(rt.plural, rt.group, name)
+        return obj
+
+    def get(self, rt: ResourceType, namespace: str, name: str) -> Obj:
+        return view(rt, self._existing(rt, namespace, name))
+
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = 0,
+        continue_token: str | None = None,
+    ) -> Obj:
+        labels = LabelSelector.parse(label_selector)
+        fields = FieldSelector.parse(field_selector, rt.kind)
+        matches = combine(labels, fields)
+        start = ""
+        if continue_token:
+            try:
+                start = json.loads(base64.b64decode(continue_token))["start"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise bad_request("invalid continue token") from exc
+        items: list[Obj] = []
+        next_token = None
+        for obj in self._candidates(rt, namespace, fields):
+            if start and _position(obj) <= start:
+                continue
+            if not matches(obj):
+                continue
+            if limit and len(items) == limit:
+                # The token is where the page ended; the next page starts after it.
+                next_token = base64.b64encode(json.dumps({"start": _position(items[-1])}).encode())
+                break
+            items.append(view(rt, obj))
+        meta_out: Obj = {"resourceVersion": str(self.store.resource_version)}
+        if next_token:
+            meta_out["continue"] = next_token.decode()
+        return {
+            "kind": rt.list_kind,
+            "apiVersion": rt.api_version,
+            "metadata": meta_out,
+            "items": items,
+        }
+
+    def _candidates(self, rt: ResourceType, namespace: str | None, fields: FieldSelector) -> Any:
+        name = fields.name
+        if name is not None and namespace is not None:
+            obj = self.store.get(rt.key, namespace, name)
+            return [obj] if obj is not None else []
+        return self.store.list(rt.key, namespace)
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def _check_schema(self, rt: ResourceType, obj: Obj) -> Obj:
+        schema = self._schemas.get((rt.group, rt.version, rt.plural))
+        if schema is None:
+            return obj
+        obj = schema.apply(obj)
+        errors = schema.errors(obj)
+        if errors:
+            raise invalid(rt.kind, rt.group, obj["metadata"]["name"], errors)
+        return obj
+
+    def create(self, rt: ResourceType, namespace: str, body: Obj, *, dry_run: bool = False) -> Obj:
+        if "create" not in rt.verbs:
+            raise ApiError(405, "MethodNotAllowed", f"create is not supported on {rt.plural}")
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request is not a JSON object")
+        obj = strategy.prepare_create(rt, body, namespace=namespace, now=now())
+        obj = self._check_schema(rt, obj)
+        meta = obj["metadata"]
+        if self.store.get(rt.key, meta.get("namespace", ""), meta["name"]) is not None:
+            raise already_exists(rt.plural, rt.group, meta["name"])
+        if rt.key == CRD_KEY:
+            crds.check(obj)
+            obj = crds.established(obj, now())
+        if dry_run:
+            return obj
+        stored = self.store.put(rt.key, obj, prev=None)
+        if rt.key == CRD_KEY:
+            self._serve_crd(stored)
+        return stored
+
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: Obj,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> Obj:
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request is not a JSON object")
+        old = self._existing(rt, namespace, name)
+        new = strategy.prepare_update(rt, old, body, subresource=subresource)
+        return self._commit(rt, old, new, dry_run=dry_run)
+
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        content_type: str,
+        patch: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> Obj:
+        old = self._existing(rt, namespace, name)
+        current = view(rt, old)
+        try:
+            if content_type == MERGE:
+                patched = merge_patch(current, patch)
+            elif content_type == JSON_PATCH:
+                patched = json_patch(current, patch)
+            else:
+                patched = strategic_merge_patch(current, patch)
+        except PatchError as exc:
+            raise ApiError(422, "Invalid", str(exc)) from exc
+        if not isinstance(patched, dict):
+            raise bad_request("the patched object is not a JSON object")
+        new = strategy.prepare_update(rt, old, patched, subresource=subresource)
+        return self._commit(rt, old, new, dry_run=dry_run)
+
+    def _commit(self, rt: ResourceType, old: Obj, new: Obj, *, dry_run: bool) -> Obj:
+        new = self._check_schema(rt, new)
+        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        if new == view(rt, old):
+            return new if dry_run else view(rt, old)  # no-op: no new version, no event
+        if rt.key == CRD_KEY:
+            crds.check(new)
+        if dry_run:
+            return new
+        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            gone_obj = self.store.remove(rt.key, new)
+            self._after_removal(rt, gone_obj, "Background")
+            return gone_obj
+        stored = self.store.put(rt.key, new, prev=old)
+        if rt.key == CRD_KEY:
+            self._serve_crd(stored)
+        return stored
+
+    # -- delete and garbage collection ----------------------------------------------------------
+
+    def delete(self, rt: ResourceType, namespace: str, name: str, options: Obj) -> Obj:
+        obj = self._existing(rt, namespace, name)
+        meta = obj["metadata"]
+        pre = options.get("preconditions") or {}
+        if pre.get("uid") and pre["uid"] != meta["uid"]:
+            raise conflict(
+                rt.plural,
+                rt.group,
+                name,
+                f"Precondition failed: UID in precondition: {pre['uid']}, "
+                f"UID in object meta: {meta['uid']}",
+            )
+        if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+            raise conflict(
+                rt.plural,
+                rt.group,
+                name,
+                f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
+                f"ResourceVersion in object meta: {meta['resourceVersion']}",
+            )
+        policy = options.get("propagationPolicy")
+        if policy is None and options.get("orphanDependents") is not None:
+            policy = "Orphan" if options["orphanDependents"] else "Background"
+        policy = policy or "Background"
+        if policy not in ("Orphan", "Background", "Foreground"):
+            raise bad_request(f"propagationPolicy: Unsupported value: {policy!r}")
+        if options.get("dryRun"):
+            return view(rt, obj)
+        if policy == "Orphan":
+            self._orphan(meta["uid"])
+        elif policy == "Foreground":
+            # Approximation: dependents are deleted before the owner, not awaited by a finalizer.
+            self._collect(meta["uid"])
+        if meta.get("finalizers"):
+            if meta.get("deletionTimestamp"):
+                return view(rt, obj)
+            marked = copy.deepcopy(obj)
+            marked["metadata"]["deletionTimestamp"] = now()
+            marked["metadata"]["deletionGracePeriodSeconds"] = 0
+            if "generation" in marked["metadata"]:
+                marked["metadata"]["generation"] += 1
+            return view(rt, self.store.put(rt.key, marked, prev=obj))
+        gone_obj = self.store.remove(rt.key, obj)
+        self._after_removal(rt, gone_obj, policy)
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {"name": name, "group": rt.group, "kind": rt.plural, "uid": meta["uid"]},
+        }
+
+    def delete_collection(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        options: Obj,
+        *,
+        label_selector: str | None,
+        field_selector: str | None,
+    ) -> Obj:
+        listed = self.list(
+            rt, namespace, label_selector=label_selector, field_selector=field_selector
+        )
+        for obj in listed["items"]:
+            meta = obj["metadata"]
+            if self.store.get(rt.key, meta.get("namespace", ""), meta["name"]) is not None:
+                self.delete(rt, meta.get("namespace", ""), meta["name"], options)
+        return listed
+
+    def _after_removal(self, rt: ResourceType, obj: Obj, policy: str) -> None:
+        if rt.key == CRD_KEY:
+            self._unserve_crd(obj)
+        if policy != "Orphan":
+            uid = obj["metadata"]["uid"]
+            self.defer(lambda: self._collect(uid))
+
+    def _resource_of(self, key: ResKey) -> ResourceType | None:
+        for rt in self.registry.all():
+            if rt.key == key:
+                return rt
+        return None
+
+    def _collect(self, owner_uid: str) -> None:
+        """Background GC: a dependent whose owners are all gone is deleted; one that still has a
+        live owner only loses its references to the gone ones."""
+        for key, ns, name in self.store.dependents(owner_uid):
+            rt = self._resource_of(key)
+            obj = self.store.get(key, ns, name)
+            if rt is None or obj is None:
+                continue
+            refs = obj["metadata"].get("ownerReferences") or []
+            live = [
+                r for r in refs if r.get("uid") != owner_uid and self.store.by_uid(r.get("uid", ""))
+            ]
+            if live:
+                self._drop_owner_refs(rt, obj, {owner_uid})
+            elif obj["metadata"].get("deletionTimestamp") is None:
+                self.delete(rt, ns, name, {"propagationPolicy": "Background"})
+
+    def _orphan(self, owner_uid: str) -> None:
+        for key, ns, name in self.store.dependents(owner_uid):
+            rt, obj = self._resource_of(key), self.store.get(key, ns, name)
+            if rt is not None and obj is not None:
+                self._drop_owner_refs(rt, obj, {owner_uid})
+
+    def _drop_owner_refs(self, rt: ResourceType, obj: Obj, uids: set[str]) -> None:
+        new = copy.deepcopy(obj)
+        refs = [r for r in new["metadata"].get("ownerReferences", []) if r.get("uid") not in uids]
+        if refs:
+            new["metadata"]["ownerReferences"] = refs
+        else:
+            new["metadata"].pop("ownerReferences", None)
+        self.store.put(rt.key, new, prev=obj)
+
+    # -- CRDs -----------------------------------------------------------------------------------
+
+    def _serve_crd(self, crd: Obj) -> None:
+        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+        known = self._resource_of((group, plural)) is not None
+        self._forget_types(group, plural)
+        for rt, schema in crds.served_types(crd):
+            self.registry.add(rt)
+            if schema is not None:
+                self._schemas[(group, rt.version, plural)] = schema
+        if not known:
+            self.store.hub.open_window((group, plural), self.store.resource_version)
+
+    def _forget_types(self, group: str, plural: str) -> None:
+        self.registry.remove(group, plural)
+        for key in [k for k in self._schemas if k[0] == group and k[2] == plural]:
+            del self._schemas[key]
+
+    def _unserve_crd(self, crd: Obj) -> None:
+        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+        self._forget_types(group, plural)
+        self.store.drop_resource((group, plural))
+
+    # -- tokens ---------------------------------------------------------------------------------
+
+    def request_token(self, namespace: str, name: str, body: Obj) -> Obj:
+        """TokenRequest on ``serviceaccounts/NAME/token``: the account must exist."""
+        sa = self._existing(self.type_of("", "v1", "serviceaccounts"), namespace, name)
+        spec = dict(body.get("spec") or {})
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        if seconds < 600:
+            raise invalid(
+                "TokenRequest",
+                "authentication.k8s.io",
+                name,
+                [
+                    (
+                        "spec.expirationSeconds",
+                        "Invalid value: may not specify a duration less than 10 minutes",
+                    )
+                ],
+            )
+        token, expiry = self.tokens.issue(
+            namespace=namespace,
+            name=name,
+            uid=sa["metadata"]["uid"],
+            audiences=list(spec.get("audiences") or []),
+            seconds=seconds,
+        )
+        spec["expirationSeconds"] = seconds
+        spec.setdefault(
+            "audiences",
+            list(spec.get("audiences") or []) or ["https://kubernetes.default.svc.cluster.local"],
+        )
+        stamp = datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": now()},
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": stamp},
+        }
+
+    def review_token(self, body: Obj) -> Obj:
+        """TokenReview: not stored; the answer carries the status."""
+        spec = body.get("spec") or {}
+        sa_type = self.type_of("", "v1", "serviceaccounts")
+
+        def sa_uid(ns: str, name: str) -> str | None:
+            sa = self.store.get(sa_type.key, ns, name)
+            return sa["metadata"]["uid"] if sa else None
+
+        return {
+            "kind": "TokenReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": review(self.tokens, spec, sa_uid),
+        }

@@ -1,0 +1,133 @@
+"""A CRD's openAPIV3Schema applied as the real server does: prune, default, validate (422).
+
+Kubernetes schemas are "structural" OpenAPI v3.0
+(https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema).
+For ``jsonschema`` they are translated: ``nullable: true`` admits null,
+``x-kubernetes-int-or-string`` admits an integer or a string; other ``x-kubernetes-*`` keys are
+dropped from the validation schema (jsonschema ignores unknown keys anyway), and
+``x-kubernetes-validations`` (CEL) are not evaluated. Unknown fields are pruned unless
+``x-kubernetes-preserve-unknown-fields`` says otherwise, and ``default`` values are filled in.
+``metadata`` is never checked against the schema: the server validates it itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import jsonschema
+
+Obj = dict[str, Any]
+_ROOT_KEPT = ("apiVersion", "kind", "metadata")
+
+
+def _translate(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    out: Obj = {}
+    for key, value in node.items():
+        if key in ("properties", "patternProperties", "definitions"):
+            out[key] = {k: _translate(v) for k, v in value.items()}
+        elif key in ("items", "additionalProperties", "not"):
+            out[key] = _translate(value)
+        elif key in ("allOf", "anyOf", "oneOf"):
+            out[key] = [_translate(v) for v in value]
+        elif key == "nullable" or key.startswith("x-kubernetes-"):
+            continue
+        else:
+            out[key] = value
+    if node.get("x-kubernetes-int-or-string") and "type" not in node:
+        out["anyOf"] = [*out.get("anyOf", []), {"type": "integer"}, {"type": "string"}]
+    if node.get("nullable"):
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def _path(parts: Any) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+class CompiledSchema:
+    """One version's openAPIV3Schema, translated once when the CRD is registered."""
+
+    def __init__(self, schema: Obj) -> None:
+        self.schema = schema
+        root = _translate(schema)
+        root.get("properties", {}).pop("metadata", None)
+        if "required" in root:
+            root["required"] = [r for r in root["required"] if r != "metadata"]
+        validator_cls = jsonschema.validators.validator_for(
+            root, default=jsonschema.Draft7Validator
+        )
+        self._validator = validator_cls(root)
+
+    def apply(self, obj: Obj) -> Obj:
+        """Pruned and defaulted copy of ``obj``."""
+        out = copy.deepcopy(obj)
+        _prune(out, self.schema, root=True)
+        _default(out, self.schema)
+        return out
+
+    def errors(self, obj: Obj) -> list[tuple[str, str]]:
+        """(field, message) per violation, worded like the real server's 422 causes."""
+        instance = {k: v for k, v in obj.items() if k != "metadata"}
+        causes = []
+        for err in sorted(self._validator.iter_errors(instance), key=lambda e: list(e.path)):
+            field = _path(err.absolute_path)
+            if err.validator == "required":
+                missing = err.message.split("'")[1] if "'" in err.message else ""
+                field = f"{field}.{missing}" if field else missing
+                causes.append((field, "Required value"))
+            else:
+                shown = json.dumps(err.instance)[:100]
+                causes.append(
+                    (field, f"Invalid value: {shown}: {field or '<root>'} in body {err.message}")
+                )
+        return causes
+
+
+def _prune(node: Any, schema: Any, *, root: bool = False) -> None:
+    if not isinstance(schema, dict):
+        return
+    if isinstance(node, dict):
+        props = schema.get("properties")
+        additional = schema.get("additionalProperties")
+        preserve = schema.get("x-kubernetes-preserve-unknown-fields") is True
+        embedded = schema.get("x-kubernetes-embedded-resource") is True
+        for key in list(node):
+            if props is not None and key in props:
+                _prune(node[key], props[key])
+            elif isinstance(additional, dict):
+                _prune(node[key], additional)
+            elif (root and key in _ROOT_KEPT) or (embedded and key in _ROOT_KEPT):
+                continue
+            elif not preserve and additional is not True:
+                del node[key]
+    elif isinstance(node, list) and "items" in schema:
+        for item in node:
+            _prune(item, schema["items"])
+
+
+def _default(node: Any, schema: Any) -> None:
+    if not isinstance(schema, dict):
+        return
+    if isinstance(node, dict):
+        for key, sub in (schema.get("properties") or {}).items():
+            if key not in node and isinstance(sub, dict) and "default" in sub:
+                node[key] = copy.deepcopy(sub["default"])
+            if key in node:
+                _default(node[key], sub)
+        additional = schema.get("additionalProperties")
+        if isinstance(additional, dict):
+            for value in node.values():
+                _default(value, additional)
+    elif isinstance(node, list) and "items" in schema:
+        for item in node:
+            _default(item, schema["items"])
