@@ -102,6 +102,8 @@ def _prune(node: Any, schema: Any, *, root: bool = False) -> None:
         preserve = schema.get("x-kubernetes-preserve-unknown-fields") is True
         embedded = schema.get("x-kubernetes-embedded-resource") is True
         for key in list(node):
+            if root and key == "metadata":
+                continue  # the server owns metadata: a CRD schema never prunes it
             if props is not None and key in props:
                 _prune(node[key], props[key])
             elif isinstance(additional, dict):
