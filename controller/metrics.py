@@ -28,6 +28,9 @@ class Metrics:
         self.values_unsealed = Counter(
             "sealops_values_unsealed", "Sealed values opened", registry=r
         )
+        self.unseal_cpu = Counter(
+            "sealops_unseal_cpu_seconds", "Thread CPU time spent opening sealed values", registry=r
+        )
         self.key_usage = Counter(
             "sealops_key_usage",
             "Values opened, by the key that opened them",

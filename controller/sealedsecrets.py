@@ -129,6 +129,13 @@ class SealedSecretReconciler:
         )
 
     def _unseal(self, sealed: Any) -> Unsealed:
+        start = time.thread_time()
+        try:
+            return self._unseal_with_reload(sealed)
+        finally:
+            self.metrics.unseal_cpu.inc(time.thread_time() - start)
+
+    def _unseal_with_reload(self, sealed: Any) -> Unsealed:
         try:
             return unseal(sealed, self.keyring.all())
         except EnvelopeError:
