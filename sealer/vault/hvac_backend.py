@@ -143,14 +143,16 @@ class HvacResolver:
         def missing(exc: hvac.exceptions.VaultError) -> VaultError:
             return NotFound(f"no Vault mount for {path!r}")
 
-        try:
-            body = self._authed("mount", action, lambda c: c.adapter.get(url), missing=missing)
-        except Forbidden as exc:
+        def denied() -> Forbidden:
             # Vault answers 403 both for "no such mount" and "nothing here is yours".
-            raise Forbidden(
+            return Forbidden(
                 f"no Vault mount for {path!r} that this token may read "
                 "(no such mount, or its policies grant nothing there)"
-            ) from exc
+            )
+
+        body = self._authed(
+            "mount", action, lambda c: c.adapter.get(url), missing=missing, denied=denied
+        )
         data = body.get("data") or {}
         name = str(data.get("path", "")).strip("/")
         engine = data.get("type")
@@ -185,9 +187,12 @@ class HvacResolver:
         call: Callable[[hvac.Client], Any],
         *,
         missing: Callable[[hvac.exceptions.VaultError], VaultError],
+        denied: Callable[[], Forbidden] | None = None,
     ) -> dict[str, Any]:
         def request(token: str) -> dict[str, Any]:
-            return self._send(kind, action, lambda: call(self._client(token)), missing=missing)
+            return self._send(
+                kind, action, lambda: call(self._client(token)), missing=missing, denied=denied
+            )
 
         return self._keeper.call(request)
 
@@ -198,6 +203,7 @@ class HvacResolver:
         call: Callable[[], Any],
         *,
         missing: Callable[[hvac.exceptions.VaultError], VaultError] | None = None,
+        denied: Callable[[], Forbidden] | None = None,
     ) -> dict[str, Any]:
         self.counter.add(kind)
         try:
@@ -206,6 +212,10 @@ class HvacResolver:
             if missing is None:
                 self._fail(exc, action)
             raise missing(exc) from exc
+        except hvac.exceptions.Forbidden as exc:
+            if denied is None:
+                self._fail(exc, action)
+            raise denied() from exc
         except (hvac.exceptions.VaultError, requests.RequestException) as exc:
             self._fail(exc, action)
         except ValueError as exc:  # a 200 whose body is not JSON: a proxy, not Vault
@@ -329,6 +339,12 @@ class _TokenApi:
             )
         except (Forbidden, InvalidReference):
             return None  # dead, or "lease is not renewable": the caller logs in instead
+        except VaultUnavailable as exc:
+            # Vault answers "past the max TTL, cannot renew" with a 500: it is up, and a
+            # login helps. Anything else (refused connection, 503) is an outage.
+            if isinstance(exc.__cause__, hvac.exceptions.InternalServerError):
+                return None
+            raise
         return _grant(body, "renewing the token")
 
     def is_alive(self, token: str) -> bool:

@@ -6,7 +6,7 @@ Used by :class:`sealer.vault.session.TokenKeeper`, which does the HTTP side. Rul
 - a renewal that grants less than asked was capped by the token's max TTL: the token is near
   its end, so the next step at two thirds of that short TTL is a fresh login, not a renewal;
 - a token past its expiry is never renewed (Vault refuses): log in again;
-- a token with TTL 0 (root, some fixed tokens) never expires: just use it.
+- a token whose login granted TTL 0 (root, some fixed tokens) never expires: just use it.
 
 Fixed tokens cannot log in again; for them a dead token simply stays dead (a ``Forbidden``).
 """
@@ -78,7 +78,8 @@ def next_step(lease: Lease | None, *, now: float, can_login: bool) -> Step:
     """What to do before the next request with ``lease`` at time ``now``."""
     if lease is None:
         return "login"
-    if lease.ttl == 0 or now < lease.renew_at:
+    # A login TTL of 0 never expires; a renewal's 0 is the max TTL cutting the lease to nothing.
+    if lease.increment == 0 or now < lease.renew_at:
         return "use"
     if now < lease.expires_at and lease.renewable and not lease.capped:
         return "renew"

@@ -83,6 +83,7 @@ STEPS = [
     ("not renewable: log in at two thirds", Lease("t", 0.0, 30, False, 30), 21.0, True, "login"),
     ("fixed token cannot log in: use it", Lease("t", 0.0, 30, False, 30), 21.0, False, "use"),
     ("TTL 0 never expires", Lease("t", 0.0, 0, False, 0), 1e9, True, "use"),
+    ("renewal cut to 0 by max TTL: log in", Lease("t", 5.0, 0, True, 30, True), 5.0, True, "login"),
 ]
 
 
