@@ -48,22 +48,34 @@ def free_port() -> int:
 class Admin:
     """Root-token calls to the HTTP API, for setting up mounts, policies and secrets."""
 
-    def __init__(self, address: str, token: str, namespace: str | None = None) -> None:
-        self.address, self.token, self.namespace = address, token, namespace
+    def __init__(
+        self,
+        address: str,
+        token: str,
+        namespace: str | None = None,
+        *,
+        verify: str | bool = True,
+    ) -> None:
+        self.address, self.token, self.namespace, self.verify = address, token, namespace, verify
 
     def __call__(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"X-Vault-Token": self.token}
         if self.namespace:
             headers["X-Vault-Namespace"] = self.namespace
         response = requests.request(
-            method, f"{self.address}/v1/{path}", json=body, headers=headers, timeout=10
+            method,
+            f"{self.address}/v1/{path}",
+            json=body,
+            headers=headers,
+            timeout=10,
+            verify=self.verify,
         )
         if not response.ok:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None
 
     def in_namespace(self, namespace: str) -> Admin:
-        return Admin(self.address, self.token, namespace)
+        return Admin(self.address, self.token, namespace, verify=self.verify)
 
     def kv_put(
         self, path: str, data: dict[str, Any], *, kv_version: int = 2, mount: str | None = None
@@ -81,19 +93,36 @@ class Admin:
 
 
 class OpenBao:
-    """One dev server. ``address`` stays the same across stop/start."""
+    """One dev server. ``address`` stays the same across stop/start.
 
-    def __init__(self, *, binary: Path, root_token: str, port: int | None = None) -> None:
+    With ``tls`` the server makes its own CA and certificate (``-dev-tls``); ``ca_file`` is then
+    the CA's PEM file.
+    """
+
+    def __init__(
+        self, *, binary: Path, root_token: str, port: int | None = None, tls: bool = False
+    ) -> None:
         self.binary = binary
         self.root_token = root_token
         self.port = port or free_port()
-        self.address = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.address = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._dir = Path(tempfile.mkdtemp(prefix="openbao-"))
+        if tls:
+            (self._dir / "tls").mkdir()
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def ca_file(self) -> Path:
+        return self._dir / "tls" / "vault-ca.pem"
+
+    @property
+    def _verify(self) -> str | bool:
+        return str(self.ca_file) if self.tls else True
+
+    @property
     def admin(self) -> Admin:
-        return Admin(self.address, self.root_token)
+        return Admin(self.address, self.root_token, verify=self._verify)
 
     @property
     def running(self) -> bool:
@@ -111,13 +140,18 @@ class OpenBao:
                 f"-dev-root-token-id={self.root_token}",
                 f"-dev-listen-address=127.0.0.1:{self.port}",
                 "-dev-no-store-token",
+                *(["-dev-tls", f"-dev-tls-cert-dir={self._dir / 'tls'}"] if self.tls else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
         )
         log.close()
-        self._wait_healthy(timeout)
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self._process is None:
@@ -144,10 +178,12 @@ class OpenBao:
             if not self.running:
                 raise RuntimeError(f"bao server exited:\n{self.log_text()[-2000:]}")
             try:
-                if requests.get(f"{self.address}/v1/sys/health", timeout=1).status_code == 200:
+                health = requests.get(
+                    f"{self.address}/v1/sys/health", timeout=1, verify=self._verify
+                )
+                if health.status_code == 200:
                     return
-            except requests.RequestException:
-                pass
+            except (requests.RequestException, OSError):
+                pass  # not listening yet, or (-dev-tls) its CA file not written yet
             time.sleep(0.05)
-        self.stop()
         raise RuntimeError(f"bao server not healthy after {timeout}s:\n{self.log_text()[-2000:]}")
