@@ -5,14 +5,15 @@
 Kubernetes auth, per tenant ServiceAccount) and calls it from kopf's sync handler threads; the
 renderer keeps one per run and reads in parallel. Per read it:
 
-1. keeps the token valid (:class:`~sealer.vault.session.TokenKeeper`);
+1. keeps the token valid (:class:`~sealer.vault.session.TokenKeeper`, over :class:`_TokenApi`);
 2. finds the mount and its KV version through ``sys/internal/ui/mounts/<path>``, once per mount
    (:class:`~sealer.vault.kv.MountCache`), unless the connection pins the KV version;
 3. reads ``<mount>/data/<path>?version=N`` (KV v2) or ``<mount>/<path>`` (KV v1).
 
-hvac and requests exceptions are translated here, once, into :mod:`sealer.vault.errors` with
-``raise … from``. Messages name paths and mounts; tokens and values never reach them, and any
-text Vault sends back is scrubbed of the credentials we hold before it is quoted.
+Every request goes through :class:`_Transport`, which counts it, sends it and translates hvac and
+requests exceptions, once, into :mod:`sealer.vault.errors` with ``raise … from``. Messages name
+paths and mounts; text Vault sends back is scrubbed of every credential we hold before it is
+quoted, and tokens and values are never formatted into anything.
 """
 
 from __future__ import annotations
@@ -21,17 +22,18 @@ import logging
 import re
 import ssl
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import hvac
 import hvac.exceptions
 import hvac.utils
 import requests
+from hvac.exceptions import VaultError as HvacError
 from requests.adapters import HTTPAdapter
 
-from sealer.vault.config import AppRoleAuth, KubernetesAuth, TokenAuth, VaultConfig
+from sealer.vault.config import AppRoleAuth, Auth, KubernetesAuth, TokenAuth, VaultConfig
 from sealer.vault.counter import RequestCounter, RequestKind
 from sealer.vault.errors import (
     Forbidden,
@@ -51,15 +53,16 @@ __all__ = ["HvacResolver"]
 
 log = logging.getLogger("sealer.vault")
 
-T = TypeVar("T")
-
 # Enough pooled connections for the controller's handler threads and the renderer's readers.
 _POOL_SIZE = 32
 _MAX_QUOTED = 200
 
+#: Turns a status error Vault answered into the error a call site means, or None for the default.
+Reject = Callable[[HvacError, str], VaultError | None]
+
 
 class HvacResolver:
-    """Reads secrets from one Vault with one identity. Thread-safe."""
+    """Reads secrets from one Vault with one identity. Thread-safe; ``close()`` when done."""
 
     def __init__(
         self,
@@ -69,18 +72,14 @@ class HvacResolver:
         counter: RequestCounter | None = None,
     ) -> None:
         self.config = config
+        #: Requests sent, by kind; pass one counter to several resolvers to add them up.
         self.counter = counter if counter is not None else RequestCounter()
-        self._session = _session(config)
-        self._local = threading.local()
+        self._transport = _Transport(config, self.counter, credentials=self._credentials)
+        api = _TokenApi(self._transport, config.auth)
+        self._keeper = TokenKeeper(api) if clock is None else TokenKeeper(api, clock=clock)
         self._mounts = MountCache()
         # One lookup at a time, so threads starting together on a new mount ask only once.
         self._mount_lookup = threading.Lock()
-        self._api = _TokenApi(self)
-        self._keeper = (
-            TokenKeeper(self._api) if clock is None else TokenKeeper(self._api, clock=clock)
-        )
-
-    # -- Resolver ----------------------------------------------------------------------------
 
     def read(self, location: SecretLocation) -> SecretData:
         mount = self._mount_of(location)
@@ -91,7 +90,7 @@ class HvacResolver:
                 "read",
                 action,
                 lambda c: c.secrets.kv.v1.read_secret(path=inner, mount_point=mount.path),
-                missing=lambda exc: not_found(location),
+                reject=_missing(lambda exc: not_found(location)),
             )
             return SecretData(location=location, data=_fields(body, location), version=None)
         body = self._authed(
@@ -103,7 +102,7 @@ class HvacResolver:
                 mount_point=mount.path,
                 raise_on_deleted_version=True,
             ),
-            missing=lambda exc: _v2_missing(exc, location),
+            reject=_missing(lambda exc: _v2_missing(exc, location)),
         )
         payload = body.get("data") or {}
         metadata = payload.get("metadata") or {}
@@ -114,9 +113,20 @@ class HvacResolver:
         )
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
-    # -- mounts ------------------------------------------------------------------------------
+    def _authed(
+        self,
+        kind: RequestKind,
+        action: str,
+        call: Callable[[hvac.Client], Any],
+        *,
+        reject: Reject,
+    ) -> dict[str, Any]:
+        def request(token: str) -> dict[str, Any]:
+            return self._transport.send(kind, action, call, token=token, reject=reject)
+
+        return self._keeper.call(request)
 
     def _mount_of(self, location: SecretLocation) -> MountInfo:
         pinned = self.config.kv_version
@@ -137,22 +147,20 @@ class HvacResolver:
             return found
 
     def _lookup_mount(self, path: str) -> MountInfo:
-        action = f"looking up the mount of {path!r}"
+        def reject(exc: HvacError, said: str) -> VaultError | None:
+            if isinstance(exc, hvac.exceptions.InvalidPath):
+                return NotFound(f"no Vault mount for {path!r}")
+            if isinstance(exc, hvac.exceptions.Forbidden):
+                # Vault answers 403 both for "no such mount" and "nothing here is yours".
+                return Forbidden(
+                    f"no Vault mount for {path!r} that this token may read "
+                    "(no such mount, or its policies grant nothing there)"
+                )
+            return None
+
         url = hvac.utils.format_url("/v1/sys/internal/ui/mounts/{path}", path=path)
-
-        def missing(exc: hvac.exceptions.VaultError) -> VaultError:
-            return NotFound(f"no Vault mount for {path!r}")
-
-        def denied() -> Forbidden:
-            # Vault answers 403 both for "no such mount" and "nothing here is yours".
-            return Forbidden(
-                f"no Vault mount for {path!r} that this token may read "
-                "(no such mount, or its policies grant nothing there)"
-            )
-
-        body = self._authed(
-            "mount", action, lambda c: c.adapter.get(url), missing=missing, denied=denied
-        )
+        action = f"looking up the mount of {path!r}"
+        body = self._authed("mount", action, lambda c: c.adapter.get(url), reject=reject)
         data = body.get("data") or {}
         name = str(data.get("path", "")).strip("/")
         engine = data.get("type")
@@ -162,105 +170,6 @@ class HvacResolver:
             )
         options = data.get("options") or {}
         return MountInfo(path=name, kv_version=2 if str(options.get("version")) == "2" else 1)
-
-    # -- requests ----------------------------------------------------------------------------
-
-    def _client(self, token: str | None) -> hvac.Client:
-        # One hvac client per thread over the shared session: each thread sets its own token,
-        # so a login in one thread never changes the header of a request in flight in another.
-        client: hvac.Client | None = getattr(self._local, "client", None)
-        if client is None:
-            client = hvac.Client(
-                url=self.config.address,
-                timeout=self.config.timeout,
-                namespace=self.config.namespace,
-                session=self._session,
-            )
-            self._local.client = client
-        client.token = token
-        return client
-
-    def _authed(
-        self,
-        kind: RequestKind,
-        action: str,
-        call: Callable[[hvac.Client], Any],
-        *,
-        missing: Callable[[hvac.exceptions.VaultError], VaultError],
-        denied: Callable[[], Forbidden] | None = None,
-    ) -> dict[str, Any]:
-        def request(token: str) -> dict[str, Any]:
-            return self._send(
-                kind, action, lambda: call(self._client(token)), missing=missing, denied=denied
-            )
-
-        return self._keeper.call(request)
-
-    def _send(
-        self,
-        kind: RequestKind,
-        action: str,
-        call: Callable[[], Any],
-        *,
-        missing: Callable[[hvac.exceptions.VaultError], VaultError] | None = None,
-        denied: Callable[[], Forbidden] | None = None,
-    ) -> dict[str, Any]:
-        self.counter.add(kind)
-        try:
-            body = call()
-        except hvac.exceptions.InvalidPath as exc:
-            if missing is None:
-                self._fail(exc, action)
-            raise missing(exc) from exc
-        except hvac.exceptions.Forbidden as exc:
-            if denied is None:
-                self._fail(exc, action)
-            raise denied() from exc
-        except (hvac.exceptions.VaultError, requests.RequestException) as exc:
-            self._fail(exc, action)
-        except ValueError as exc:  # a 200 whose body is not JSON: a proxy, not Vault
-            raise VaultUnavailable(f"Vault answered {action} with a body that is not JSON") from exc
-        if isinstance(body, requests.Response):  # 204 No Content comes back raw
-            return {}
-        if not isinstance(body, dict):
-            raise VaultUnavailable(f"Vault answered {action} with unexpected JSON")
-        return body
-
-    def _fail(self, exc: Exception, action: str) -> NoReturn:
-        address = self.config.address
-        if isinstance(exc, requests.Timeout):
-            raise VaultUnavailable(
-                f"Vault at {address} did not answer {action} within {self.config.timeout:g}s"
-            ) from exc
-        if isinstance(exc, requests.exceptions.SSLError):
-            raise VaultUnavailable(
-                f"TLS with Vault at {address} failed {action} (check the CA bundle)"
-            ) from exc
-        if isinstance(exc, requests.RequestException):
-            raise VaultUnavailable(f"cannot reach Vault at {address} {action}") from exc
-        said = self._said(exc)
-        if isinstance(exc, hvac.exceptions.InvalidPath):
-            raise NotFound(f"Vault found nothing {action}{said}") from exc
-        if isinstance(exc, hvac.exceptions.Forbidden | hvac.exceptions.Unauthorized):
-            raise Forbidden(f"permission denied {action}{said}") from exc
-        if isinstance(exc, hvac.exceptions.VaultDown):
-            raise VaultUnavailable(f"Vault at {address} is sealed or unavailable {action}") from exc
-        if isinstance(exc, hvac.exceptions.InvalidRequest):
-            raise InvalidReference(f"Vault rejected {action}{said}") from exc
-        raise VaultUnavailable(f"Vault at {address} failed {action}{said}") from exc
-
-    def _said(self, exc: Exception) -> str:
-        """Vault's own error text, one line, short, scrubbed of every credential we hold."""
-        errors = getattr(exc, "errors", None)
-        if not errors:
-            return ""
-        text = " ".join(" ".join(str(e) for e in errors).split()).strip("* ")
-        for secret in self._credentials():
-            if secret:
-                text = text.replace(secret, "<redacted>")
-        if len(text) > _MAX_QUOTED:
-            text = text[:_MAX_QUOTED] + "…"
-        return f": {text}" if text else ""
 
     def _credentials(self) -> list[str]:
         lease = self._keeper.lease
@@ -273,12 +182,119 @@ class HvacResolver:
         return held
 
 
-class _TokenApi:
-    """The token lifecycle's HTTP side for :class:`TokenKeeper`, on the resolver's clients."""
+class _Transport:
+    """Sends one request: counts it, picks this thread's client, translates its errors."""
 
-    def __init__(self, resolver: HvacResolver) -> None:
-        self._r = resolver
-        auth = resolver.config.auth
+    def __init__(
+        self,
+        config: VaultConfig,
+        counter: RequestCounter,
+        *,
+        credentials: Callable[[], Iterable[str]],
+    ) -> None:
+        self._config = config
+        self._counter = counter
+        self._credentials = credentials
+        self._session = _session(config)
+        self._local = threading.local()
+
+    def send(
+        self,
+        kind: RequestKind,
+        action: str,
+        call: Callable[[hvac.Client], Any],
+        *,
+        token: str | None,
+        reject: Reject | None = None,
+    ) -> dict[str, Any]:
+        client = self._client(token)
+        self._counter.add(kind)
+        try:
+            body = call(client)
+        except HvacError as exc:
+            chosen = reject(exc, self._said(exc)) if reject is not None else None
+            if chosen is not None:
+                raise chosen from exc
+            self._fail(exc, action)
+        except requests.RequestException as exc:
+            self._fail(exc, action)
+        except ValueError as exc:  # a 200 whose body is not JSON: a proxy, not Vault
+            raise VaultUnavailable(f"Vault answered {action} with a body that is not JSON") from exc
+        if isinstance(body, requests.Response):  # 204 No Content comes back raw
+            return {}
+        if not isinstance(body, dict):
+            raise VaultUnavailable(f"Vault answered {action} with unexpected JSON")
+        return body
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _client(self, token: str | None) -> hvac.Client:
+        # One hvac client per thread over the shared session: each thread sets its own token,
+        # so a login in one thread never changes the header of a request in flight in another.
+        client: hvac.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = hvac.Client(
+                url=self._config.address,
+                timeout=self._config.timeout,
+                namespace=self._config.namespace,
+                session=self._session,
+            )
+            self._local.client = client
+        client.token = token
+        return client
+
+    def _fail(self, exc: Exception, action: str) -> NoReturn:
+        address = self._config.address
+        if isinstance(exc, requests.Timeout):
+            raise VaultUnavailable(
+                f"Vault at {address} did not answer {action} within {self._config.timeout:g}s"
+            ) from exc
+        if isinstance(exc, requests.exceptions.SSLError):
+            raise VaultUnavailable(
+                f"TLS with Vault at {address} failed {action} (check the CA bundle)"
+            ) from exc
+        if isinstance(exc, requests.RequestException):
+            raise VaultUnavailable(f"cannot reach Vault at {address} {action}") from exc
+        said = self._said(exc)
+        if isinstance(exc, hvac.exceptions.Forbidden | hvac.exceptions.Unauthorized):
+            raise Forbidden(f"permission denied {action}{said}") from exc
+        if isinstance(exc, hvac.exceptions.InvalidPath):
+            raise NotFound(f"Vault found nothing {action}{said}") from exc
+        if isinstance(exc, hvac.exceptions.VaultDown):
+            raise VaultUnavailable(f"Vault at {address} is sealed or unavailable {action}") from exc
+        if isinstance(exc, hvac.exceptions.InvalidRequest):
+            raise InvalidReference(f"Vault rejected {action}{said}") from exc
+        # 429, 500, 501, 502 and anything unexpected: the server is not serving us right now.
+        raise VaultUnavailable(f"Vault at {address} failed {action}{said}") from exc
+
+    def _said(self, exc: Exception) -> str:
+        """Vault's own error text as ``": …"``: one line, short, scrubbed of our credentials."""
+        errors = getattr(exc, "errors", None)
+        if not errors:
+            return ""
+        text = " ".join(" ".join(str(e) for e in errors).split())
+        text = re.sub(r"^\d+ errors? occurred: ", "", text).replace("* ", "").strip()
+        if text == "permission denied":
+            return ""  # our own message already says so
+        for secret in self._credentials():
+            if secret:
+                text = text.replace(secret, "<redacted>")
+        if len(text) > _MAX_QUOTED:
+            text = text[:_MAX_QUOTED] + "…"
+        return f": {text}" if text else ""
+
+
+class _RenewRefused(VaultError):
+    """Vault answered a renewal but will not renew: the keeper logs in instead."""
+
+
+class _TokenApi:
+    """The token lifecycle's HTTP side, for :class:`TokenKeeper`."""
+
+    def __init__(self, transport: _Transport, auth: Auth) -> None:
+        self._transport = transport
+        self._auth = auth
         self.can_relogin = not isinstance(auth, TokenAuth)
         if isinstance(auth, TokenAuth):
             self.method = "token"
@@ -288,72 +304,100 @@ class _TokenApi:
             self.method = f"kubernetes role {auth.role!r} at auth/{auth.mount_path.strip('/')}"
 
     def login(self) -> Grant:
-        auth = self._r.config.auth
+        auth = self._auth
         action = f"logging in ({self.method})"
-        try:
-            if isinstance(auth, TokenAuth):
-                client = self._r._client(auth.token)
-                body = self._r._send("lookup", action, client.auth.token.lookup_self)
-                data = body.get("data") or {}
-                return Grant(
-                    token=auth.token,
-                    ttl=_int_or_none(data.get("ttl")) or 0,
-                    renewable=bool(data.get("renewable")),
-                )
-            client = self._r._client(None)
-            if isinstance(auth, AppRoleAuth):
-                body = self._r._send(
-                    "login",
-                    action,
-                    lambda: client.auth.approle.login(
-                        role_id=auth.role_id,
-                        secret_id=auth.secret_id,
-                        mount_point=auth.mount_path.strip("/"),
-                        use_token=False,
-                    ),
-                )
-            else:
-                jwt = _jwt(auth)
-                body = self._r._send(
-                    "login",
-                    action,
-                    lambda: client.auth.kubernetes.login(
-                        role=auth.role,
-                        jwt=jwt,
-                        mount_point=auth.mount_path.strip("/"),
-                        use_token=False,
-                    ),
-                )
-        except (Forbidden, InvalidReference, NotFound) as exc:
-            # 400 (bad role or secret id), 403 and 404 (no such auth mount) all mean: refused.
-            raise LoginFailed(f"Vault refused the login ({self.method}): {exc.message}") from exc
+        if isinstance(auth, TokenAuth):
+            # Nothing to log in with: look the token up to learn its TTL and renewability.
+            body = self._transport.send(
+                "lookup",
+                action,
+                lambda c: c.auth.token.lookup_self(),
+                token=auth.token,
+                reject=self._refused(dead_token=True),
+            )
+            data = body.get("data") or {}
+            ttl = _int_or_none(data.get("ttl")) or 0
+            return Grant(token=auth.token, ttl=ttl, renewable=bool(data.get("renewable")))
+        if isinstance(auth, AppRoleAuth):
+            role_id, secret_id = auth.role_id, auth.secret_id
+            mount = auth.mount_path.strip("/")
+            body = self._transport.send(
+                "login",
+                action,
+                lambda c: c.auth.approle.login(
+                    role_id=role_id, secret_id=secret_id, mount_point=mount, use_token=False
+                ),
+                token=None,
+                reject=self._refused(),
+            )
+        else:
+            jwt, role, mount = _jwt(auth), auth.role, auth.mount_path.strip("/")
+            body = self._transport.send(
+                "login",
+                action,
+                lambda c: c.auth.kubernetes.login(
+                    role=role, jwt=jwt, mount_point=mount, use_token=False
+                ),
+                token=None,
+                reject=self._refused(),
+            )
         return _grant(body, action)
 
     def renew(self, token: str, *, increment: int) -> Grant | None:
-        client = self._r._client(token)
+        def reject(exc: HvacError, said: str) -> VaultError | None:
+            # 403: dead token. 400: "lease is not renewable". 500: "past the max TTL, cannot
+            # renew". Vault is up in all three, and a login helps.
+            refused = (
+                hvac.exceptions.Forbidden,
+                hvac.exceptions.InvalidRequest,
+                hvac.exceptions.InternalServerError,
+            )
+            return (
+                _RenewRefused(f"Vault will not renew the token{said}")
+                if isinstance(exc, refused)
+                else None
+            )
+
         try:
-            body = self._r._send(
+            body = self._transport.send(
                 "renew",
                 "renewing the token",
-                lambda: client.auth.token.renew_self(increment=f"{increment}s"),
+                lambda c: c.auth.token.renew_self(increment=f"{increment}s"),
+                token=token,
+                reject=reject,
             )
-        except (Forbidden, InvalidReference):
-            return None  # dead, or "lease is not renewable": the caller logs in instead
-        except VaultUnavailable as exc:
-            # Vault answers "past the max TTL, cannot renew" with a 500: it is up, and a
-            # login helps. Anything else (refused connection, 503) is an outage.
-            if isinstance(exc.__cause__, hvac.exceptions.InternalServerError):
-                return None
-            raise
+        except _RenewRefused as exc:
+            log.debug("%s (%s); logging in instead", exc.message, self.method)
+            return None
         return _grant(body, "renewing the token")
 
     def is_alive(self, token: str) -> bool:
-        client = self._r._client(token)
         try:
-            self._r._send("lookup", "checking the token", client.auth.token.lookup_self)
+            self._transport.send(
+                "lookup", "checking the token", lambda c: c.auth.token.lookup_self(), token=token
+            )
         except Forbidden:
             return False
         return True
+
+    def _refused(self, *, dead_token: bool = False) -> Reject:
+        method = self.method
+
+        def reject(exc: HvacError, said: str) -> VaultError | None:
+            if dead_token and isinstance(exc, hvac.exceptions.Forbidden):
+                return LoginFailed(f"Vault refused the {method}: invalid, expired or revoked")
+            # 400 (bad role or secret id), 401/403 (refused), 404 (no such auth mount).
+            refused = (
+                hvac.exceptions.InvalidRequest,
+                hvac.exceptions.Unauthorized,
+                hvac.exceptions.Forbidden,
+                hvac.exceptions.InvalidPath,
+            )
+            if isinstance(exc, refused):
+                return LoginFailed(f"Vault refused the login ({method}){said}")
+            return None
+
+        return reject
 
 
 def _session(config: VaultConfig) -> requests.Session:
@@ -375,8 +419,7 @@ class _TlsAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         if self._ca_pem is not None:
-            context = ssl.create_default_context(cadata=self._ca_pem)
-            kwargs["ssl_context"] = context
+            kwargs["ssl_context"] = ssl.create_default_context(cadata=self._ca_pem)
         super().init_poolmanager(*args, **kwargs)
 
 
@@ -392,6 +435,13 @@ def _jwt(auth: KubernetesAuth) -> str:
             f"cannot read the Kubernetes service account token {str(auth.jwt_file)!r}: "
             f"{exc.strerror or type(exc).__name__}"
         ) from exc
+
+
+def _missing(make: Callable[[HvacError], VaultError]) -> Reject:
+    def reject(exc: HvacError, said: str) -> VaultError | None:
+        return make(exc) if isinstance(exc, hvac.exceptions.InvalidPath) else None
+
+    return reject
 
 
 def _grant(body: Mapping[str, Any], action: str) -> Grant:
@@ -413,7 +463,7 @@ def _fields(payload: Mapping[str, Any], location: SecretLocation) -> dict[str, s
     return stringify(data)
 
 
-def _v2_missing(exc: hvac.exceptions.VaultError, location: SecretLocation) -> VaultError:
+def _v2_missing(exc: HvacError, location: SecretLocation) -> VaultError:
     # A deleted or destroyed version answers 404 with its metadata; a missing one without.
     body = exc.json if isinstance(exc.json, dict) else {}
     metadata = (body.get("data") or {}).get("metadata") or {}
