@@ -2,7 +2,8 @@
 
 Parse a reference with :func:`parse_ref`, read it through a :class:`Resolver` (the real one is
 :class:`HvacResolver`, built from a :class:`VaultConfig`; tests use :class:`FakeVault`), pick
-fields with :func:`resolve_value` / :func:`resolve_data`. Failures are :mod:`sealer.vault.errors`.
+fields with :func:`resolve_value` / :func:`resolve_data`; put a :class:`ReadCache` in front for one
+read per secret per window. Failures are :mod:`sealer.vault.errors`.
 
 :class:`HvacResolver` is imported lazily, so importing this package for parsing does not load
 hvac and requests.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sealer.vault.cache import ReadCache
 from sealer.vault.config import (
     AppRoleAuth,
     Auth,
@@ -49,6 +51,7 @@ __all__ = [
     "KubernetesAuth",
     "LoginFailed",
     "NotFound",
+    "ReadCache",
     "RefSyntax",
     "RequestCounter",
     "RequestKind",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from sealer.vault import NotFound, parse_ref, resolve_value
+from sealer.vault import NotFound, ReadCache, parse_ref, resolve_value
 from sealer.vault.hvac_backend import HvacResolver
 from tests.integration.vault.conftest import PLAINTEXT, Bao, LeakGuard
 
@@ -49,3 +50,21 @@ def test_logs_are_captured_and_hold_no_secret(
     assert leak_guard.leaks(f"value {PLAINTEXT}-pw-3") == [PLAINTEXT]
     assert leak_guard.leaks("X-Vault-Token: s.AAAAAAAAAAAAAAAAAAAAAAAA") == ["s.AA…"]
     assert leak_guard.leaks(f"root is {openbao.seeded.root_token}")
+
+
+def test_read_cache_sends_one_read_per_distinct_location(openbao: Bao, resolvers: Make) -> None:
+    for n in range(20):
+        openbao.admin.kv_put(f"secret/many/p{n}", {"a": f"{PLAINTEXT}-a{n}", "b": f"{PLAINTEXT}-b"})
+    resolver = resolvers(openbao.config(openbao.seeded.reader))
+    cache = ReadCache(resolver, max_age=math.inf)
+    refs = [parse_ref(f"secret/many/p{n}#{f}") for n in range(20) for f in ("a", "b")] * 5
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        got = list(pool.map(lambda ref: resolve_value(cache, ref), refs))
+    assert got[:2] == [f"{PLAINTEXT}-a0", f"{PLAINTEXT}-b"]
+    assert resolver.counter.snapshot() == {
+        "read": 20,
+        "login": 1,
+        "mount": 1,
+        "renew": 0,
+        "lookup": 0,
+    }
