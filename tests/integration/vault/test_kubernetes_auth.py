@@ -128,3 +128,21 @@ def test_token_review_says_no(
     resolver = resolvers(_config(openbao, auth))
     error = leak_guard.raises(LoginFailed, lambda: resolve_value(resolver, A_DB))
     assert error.reason == "Forbidden"
+
+
+def test_jwt_file_is_read_again_at_each_login(
+    openbao: Bao, cluster: Cluster, resolvers: Make, leak_guard: LeakGuard, tmp_path: Path
+) -> None:
+    first, second = cluster.stub.issue("tenant-a", "app"), cluster.stub.issue("tenant-a", "app")
+    leak_guard.credentials |= {first, second}
+    token_file = tmp_path / "token"
+    token_file.write_text(first)
+    auth = KubernetesAuth(role="tenant-a", mount_path=cluster.mount, jwt_file=token_file)
+    resolver = resolvers(_config(openbao, auth))
+    assert resolve_value(resolver, A_DB) == f"{PLAINTEXT}-a"
+    # The kubelet rotates the projected token; the old one stops passing TokenReview.
+    token_file.write_text(second)
+    cluster.stub.revoke(first)
+    openbao.admin("PUT", f"sys/leases/revoke-prefix/auth/{cluster.mount}/login")
+    assert resolve_value(resolver, A_DB) == f"{PLAINTEXT}-a"
+    assert resolver.counter.snapshot()["login"] == 2
