@@ -106,6 +106,9 @@ class HvacResolver:
         )
         payload = body.get("data") or {}
         metadata = payload.get("metadata") or {}
+        if payload.get("data") is None:
+            # Older servers answer a deleted version with 200 and no data instead of a 404.
+            raise _v2_gone(metadata, location)
         return SecretData(
             location=location,
             data=_fields(payload, location),
@@ -466,7 +469,10 @@ def _fields(payload: Mapping[str, Any], location: SecretLocation) -> dict[str, s
 def _v2_missing(exc: HvacError, location: SecretLocation) -> VaultError:
     # A deleted or destroyed version answers 404 with its metadata; a missing one without.
     body = exc.json if isinstance(exc.json, dict) else {}
-    metadata = (body.get("data") or {}).get("metadata") or {}
+    return _v2_gone((body.get("data") or {}).get("metadata") or {}, location)
+
+
+def _v2_gone(metadata: Mapping[str, Any], location: SecretLocation) -> VaultError:
     if metadata.get("destroyed") or metadata.get("deletion_time"):
         return version_gone(
             location,
