@@ -311,13 +311,18 @@ class _TokenApi:
         action = f"logging in ({self.method})"
         if isinstance(auth, TokenAuth):
             # Nothing to log in with: look the token up to learn its TTL and renewability.
-            body = self._transport.send(
-                "lookup",
-                action,
-                lambda c: c.auth.token.lookup_self(),
-                token=auth.token,
-                reject=self._refused(dead_token=True),
-            )
+            try:
+                body = self._transport.send(
+                    "lookup",
+                    action,
+                    lambda c: c.auth.token.lookup_self(),
+                    token=auth.token,
+                )
+            except Forbidden:
+                # Dead, or a token without the default policy, which may not look itself up:
+                # use it as it is, and let the first real request tell.
+                log.debug("cannot look up the Vault token (%s): using it unrenewed", self.method)
+                return Grant(token=auth.token, ttl=0, renewable=False, checked=False)
             data = body.get("data") or {}
             ttl = _int_or_none(data.get("ttl")) or 0
             return Grant(token=auth.token, ttl=ttl, renewable=bool(data.get("renewable")))
@@ -383,12 +388,10 @@ class _TokenApi:
             return False
         return True
 
-    def _refused(self, *, dead_token: bool = False) -> Reject:
+    def _refused(self) -> Reject:
         method = self.method
 
         def reject(exc: HvacError, said: str) -> VaultError | None:
-            if dead_token and isinstance(exc, hvac.exceptions.Forbidden):
-                return LoginFailed(f"Vault refused the {method}: invalid, expired or revoked")
             # 400 (bad role or secret id), 401/403 (refused), 404 (no such auth mount).
             refused = (
                 hvac.exceptions.InvalidRequest,

@@ -31,6 +31,9 @@ class Grant:
     token: str = field(repr=False)
     ttl: int
     renewable: bool
+    #: Vault accepted the token in this answer. False for a fixed token that could not be
+    #: looked up: a 403 on its first request must still be checked for a dead token.
+    checked: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ happens once while the other threads wait for its token.
 A 403 on a request is ambiguous: the token may have died (expired, revoked) or the policy may deny
 the path. :meth:`TokenKeeper.call` tells them apart with one ``lookup-self``: a live token means a
 policy denial, surfaced as :class:`Forbidden` at once; a dead one means log in and retry once. A
-403 with a token fresh from a login is a denial, so a denied path never loops on logins.
+403 with a token fresh from a login is a denial, so a denied path never loops on logins. (A
+token without the ``default`` policy may not look itself up; it then counts as dead, which costs
+one extra login before the denial surfaces.)
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ class TokenKeeper:
                     grant.ttl,
                     ", renewable" if grant.renewable else "",
                 )
-                return self._lease.token, True
+                return self._lease.token, grant.checked
             return self._lease.token, False
 
     def call(self, request: Callable[[str], T]) -> T:
@@ -105,6 +107,7 @@ class TokenKeeper:
             if not self._api.can_relogin:
                 raise Forbidden(
                     f"the Vault token ({self._api.method}) is invalid, expired or revoked"
+                    " (or lacks the default policy to look itself up)"
                 ) from denial
             log.info("the Vault token (%s) was rejected; logging in again", self._api.method)
         token, _ = self.token()

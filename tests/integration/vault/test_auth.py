@@ -164,3 +164,19 @@ def test_kubernetes_jwt_file_that_cannot_be_read(
     error = leak_guard.raises(LoginFailed, lambda: resolve_value(resolver, DB))
     assert "cannot read the Kubernetes service account token '/nonexistent/jwt'" in str(error)
     assert resolver.counter.snapshot()["login"] == 0
+
+
+def test_fixed_token_without_default_policy(openbao: Bao, resolvers: Make) -> None:
+    # Such a token may not look itself up: it is used as it is, without renewal.
+    token = _token(openbao, ttl="1h", no_default_policy=True)
+    resolver = resolvers(openbao.config(TokenAuth(token)))
+    assert resolve_value(resolver, DB) == f"{PLAINTEXT}-pw-3"
+    assert resolver.counter.snapshot()["renew"] == 0
+
+
+def test_unknown_fixed_token(openbao: Bao, resolvers: Make, leak_guard: LeakGuard) -> None:
+    bogus = "s.PLAINTEXTbogusPLAINTEXT00"
+    leak_guard.credentials.add(bogus)
+    resolver = resolvers(openbao.config(TokenAuth(bogus)))
+    error = leak_guard.raises(Forbidden, lambda: resolve_value(resolver, DB))
+    assert "the Vault token (token) is invalid, expired or revoked" in str(error)

@@ -188,3 +188,15 @@ def test_threads_share_one_login() -> None:
         thread.join()
     assert results == ["ok"] * 16
     assert vault.calls.count("login") == 1
+
+
+def test_unchecked_fixed_token_is_checked_on_its_first_denial() -> None:
+    class Unlookable(FakeTokenVault):
+        def login(self) -> Grant:
+            self.calls.append("login")
+            return Grant(token="unknown", ttl=0, renewable=False, checked=False)
+
+    vault = Unlookable(Clock(), relogin=False)
+    with pytest.raises(Forbidden, match="invalid, expired or revoked"):
+        TokenKeeper(vault, clock=vault.clock).call(vault.read)
+    assert vault.calls == ["login", "read", "lookup"]
