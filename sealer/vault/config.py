@@ -25,7 +25,8 @@ __all__ = [
 ]
 
 #: Returns a fresh Kubernetes ServiceAccount JWT; called at every login. The controller backs
-#: it with a TokenRequest for the tenant's ServiceAccount.
+#: it with a TokenRequest for the tenant's ServiceAccount. A SealopsError it raises passes
+#: through unchanged (so it can say whether to retry); any other exception becomes LoginFailed.
 JwtSource = Callable[[], str]
 
 

@@ -33,6 +33,7 @@ import requests
 from hvac.exceptions import VaultError as HvacError
 from requests.adapters import HTTPAdapter
 
+from sealer.errors import SealopsError
 from sealer.vault.config import AppRoleAuth, Auth, KubernetesAuth, TokenAuth, VaultConfig
 from sealer.vault.counter import RequestCounter, RequestKind
 from sealer.vault.errors import (
@@ -431,16 +432,28 @@ class _TlsAdapter(HTTPAdapter):
 
 def _jwt(auth: KubernetesAuth) -> str:
     if auth.jwt_source is not None:
-        return auth.jwt_source().strip()
-    assert auth.jwt_file is not None
-    try:
-        # Read at every login: projected ServiceAccount tokens are rotated on disk.
-        return Path(auth.jwt_file).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise LoginFailed(
-            f"cannot read the Kubernetes service account token {str(auth.jwt_file)!r}: "
-            f"{exc.strerror or type(exc).__name__}"
-        ) from exc
+        where = f"for Vault role {auth.role!r}"
+        try:
+            jwt = auth.jwt_source()
+        except SealopsError:
+            raise  # the source chose its error, and whether it is worth retrying
+        except Exception as exc:
+            raise LoginFailed(
+                f"cannot get a Kubernetes service account token {where}: {type(exc).__name__}"
+            ) from exc
+    else:
+        where = repr(str(auth.jwt_file))
+        try:
+            # Read at every login: projected ServiceAccount tokens are rotated on disk.
+            jwt = Path(str(auth.jwt_file)).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise LoginFailed(
+                f"cannot read the Kubernetes service account token {where}: "
+                f"{exc.strerror or type(exc).__name__}"
+            ) from exc
+    if not jwt.strip():
+        raise LoginFailed(f"the Kubernetes service account token {where} is empty")
+    return jwt.strip()
 
 
 def _missing(make: Callable[[HvacError], VaultError]) -> Reject:

@@ -43,7 +43,11 @@ class SecretData:
 
 
 class Resolver(Protocol):
-    """Reads secrets. Implementations raise only :class:`sealer.vault.errors.VaultError`."""
+    """Reads secrets.
+
+    Implementations raise only :class:`sealer.vault.errors.VaultError`, except that an error a
+    Kubernetes JWT source raises on purpose (a :class:`sealer.errors.SealopsError`) passes through.
+    """
 
     def read(self, location: SecretLocation) -> SecretData:
         """Read the secret at ``location`` (its pinned version, else the current one)."""

@@ -6,21 +6,24 @@ patched, nothing is sent. The integration tests show the same errors coming from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import hvac.exceptions
 import pytest
 import requests
 
-from sealer.vault import RequestCounter, TokenAuth, VaultConfig
+from sealer.errors import SealopsError
+from sealer.vault import KubernetesAuth, RequestCounter, SecretLocation, TokenAuth, VaultConfig
 from sealer.vault.errors import (
     Forbidden,
     InvalidReference,
+    LoginFailed,
     NotFound,
     VaultError,
     VaultUnavailable,
 )
-from sealer.vault.hvac_backend import _Transport
+from sealer.vault.hvac_backend import HvacResolver, _Transport
 
 TOKEN = "s.ABCDEFGHIJKLMNOPQRSTUVWX"
 CONFIG = VaultConfig(address="http://vault.test:8200", auth=TokenAuth(TOKEN), timeout=2)
@@ -151,3 +154,37 @@ def test_client_per_thread_carries_the_token_it_was_given() -> None:
     transport.send("read", "reading x", call, token=None)
     assert seen == ["one", None]
     transport.close()
+
+
+class Retryable(SealopsError):
+    retryable = True
+    reason = "KubernetesUnavailable"
+
+
+def _no_jwt(error: BaseException | None) -> Callable[[], str]:
+    def source() -> str:
+        if error is not None:
+            raise error
+        return "  \n"
+
+    return source
+
+
+@pytest.mark.parametrize(
+    ("error", "want", "says"),
+    [
+        (RuntimeError("api down"), LoginFailed, "cannot get a Kubernetes service account token"),
+        (Retryable("TokenRequest failed"), Retryable, "TokenRequest failed"),
+        (None, LoginFailed, "token for Vault role 'tenant-a' is empty"),
+    ],
+    ids=["other exceptions become LoginFailed", "sealops errors pass through", "empty JWT"],
+)
+def test_jwt_source_failures_send_nothing(
+    error: BaseException | None, want: type[SealopsError], says: str
+) -> None:
+    auth = KubernetesAuth(role="tenant-a", jwt_source=_no_jwt(error))
+    resolver = HvacResolver(VaultConfig(address="http://vault.test:8200", auth=auth))
+    with pytest.raises(want, match=says):
+        resolver.read(SecretLocation("secret/app"))
+    assert resolver.counter.total == 0
+    resolver.close()
