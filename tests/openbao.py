@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ class Admin:
             headers["X-Vault-Namespace"] = self.namespace
         response = requests.request(
             method,
-            f"{self.address}/v1/{path}",
+            f"{self.address}/v1/{urllib.parse.quote(path)}",
             json=body,
             headers=headers,
             timeout=10,

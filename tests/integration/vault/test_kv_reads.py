@@ -67,6 +67,13 @@ def test_whole_secret_for_data_from(
     assert resolve_data(resolvers(openbao.config()), parse_ref(ref)) == want
 
 
+def test_path_with_characters_that_need_quoting(openbao: Bao, resolvers: Make) -> None:
+    path = "secret/odd dir/ünï?cödé&x=1"
+    openbao.admin.kv_put(path, {"k": f"{PLAINTEXT}-odd"})
+    resolver = resolvers(openbao.config())
+    assert resolve_value(resolver, parse_ref(f"{path}#k")) == f"{PLAINTEXT}-odd"
+
+
 def test_reports_the_version_read(openbao: Bao, resolvers: Make) -> None:
     resolver = resolvers(openbao.config())
     assert resolver.read(parse_ref("secret/app/db").location).version == 3
