@@ -79,8 +79,11 @@ class HvacResolver:
         api = _TokenApi(self._transport, config.auth)
         self._keeper = TokenKeeper(api) if clock is None else TokenKeeper(api, clock=clock)
         self._mounts = MountCache()
-        # One lookup at a time, so threads starting together on a new mount ask only once.
+        # One lookup at a time, so threads starting together on a new mount ask only once; an
+        # outage met by one lookup is handed to those queued behind it.
         self._mount_lookup = threading.Lock()
+        self._lookup_outages = 0
+        self._lookup_outage: VaultUnavailable | None = None
 
     def read(self, location: SecretLocation) -> SecretData:
         mount = self._mount_of(location)
@@ -142,12 +145,23 @@ class HvacResolver:
         found = self._mounts.find(location.path)
         if found is not None:
             return found
+        seen = self._lookup_outages
         with self._mount_lookup:
             found = self._mounts.find(location.path)
-            if found is None:
+            if found is not None:
+                return found
+            if self._lookup_outages != seen and self._lookup_outage is not None:
+                # The lookup before ours found Vault down: do not queue another timeout.
+                raise self._lookup_outage.located()
+            try:
                 found = self._lookup_mount(location.path)
-                self._mounts.add(found)
-                log.debug("Vault mount %r is KV v%s", found.path, found.kv_version)
+            except VaultUnavailable as exc:
+                self._lookup_outages += 1
+                self._lookup_outage = exc
+                raise
+            self._lookup_outage = None
+            self._mounts.add(found)
+            log.debug("Vault mount %r is KV v%s", found.path, found.kv_version)
             return found
 
     def _lookup_mount(self, path: str) -> MountInfo:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from sealer.vault.errors import Forbidden, LoginFailed
+from sealer.vault.errors import Forbidden, LoginFailed, VaultUnavailable
 from sealer.vault.lease import Grant, Lease, next_step
 
 __all__ = ["Clock", "TokenApi", "TokenKeeper"]
@@ -59,39 +59,57 @@ class TokenKeeper:
     def __init__(self, api: TokenApi, *, clock: Clock = time.monotonic) -> None:
         self._api = api
         self._clock = clock
-        # Reentrant: error messages built during a login read the lease to scrub the token.
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._lease: Lease | None = None
+        # Outages seen by logins and renewals, so threads queued behind one do not each wait
+        # for their own timeout in turn.
+        self._outages = 0
+        self._outage: VaultUnavailable | None = None
 
     @property
     def lease(self) -> Lease | None:
-        with self._lock:
-            return self._lease
+        # No lock: error messages read it (to scrub the token) while a login may hold the lock,
+        # and reading one attribute is atomic.
+        return self._lease
 
     def token(self) -> tuple[str, bool]:
         """A token to send now, and whether it comes from a login made by this call."""
+        seen = self._outages
         with self._lock:
-            now = self._clock()
-            step = next_step(self._lease, now=now, can_login=self._api.can_relogin)
-            if step == "renew":
-                assert self._lease is not None
-                grant = self._api.renew(self._lease.token, increment=self._lease.increment)
-                if grant is not None:
-                    self._lease = self._lease.renewed(grant, now=now)
-                    log.debug("renewed the Vault token (%s), ttl %ss", self._api.method, grant.ttl)
-                    return self._lease.token, False
-                step = "login" if self._api.can_relogin else "use"
-            if step == "login" or self._lease is None:
-                grant = self._api.login()
-                self._lease = Lease.from_login(grant, now=self._clock())
-                log.info(
-                    "logged in to Vault (%s), ttl %ss%s",
-                    self._api.method,
-                    grant.ttl,
-                    ", renewable" if grant.renewable else "",
-                )
-                return self._lease.token, grant.checked
-            return self._lease.token, False
+            if self._outages != seen and self._outage is not None:
+                raise self._outage.located()  # a copy: one exception object per thread
+            try:
+                handed = self._advance()
+            except VaultUnavailable as exc:
+                self._outages += 1
+                self._outage = exc
+                raise
+            self._outage = None
+            return handed
+
+    def _advance(self) -> tuple[str, bool]:
+        """Under the lock: renew or log in as the lease needs, and hand out its token."""
+        now = self._clock()
+        step = next_step(self._lease, now=now, can_login=self._api.can_relogin)
+        if step == "renew":
+            assert self._lease is not None
+            grant = self._api.renew(self._lease.token, increment=self._lease.increment)
+            if grant is not None:
+                self._lease = self._lease.renewed(grant, now=now)
+                log.debug("renewed the Vault token (%s), ttl %ss", self._api.method, grant.ttl)
+                return self._lease.token, False
+            step = "login" if self._api.can_relogin else "use"
+        if step == "login" or self._lease is None:
+            grant = self._api.login()
+            self._lease = Lease.from_login(grant, now=self._clock())
+            log.info(
+                "logged in to Vault (%s), ttl %ss%s",
+                self._api.method,
+                grant.ttl,
+                ", renewable" if grant.renewable else "",
+            )
+            return self._lease.token, grant.checked
+        return self._lease.token, False
 
     def call(self, request: Callable[[str], T]) -> T:
         """Run ``request(token)``; on a :class:`Forbidden` from a dead token, log in, retry once."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
@@ -79,3 +81,18 @@ def test_connection_refused(resolvers: Make, leak_guard: LeakGuard) -> None:
     resolver = resolvers(VaultConfig(address=address, auth=TokenAuth("PLAINTEXT-token")))
     error = leak_guard.raises(VaultUnavailable, lambda: resolve_value(resolver, DB))
     assert f"cannot reach Vault at {address}" in str(error)
+
+
+def test_threads_do_not_queue_up_timeouts(
+    silent_address: str, resolvers: Make, leak_guard: LeakGuard
+) -> None:
+    config = VaultConfig(address=silent_address, auth=TokenAuth("PLAINTEXT-token"), timeout=0.5)
+    resolver = resolvers(config)
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(resolve_value, resolver, DB) for _ in range(8)]
+    for future in futures:
+        assert isinstance(future.exception(), VaultUnavailable)
+    # One timeout for the whole queue, not eight in turn.
+    assert time.monotonic() - start < 2.5
+    assert resolver.counter.total == 1

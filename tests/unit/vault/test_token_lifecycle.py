@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import pytest
 
-from sealer.vault.errors import Forbidden, LoginFailed
+from sealer.vault.errors import Forbidden, LoginFailed, VaultUnavailable
 from sealer.vault.lease import Grant, Lease, Step, next_step
 from sealer.vault.session import TokenKeeper
 
@@ -200,3 +201,40 @@ def test_unchecked_fixed_token_is_checked_on_its_first_denial() -> None:
     with pytest.raises(Forbidden, match="invalid, expired or revoked"):
         TokenKeeper(vault, clock=vault.clock).call(vault.read)
     assert vault.calls == ["login", "read", "lookup"]
+
+
+def test_threads_queued_behind_a_failed_login_share_the_outage() -> None:
+    class Hanging(FakeTokenVault):
+        def __init__(self, clock: Clock) -> None:
+            super().__init__(clock)
+            self.entered = threading.Event()
+            self.release = threading.Event()
+
+        def login(self) -> Grant:
+            self.calls.append("login")
+            self.entered.set()
+            assert self.release.wait(5)
+            raise VaultUnavailable("Vault at http://vault did not answer logging in within 1s")
+
+    vault = Hanging(Clock())
+    keeper = TokenKeeper(vault, clock=vault.clock)
+    outcomes: list[str] = []
+
+    def call() -> None:
+        try:
+            keeper.call(vault.read)
+        except VaultUnavailable as exc:
+            outcomes.append(str(exc))
+
+    first = threading.Thread(target=call)
+    first.start()
+    assert vault.entered.wait(5)
+    others = [threading.Thread(target=call) for _ in range(5)]
+    for thread in others:
+        thread.start()
+    time.sleep(0.1)  # let them queue on the keeper's lock
+    vault.release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert len(outcomes) == 6 and len(set(outcomes)) == 1
+    assert vault.calls.count("login") == 1
