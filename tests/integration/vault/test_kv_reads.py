@@ -43,6 +43,9 @@ READS = [
         "argocd-vault-plugin API path", "secret/data/app/db#password#2", f"{PLAINTEXT}-pw-2", "api"
     ),
     Read("argocd-vault-plugin API path, KV v1", "kv1/app/db#password", f"{PLAINTEXT}-v1-pw", "api"),
+    Read(
+        "API path on a two-segment mount", "team/kv/data/deep/a/b/c#k", f"{PLAINTEXT}-nested", "api"
+    ),
 ]
 
 
@@ -87,6 +90,7 @@ class Failure:
     ref: str
     error: type[VaultError]
     says: str
+    syntax: RefSyntax = "logical"
 
 
 FAILURES = [
@@ -110,13 +114,21 @@ FAILURES = [
         InvalidReference,
         "KV v1 mount 'kv1', which has no versions",
     ),
+    Failure(
+        "API path with /data/ on a KV v1 mount names another secret",
+        "kv1/data/app/db#password",
+        InvalidReference,
+        "is written for KV v2, but mount 'kv1' is KV v1",
+        "api",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", FAILURES, ids=[c.reason for c in FAILURES])
 def test_failures(openbao: Bao, resolvers: Make, leak_guard: LeakGuard, case: Failure) -> None:
     resolver = resolvers(openbao.config())
-    error = leak_guard.raises(case.error, lambda: resolve_value(resolver, parse_ref(case.ref)))
+    ref = parse_ref(case.ref, syntax=case.syntax)
+    error = leak_guard.raises(case.error, lambda: resolve_value(resolver, ref))
     assert case.says in str(error)
     assert "\n" not in str(error)
 
