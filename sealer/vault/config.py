@@ -1,0 +1,101 @@
+"""How to reach and log in to one Vault: the settings a VaultConnection or the renderer's env gives.
+
+Pure data. The controller builds a :class:`VaultConfig` from a (Cluster)VaultConnection, the
+renderer from ``VAULT_ADDR``/``VAULT_TOKEN``/…; :mod:`sealer.vault.hvac_backend` consumes it.
+Credentials are kept out of ``repr`` so a config can be logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from sealer.vault.errors import VaultConfigError
+
+__all__ = [
+    "AppRoleAuth",
+    "Auth",
+    "JwtSource",
+    "KubernetesAuth",
+    "TokenAuth",
+    "VaultConfig",
+    "kv_version_from_spec",
+]
+
+#: Returns a fresh Kubernetes ServiceAccount JWT; called at every login. The controller backs
+#: it with a TokenRequest for the tenant's ServiceAccount. A SealopsError it raises passes
+#: through unchanged (so it can say whether to retry); any other exception becomes LoginFailed.
+JwtSource = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class TokenAuth:
+    """A fixed token (``VAULT_TOKEN``, a token Secret): renewed if renewable, never replaced."""
+
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AppRoleAuth:
+    role_id: str
+    secret_id: str = field(repr=False)
+    mount_path: str = "approle"
+
+
+@dataclass(frozen=True)
+class KubernetesAuth:
+    """Kubernetes auth: the JWT comes from ``jwt_file`` (read at each login) or ``jwt_source``."""
+
+    role: str
+    mount_path: str = "kubernetes"
+    jwt_file: Path | None = None
+    jwt_source: JwtSource | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if (self.jwt_file is None) == (self.jwt_source is None):
+            raise VaultConfigError(
+                "Kubernetes auth needs exactly one of a JWT file or a JWT source"
+            )
+
+
+Auth = TokenAuth | AppRoleAuth | KubernetesAuth
+
+
+@dataclass(frozen=True)
+class VaultConfig:
+    """One connection. ``kv_version`` None means detect per mount; 1 or 2 pins it for all mounts.
+
+    ``ca_file`` and ``ca_pem`` are alternatives (a path, or PEM text from a Secret); with
+    neither, the system trust store verifies https addresses.
+    """
+
+    address: str
+    auth: Auth
+    namespace: str | None = None
+    ca_file: Path | None = None
+    ca_pem: str | None = None
+    kv_version: Literal[1, 2] | None = None
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.address.startswith(("http://", "https://")):
+            raise VaultConfigError(f"Vault address {self.address!r} must start with http(s)://")
+        if self.ca_file is not None and self.ca_pem is not None:
+            raise VaultConfigError("give a CA bundle as a file or as PEM text, not both")
+        if self.timeout <= 0:
+            raise VaultConfigError(f"Vault timeout must be positive, not {self.timeout}")
+
+
+def kv_version_from_spec(value: object) -> Literal[1, 2] | None:
+    """``kvVersion: auto|1|2`` from a spec (string or integer) to ``VaultConfig.kv_version``."""
+    if value is None or value == "auto":
+        return None
+    if isinstance(value, bool):  # True == 1 in Python; a YAML `true` is not a version
+        raise VaultConfigError(f"kvVersion must be auto, 1 or 2, not {value!r}")
+    if value in (1, "1"):
+        return 1
+    if value in (2, "2"):
+        return 2
+    raise VaultConfigError(f"kvVersion must be auto, 1 or 2, not {value!r}")

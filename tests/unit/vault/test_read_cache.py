@@ -1,0 +1,108 @@
+"""ReadCache: one read per location per window, shared by concurrent callers, failures not kept."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from sealer.vault import FakeVault, VaultUnavailable, parse_ref
+from sealer.vault.cache import ReadCache
+from sealer.vault.refs import SecretLocation
+from sealer.vault.resolver import SecretData
+
+DB = parse_ref("secret/app/db").location
+DB_V1 = parse_ref("secret/app/db##1").location
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def vault() -> FakeVault:
+    fake = FakeVault()
+    fake.mount("secret")
+    fake.put("secret/app/db", {"password": "one"})
+    fake.put("secret/app/db", {"password": "two"})
+    return fake
+
+
+def test_one_read_per_location_per_window(vault: FakeVault) -> None:
+    clock = Clock()
+    cache = ReadCache(vault, max_age=60, clock=clock)
+    for _ in range(5):
+        assert cache.read(DB).value("password") == "two"
+        assert cache.read(DB_V1).value("password") == "one"
+    assert len(vault.reads) == 2  # a pinned version is a location of its own
+    clock.now = 61
+    vault.put("secret/app/db", {"password": "three"})
+    assert cache.read(DB).value("password") == "three"
+    assert len(vault.reads) == 3
+
+
+def test_failures_are_not_kept(vault: FakeVault) -> None:
+    cache = ReadCache(vault, max_age=60, clock=Clock())
+    vault.available = False
+    with pytest.raises(VaultUnavailable):
+        cache.read(DB)
+    vault.available = True
+    assert cache.read(DB).value("password") == "two"
+    assert len(vault.reads) == 2
+
+
+def test_forget(vault: FakeVault) -> None:
+    cache = ReadCache(vault, max_age=60, clock=Clock())
+    cache.read(DB)
+    cache.forget(DB)
+    cache.read(DB)
+    cache.forget()
+    cache.read(DB)
+    assert len(vault.reads) == 3
+
+
+class Gate:
+    """A resolver that holds every read until released, to make callers overlap."""
+
+    def __init__(self, inner: FakeVault) -> None:
+        self.inner = inner
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def read(self, location: SecretLocation) -> SecretData:
+        self.started.set()
+        assert self.release.wait(5)
+        return self.inner.read(location)
+
+
+@pytest.mark.parametrize("available", [True, False], ids=["success shared", "failure shared"])
+def test_concurrent_callers_share_one_read(vault: FakeVault, available: bool) -> None:
+    gate = Gate(vault)
+    vault.available = available
+    cache = ReadCache(gate, max_age=60, clock=Clock())
+    outcomes: list[str] = []
+    lined_up = threading.Barrier(9)
+
+    def call() -> None:
+        lined_up.wait(5)
+        try:
+            outcomes.append(cache.read(DB).value("password"))
+        except VaultUnavailable:
+            outcomes.append("unavailable")
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    lined_up.wait(5)
+    assert gate.started.wait(5)
+    time.sleep(0.1)  # let the other seven reach the in-flight read before it ends
+    gate.release.set()
+    for thread in threads:
+        thread.join(5)
+    assert outcomes == (["two"] if available else ["unavailable"]) * 8
+    assert len(vault.reads) == 1
