@@ -12,22 +12,27 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
 
+from controller.connections import Connections
 from controller.datahash import load_or_create_hasher
 from controller.http import HttpServer
 from controller.keyring import KeyPolicy, Keyring, KeyStore
 from controller.metrics import Metrics
 from controller.reporting import Reporter
+from controller.scheduler import Scheduler
 from controller.sealedsecrets import SEALED_SECRETS, SealedSecretReconciler
 from controller.secretwriter import ANN_OWNED_BY, LABEL_MANAGED_BY, SecretWriter
+from controller.vaultsecrets import VAULT_SECRETS, VaultSecretReconciler
 from sealer.errors import SealopsError
 from sealer.kube import KubeNotFound
 from sealer.kubeclient import KubeApi, connect
 from sealer.manifests import KIND
+from sealer.vault import RequestCounter, Resolver, VaultConfig
 
 __all__ = ["Settings", "build_registry", "run"]
 
@@ -73,6 +78,9 @@ class App:
     sealed: SealedSecretReconciler
     writer: SecretWriter
     http: HttpServer
+    vault: VaultSecretReconciler
+    scheduler: Scheduler
+    vault_requests: RequestCounter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -108,7 +116,56 @@ def build_app(settings: Settings) -> App:
         burst=settings.rate_burst,
     )
     _update_key_metrics(metrics, keystore)
-    return App(settings, kube, metrics, keyring, keystore, sealed, writer, http)
+    counter = RequestCounter()
+    connections = Connections(
+        kube=kube,
+        controller_namespace=settings.namespace,
+        factory=_hvac_factory(counter),
+        counter=counter,
+    )
+    vault = VaultSecretReconciler(
+        kube=kube,
+        connections=connections,
+        writer=writer,
+        reporter=reporter,
+        metrics=metrics,
+        clock=_now,
+    )
+    app = App(
+        settings, kube, metrics, keyring, keystore, sealed, writer, http, vault,
+        Scheduler(lambda key: _refresh(app, key), workers=settings.workers), counter,
+    )  # fmt: skip
+    return app
+
+
+def _hvac_factory(counter: RequestCounter) -> Callable[[VaultConfig], Resolver]:
+    def make(config: VaultConfig) -> Resolver:
+        from sealer.vault.hvac_backend import HvacResolver  # hvac loads with the first connection
+
+        return HvacResolver(config, counter=counter)
+
+    return make
+
+
+def _refresh(app: App, key: str) -> None:
+    """A scheduled VaultSecret refresh (or retry): read it afresh, sync, schedule the next."""
+    namespace, _, name = key.partition("/")
+    try:
+        body = app.kube.get(VAULT_SECRETS, namespace, name)
+    except KubeNotFound:
+        app.vault.forget(key)
+        return
+    _sync_vault_secret(app, body)
+
+
+def _sync_vault_secret(app: App, body: Mapping[str, Any]) -> None:
+    meta = body.get("metadata") or {}
+    key = f"{meta.get('namespace')}/{meta.get('name')}"
+    result = app.vault.reconcile(body)
+    if result.next_run is None:
+        app.scheduler.cancel(key)
+    else:
+        app.scheduler.schedule(key, result.next_run)
 
 
 def _update_key_metrics(metrics: Metrics, keystore: KeyStore) -> None:
@@ -149,6 +206,7 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
         await app.http.start(app.settings.http_host, app.settings.http_port)
         app.tasks.append(asyncio.create_task(_key_loop(app)))
         app.tasks.append(asyncio.create_task(_resync_loop(app)))
+        app.tasks.append(asyncio.create_task(app.scheduler.serve()))
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
@@ -167,6 +225,15 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
         if verdict.retry_after is not None:
             raise kopf.TemporaryError(verdict.message, delay=verdict.retry_after)
 
+    vgroup, vversion, vplural = VAULT_SECRETS.group, VAULT_SECRETS.version, VAULT_SECRETS.plural
+
+    @kopf.on.resume(vgroup, vversion, vplural, registry=registry)
+    @kopf.on.create(vgroup, vversion, vplural, registry=registry)
+    @kopf.on.update(vgroup, vversion, vplural, registry=registry)
+    def vault_secret(body: kopf.Body, **_: Any) -> None:
+        # Retries and refreshes go through our scheduler, not kopf's (no finalizers, no timers).
+        _sync_vault_secret(app, dict(body))
+
     @kopf.on.event("", "v1", "secrets", labels={LABEL_MANAGED_BY: "sealops"}, registry=registry)
     def managed_secret(event: kopf.RawEvent, **_: Any) -> None:
         _check_drift(app, event)
@@ -175,21 +242,22 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
 
 
 def _check_drift(app: App, event: Any) -> None:
-    """A managed Secret was deleted or edited: put it back from its SealedSecret."""
+    """A managed Secret was deleted or edited: put it back from its SealedSecret or VaultSecret."""
     secret = event.get("object") or {}
     meta = secret.get("metadata") or {}
     owner_kind, _, owner_name = str(
         (meta.get("annotations") or {}).get(ANN_OWNED_BY, "")
     ).partition("/")
-    if owner_kind != KIND or not owner_name:
-        return  # VaultSecrets' Secrets are checked by their own reconciler
+    owner_ref = {KIND: SEALED_SECRETS, "VaultSecret": VAULT_SECRETS}.get(owner_kind)
+    if owner_ref is None or not owner_name:
+        return
     deleted = event.get("type") == "DELETED"
     if not deleted and app.writer.in_sync(secret):
         return
     try:
-        body = app.kube.get(SEALED_SECRETS, meta.get("namespace"), owner_name)
+        body = app.kube.get(owner_ref, meta.get("namespace"), owner_name)
     except KubeNotFound:
-        return  # the SealedSecret is gone; garbage collection removes its Secret
+        return  # the owner is gone; garbage collection removes its Secret
     except SealopsError as exc:
         log.warning("drift check of Secret %s/%s: %s", meta.get("namespace"), meta.get("name"), exc)
         return
@@ -197,8 +265,11 @@ def _check_drift(app: App, event: Any) -> None:
         return
     log.info("Secret %s/%s was %s: restoring it", meta.get("namespace"), meta.get("name"),
              "deleted" if deleted else "edited")  # fmt: skip
-    app.metrics.drift.labels(KIND).inc()
-    app.sealed.reconcile(body)
+    app.metrics.drift.labels(owner_kind).inc()
+    if owner_ref is VAULT_SECRETS:
+        _sync_vault_secret(app, body)
+    else:
+        app.sealed.reconcile(body)
 
 
 async def _key_loop(app: App) -> None:

@@ -104,6 +104,7 @@ class DesiredSecret:
 class WriteResult:
     action: str  # created | updated | unchanged
     secret: dict[str, Any] = field(repr=False)
+    data_changed: bool = False  # an existing Secret's data changed (workloads may need a restart)
 
 
 def decode_data(secret: Mapping[str, Any]) -> dict[str, bytes]:
@@ -182,7 +183,9 @@ class SecretWriter:
                 where=desired.ref,
             )
         updated = self.kube.replace(SECRETS, desired.namespace, desired.name, body)
-        return WriteResult("updated", updated)
+        return WriteResult(
+            "updated", updated, data_changed=decode_data(existing) != decode_data(body)
+        )
 
     # -- bodies -----------------------------------------------------------------------------
 

@@ -1,0 +1,259 @@
+"""Reconciling a VaultSecret: read the referenced values from Vault, write the target Secret.
+
+Called by the kopf handlers (create/update/resume), the refresh :class:`~controller.scheduler.
+Scheduler`, and the drift check on managed Secrets. Synchronous (kopf's threads or the
+scheduler's). One sync: connection (tenant rules) → one read per distinct secret (the
+connection's ReadCache) → ``dataFrom`` then ``data`` (later wins) → template → Secret under the
+ownership rules → rollout restarts if the data changed (never on the first sync) → status,
+Event, metrics.
+
+On any Vault failure (outage, permission, missing key) the existing Secret is left exactly as it
+is: Ready=False with the reason, an Event, and a retry with backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from controller.connections import Connections
+from controller.durations import parse_duration
+from controller.metrics import Metrics
+from controller.reporting import Reporter, Verdict
+from controller.secretwriter import (
+    DesiredSecret,
+    Owner,
+    Policy,
+    SecretNotOwned,
+    SecretWriter,
+    UpdateFailed,
+)
+from sealer.errors import SealopsError, TemplateError
+from sealer.kube import Kube, KubeConflict, KubeError, ResourceRef
+from sealer.templating import render_template_data
+from sealer.vault import VaultError, parse_ref, resolve_data, resolve_value
+
+__all__ = ["VAULT_SECRETS", "VaultSecretReconciler", "rollout_ref"]
+
+VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
+API_VERSION = "sealops.dev/v1alpha1"
+KIND = "VaultSecret"
+RESTART_ANNOTATION = "sealops.dev/restartedAt"
+DEFAULT_REFRESH = 3600.0
+_REASONS = {"VaultUnavailable", "Forbidden", "NotFound", "InvalidSpec"}
+_WORKLOADS = {
+    "Deployment": ResourceRef("apps", "v1", "deployments"),
+    "StatefulSet": ResourceRef("apps", "v1", "statefulsets"),
+    "DaemonSet": ResourceRef("apps", "v1", "daemonsets"),
+}
+
+log = logging.getLogger(__name__)
+
+
+def rollout_ref(kind: str) -> ResourceRef | None:
+    return _WORKLOADS.get(kind)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    verdict: Verdict
+    next_run: float | None  # seconds until the next refresh or retry; None = never
+
+
+class VaultSecretReconciler:
+    def __init__(
+        self,
+        *,
+        kube: Kube,
+        connections: Connections,
+        writer: SecretWriter,
+        reporter: Reporter,
+        metrics: Metrics,
+        clock: Callable[[], dt.datetime],
+        jitter: Callable[[], float] = random.random,
+    ):
+        self.kube = kube
+        self.connections = connections
+        self.writer = writer
+        self.reporter = reporter
+        self.metrics = metrics
+        self.clock = clock
+        self.jitter = jitter
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._failures: dict[str, int] = {}
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def reconcile(self, body: Mapping[str, Any]) -> SyncResult:
+        meta = body.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        with self._lock(key):
+            verdict, refresh = self._sync(body)
+        self.metrics.vault.labels("success" if verdict.ready else "error", verdict.reason).inc()
+        self.reporter.report(VAULT_SECRETS, body, verdict)
+        if verdict.ready:
+            self._failures.pop(key, None)
+            next_run = None if refresh <= 0 else refresh * (0.9 + 0.2 * self.jitter())
+        elif verdict.retry_after is None:
+            next_run = None  # the spec must change first; kopf calls us again when it does
+        else:
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            # Exponential backoff with full jitter, capped at the refresh interval (or 10 min).
+            cap = min(refresh, 600.0) if refresh > 0 else 600.0
+            next_run = max(
+                1.0,
+                min(cap, verdict.retry_after * 2 ** min(failures - 1, 10))
+                * (0.5 + 0.5 * self.jitter()),
+            )
+        return SyncResult(verdict, next_run)
+
+    def forget(self, key: str) -> None:
+        with self._guard:
+            self._locks.pop(key, None)
+        self._failures.pop(key, None)
+
+    def _sync(self, body: Mapping[str, Any]) -> tuple[Verdict, float]:
+        meta = body.get("metadata") or {}
+        spec = body.get("spec") or {}
+        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
+        where = f"VaultSecret {namespace}/{name}"
+        try:
+            refresh = parse_duration(spec.get("refreshInterval", "1h"))
+        except ValueError as exc:
+            return Verdict(
+                False, "InvalidSpec", f"{where}: spec.refreshInterval: {exc}"
+            ), DEFAULT_REFRESH
+        if meta.get("deletionTimestamp"):
+            return Verdict(True, "Deleting", "being deleted", event=False), 0.0
+        target = spec.get("target") or {}
+        secret_name = str(target.get("name") or name)
+        extra = {"secretName": secret_name}
+        try:
+            policy = Policy(target.get("creationPolicy") or "Owner")
+        except ValueError:
+            return Verdict(
+                False,
+                "InvalidSpec",
+                f"{where}: spec.target.creationPolicy: must be Owner, Merge or Orphan",
+                extra,
+            ), refresh
+        try:
+            values = self._read(
+                namespace, spec, max_age=refresh if refresh > 0 else DEFAULT_REFRESH
+            )
+        except SealopsError as exc:
+            reason = (
+                exc.reason
+                if exc.reason in _REASONS
+                else ("VaultUnavailable" if exc.retryable else "InvalidSpec")
+            )
+            message = str(exc.located(where=where))
+            # Vault data, policies and connections can all be fixed without touching this
+            # VaultSecret, so every failure retries (with backoff; slower for spec problems).
+            retry = 5.0 if exc.retryable or reason in ("Forbidden", "NotFound") else 60.0
+            return Verdict(False, reason, message, extra, retry_after=retry), refresh
+        template = target.get("template") or {}
+        template_meta = template.get("metadata") or {}
+        data = {k: v.encode() for k, v in values.items()}
+        try:
+            if template.get("data"):
+                data.update(render_template_data(template["data"], data, where=where))
+        except TemplateError as exc:
+            return Verdict(False, "InvalidSpec", str(exc), extra), refresh
+        desired = DesiredSecret(
+            name=secret_name,
+            namespace=namespace,
+            data=data,
+            type=str(target.get("type") or "Opaque"),
+            labels={str(k): str(v) for k, v in (template_meta.get("labels") or {}).items()},
+            annotations={
+                str(k): str(v) for k, v in (template_meta.get("annotations") or {}).items()
+            },
+        )
+        owner = Owner(API_VERSION, KIND, name, str(meta.get("uid", "")))
+        try:
+            result = self.writer.apply(desired, owner, policy)
+        except SecretNotOwned as exc:
+            return Verdict(False, "SecretNotOwned", str(exc), extra, retry_after=60.0), refresh
+        except UpdateFailed as exc:
+            return Verdict(False, "UpdateFailed", str(exc), extra, retry_after=60.0), refresh
+        except KubeConflict as exc:
+            return Verdict(
+                False, "UpdateFailed", str(exc), extra, event=False, retry_after=1.0
+            ), refresh
+        except KubeError as exc:
+            return Verdict(False, "UpdateFailed", str(exc), extra, retry_after=5.0), refresh
+        changed = result.action != "unchanged"
+        if changed:
+            self.metrics.secret_writes.labels(KIND, result.action).inc()
+            extra["lastSyncTime"] = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+            log.info("%s Secret %s/%s from Vault", result.action, namespace, secret_name)
+        if result.data_changed:
+            self._restart(namespace, spec.get("rolloutRestartTargets") or [], body)
+        message = f"synced {len(data)} key(s) into Secret {secret_name}"
+        return (
+            Verdict(
+                True,
+                "Synced",
+                message,
+                extra,
+                event=changed,
+                event_message=f"Secret {secret_name} {result.action}",
+            ),
+            refresh,
+        )
+
+    def _read(self, namespace: str, spec: Mapping[str, Any], *, max_age: float) -> dict[str, str]:
+        connection_ref = spec.get("connectionRef") or {}
+        resolver = self.connections.resolver_for(namespace, connection_ref, max_age=max_age)
+        values: dict[str, str] = {}
+        for index, item in enumerate(spec.get("dataFrom") or []):
+            field = f"spec.dataFrom[{index}].ref"
+            try:
+                values.update(resolve_data(resolver, parse_ref(str((item or {}).get("ref", "")))))
+            except VaultError as exc:
+                raise exc.located(field=field) from None
+        for index, item in enumerate(spec.get("data") or []):
+            key = str((item or {}).get("key") or "")
+            field = f"spec.data[{index}]"
+            if not key:
+                raise SealopsError("key is required", field=f"{field}.key")
+            try:
+                values[key] = resolve_value(resolver, parse_ref(str(item.get("ref", ""))))
+            except VaultError as exc:
+                raise exc.located(field=f"{field}.ref ({key})") from None
+        if not values:
+            raise SealopsError("names no value: add data or dataFrom", field="spec")
+        return values
+
+    def _restart(self, namespace: str, targets: list[Any], body: Mapping[str, Any]) -> None:
+        stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTART_ANNOTATION: stamp}}}}}
+        for target in targets:
+            kind, name = str((target or {}).get("kind", "")), str((target or {}).get("name", ""))
+            ref = rollout_ref(kind)
+            if ref is None or not name:
+                continue
+            try:
+                self.kube.patch(ref, namespace, name, patch)
+                self.reporter.event(
+                    body,
+                    kind="Normal",
+                    reason="RolloutRestarted",
+                    message=f"restarted {kind} {name}: its Secret changed",
+                )
+            except KubeError as exc:
+                self.reporter.event(
+                    body,
+                    kind="Warning",
+                    reason="RolloutRestartFailed",
+                    message=f"{kind} {name}: {exc}",
+                )
