@@ -1,0 +1,166 @@
+"""The RBAC rules in deploy/ grant exactly the API calls the controller makes: each one, nothing more.
+
+The calls are recorded, not listed by hand: one pass through every code path of the controller
+that talks to the API (key store, data-hash key, SealedSecret and VaultSecret reconcilers with
+every auth kind, rollout restarts, drift checks, resync, refresh, the /v1/keys usage count) runs
+against the recording fake API. kopf's own calls (watching, peering, resource and namespace
+scanning) cannot be recorded without a cluster, so they are the one declared table, each with
+its reason. (A real API server enforces RBAC; the emulator does not, hence this test.)
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from controller import operator
+from controller.connections import CLUSTER_VAULT_CONNECTIONS, VAULT_CONNECTIONS, Connections
+from controller.datahash import load_or_create_hasher
+from controller.http import count_key_usage
+from controller.keyring import key_secret
+from controller.scheduler import Scheduler
+from controller.sealedsecrets import SEALED_SECRETS
+from controller.vaultsecrets import VAULT_SECRETS, VaultSecretReconciler
+from sealer.kube import SECRETS, ResourceRef
+from sealer.manifests import PlainSecret
+from sealer.sealing import seal_secret
+from sealer.vault import FakeVault, KubernetesAuth, RequestCounter, VaultConfig
+from tests.unit.controller.conftest import Clock, Harness, small_key
+from tests.unit.fakekube import FakeKube
+
+DEPLOY = Path(__file__).parents[3] / "deploy"
+SERVICE_ACCOUNTS = ResourceRef("", "v1", "serviceaccounts")
+
+# kopf's own calls, with why it makes them.
+KOPF_CALLS: dict[tuple[str, str], set[str]] = {
+    # Watch-streams for the resources with handlers (list, then watch from its version).
+    ("sealops.dev", "sealedsecrets"): {"list", "watch"},
+    ("sealops.dev", "vaultsecrets"): {"list", "watch"},
+    ("", "secrets"): {"list", "watch"},  # managed-Secret events: drift correction
+    # Diff base and retry progress are kept in status (never in annotations).
+    ("sealops.dev", "sealedsecrets/status"): {"patch"},
+    ("sealops.dev", "vaultsecrets/status"): {"patch"},
+    # Peering between replicas: watch the peering object, patch our own entry in it.
+    ("kopf.dev", "clusterkopfpeerings"): {"list", "watch", "patch"},
+    ("kopf.dev", "kopfpeerings"): {"list", "watch", "patch"},  # when sharded by namespace
+    # Resource scanning (CRDs appearing at run time) and namespace scanning (sharding).
+    ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
+    ("", "namespaces"): {"list", "watch"},
+}
+
+
+def record_controller_calls() -> dict[tuple[str, str], set[str]]:
+    kube = FakeKube()
+    harness = Harness(kube, Clock())
+    # Keys and the data-hash key.
+    harness.keystore.load()
+    harness.keystore.ensure_current()
+    kube.put(SECRETS, key_secret(small_key(1), name="k1", namespace="sealops-system"))
+    harness.keystore.load()
+    load_or_create_hasher(kube, "sealops-system")
+    # A SealedSecret: create, then update its Secret.
+    plain = PlainSecret(name="db", namespace="prod", data={"a": b"1"})
+    body = kube.put(SEALED_SECRETS, seal_secret(plain, [small_key(1).recipient]))
+    harness.sealed.reconcile(body)
+    kube.find(SECRETS, "prod", "db")["data"]["a"] = "Mg=="  # type: ignore[index]
+    harness.sealed.reconcile(body)
+    # VaultSecrets through a VaultConnection with Kubernetes auth and a ClusterVaultConnection.
+    vault = FakeVault()
+    vault.mount("secret")
+    vault.put("secret/app", {"k": "v1"})
+
+    def factory(config: VaultConfig) -> FakeVault:
+        if isinstance(config.auth, KubernetesAuth) and config.auth.jwt_source is not None:
+            config.auth.jwt_source()  # a login asks for the tenant's token
+        return vault
+
+    kube.put(SERVICE_ACCOUNTS, {"metadata": {"name": "default", "namespace": "prod"}})
+    kube.put(SECRETS, {"metadata": {"name": "t", "namespace": "sealops-system"},
+                       "data": {"token": base64.b64encode(b"x").decode()}})  # fmt: skip
+    kube.put(VAULT_CONNECTIONS, {"metadata": {"name": "v", "namespace": "prod"},
+                                 "spec": {"address": "http://v:8200", "auth": {"kubernetes": {"role": "r"}}}})  # fmt: skip
+    kube.put(CLUSTER_VAULT_CONNECTIONS, {"metadata": {"name": "c"},
+                                         "spec": {"address": "http://v:8200", "allowedNamespaces": ["prod"],
+                                                  "auth": {"token": {"secretRef": {"name": "t", "key": "token"}}}}})  # fmt: skip
+    targets = []
+    for plural, kind in (
+        ("deployments", "Deployment"),
+        ("statefulsets", "StatefulSet"),
+        ("daemonsets", "DaemonSet"),
+    ):
+        kube.put(
+            ResourceRef("apps", "v1", plural),
+            {"metadata": {"name": "web", "namespace": "prod"}, "spec": {"template": {}}},
+        )
+        targets.append({"kind": kind, "name": "web"})
+    connections = Connections(
+        kube=kube, controller_namespace="sealops-system", factory=factory, counter=RequestCounter()
+    )
+    reconciler = VaultSecretReconciler(kube=kube, connections=connections, writer=harness.writer,
+                                       reporter=harness.reporter, metrics=harness.metrics, clock=harness.clock)  # fmt: skip
+    for kind, name in (("VaultConnection", "v"), ("ClusterVaultConnection", "c")):
+        vs = kube.put(VAULT_SECRETS, {"apiVersion": "sealops.dev/v1alpha1", "kind": "VaultSecret",
+                                      "metadata": {"name": f"app-{name}", "namespace": "prod"},
+                                      "spec": {"connectionRef": {"kind": kind, "name": name},
+                                               "data": [{"key": "k", "ref": "secret/app#k"}],
+                                               "rolloutRestartTargets": targets}})  # fmt: skip
+        reconciler.reconcile(vs)
+    vault.put("secret/app", {"k": "v2"})
+    connections.forget()
+    reconciler.reconcile(
+        kube.get(VAULT_SECRETS, "prod", "app-v")
+    )  # data changed: a rollout restart
+    # The operator's own paths: drift, resync, refresh, and /v1/keys' usage count.
+    app = cast(Any, operator.App)(
+        settings=operator.Settings(), kube=kube, metrics=harness.metrics, keyring=harness.keyring,
+        keystore=harness.keystore, sealed=harness.sealed, writer=harness.writer, http=None,
+        vault=reconciler, scheduler=Scheduler(lambda key: None), vault_requests=RequestCounter(),
+    )  # fmt: skip
+    for owner in ("db", "app-v"):
+        secret = kube.get(SECRETS, "prod", owner)
+        operator._check_drift(app, {"type": "DELETED", "object": secret})
+    operator._resync_once(app)
+    operator._refresh(app, "prod/app-v")
+    count_key_usage(kube.list(SEALED_SECRETS))
+    calls: dict[tuple[str, str], set[str]] = {}
+    for verb, group, resource in kube.calls:
+        calls.setdefault((group, resource), set()).add(verb)
+    return calls
+
+
+def granted() -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    docs = list(yaml.safe_load_all((DEPLOY / "base" / "rbac.yaml").read_text()))
+    roles = [d for d in docs if d and d["kind"] in ("ClusterRole", "Role")]
+    assert [r["kind"] for r in roles] == ["ClusterRole"], "one ClusterRole holds every grant"
+    for rule in roles[0]["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+def needed() -> dict[tuple[str, str], set[str]]:
+    out = record_controller_calls()
+    for key, verbs in KOPF_CALLS.items():
+        out.setdefault(key, set()).update(verbs)
+    return out
+
+
+def test_every_call_is_granted_and_nothing_more() -> None:
+    want, have = needed(), granted()
+    missing = {k: sorted(v - have.get(k, set())) for k, v in want.items() if v - have.get(k, set())}
+    extra = {k: sorted(v - want.get(k, set())) for k, v in have.items() if v - want.get(k, set())}
+    assert not missing, f"calls the RBAC does not grant: {missing}"
+    assert not extra, f"grants no call needs: {extra}"
+
+
+def test_the_recording_covers_every_kind_of_call() -> None:
+    calls = record_controller_calls()
+    assert calls[("", "serviceaccounts/token")] == {"create"}
+    assert calls[("apps", "deployments")] == {"patch"}
+    assert {"create", "update", "get", "list"} <= calls[("", "secrets")]
+    assert "create" in calls[("", "events")]
