@@ -74,13 +74,19 @@ def interleaved(
     return statistics.median(subj), statistics.median(base)
 
 
+def _number(value: float) -> str:
+    if float(value).is_integer() and abs(value) < 1e9:
+        return str(int(value))
+    return f"{value:.3g}"
+
+
 def format_table(rows: list[Row]) -> str:
     headers = ("bench", "metric", "value", "target", "ok", "detail")
     lines = [
         (
             r.bench,
             r.metric,
-            f"{r.value:.3g} {r.unit}".strip(),
+            f"{_number(r.value)} {r.unit}".strip(),
             r.target,
             "" if r.met is None else ("yes" if r.met else "NO"),
             r.detail,
