@@ -21,7 +21,12 @@ from tests.kubeapi.server import KubeApi
 
 async def _main(args: argparse.Namespace) -> None:
     api = KubeApi(Cluster(window=args.watch_window), bookmark_interval=args.bookmark_interval)
-    runner, port = await serve(api, args.host, args.port)
+    try:
+        runner, port = await serve(api, args.host, args.port)
+    except OSError as exc:
+        raise SystemExit(
+            f"kubeapi: cannot listen on {args.host}:{args.port}: {exc.strerror}"
+        ) from exc
     url = f"http://{args.host}:{port}"
     if args.kubeconfig:
         kubeconfig.write(Path(args.kubeconfig), url)

@@ -25,7 +25,11 @@ async def serve(api: KubeApi, host: str, port: int) -> tuple[web.AppRunner, int]
     runner = web.AppRunner(api.app(), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
+    try:
+        await site.start()
+    except OSError:
+        await runner.cleanup()
+        raise
     server = site._server
     assert server is not None
     sockets = getattr(server, "sockets", None) or []

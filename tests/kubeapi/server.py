@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.kubeapi import discovery, proxy, routing
+from tests.kubeapi import discovery, protobuf, proxy, routing
 from tests.kubeapi.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster
 from tests.kubeapi.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
 from tests.kubeapi.faults import Fault
@@ -56,6 +56,8 @@ async def _body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw:
         return {}
+    if request.content_type == protobuf.MEDIA_TYPE:
+        return protobuf.decode(raw)
     try:
         return json.loads(raw)
     except ValueError as exc:

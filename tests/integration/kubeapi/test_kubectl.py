@@ -149,3 +149,30 @@ def test_custom_resource_apply_get_watch_delete(
     _next(lines, "g1:3")
     assert 'gadget.kubeapi.test "g1" deleted' in kubectl("delete", "gadget", "g1")
     assert kubectl("get", "gadgets", "-o", "name") == ""
+
+
+def test_generator_commands_send_protobuf(kubectl: Kubectl) -> None:
+    # kubectl create <kind> POSTs application/vnd.kubernetes.protobuf; the emulator decodes the
+    # kinds this project's demo and docs use.
+    kubectl("create", "namespace", "demo")
+    kubectl("create", "secret", "generic", "app", "-n", "demo", "--from-literal=password=pw")
+    kubectl("create", "configmap", "settings", "-n", "demo", "--from-literal=mode=fast")
+    kubectl("create", "serviceaccount", "worker", "-n", "demo")
+    secret = json.loads(kubectl("get", "secret", "app", "-n", "demo", "-o", "json"))
+    assert (secret["type"], base64.b64decode(secret["data"]["password"])) == ("Opaque", b"pw")
+    assert "generateName" not in secret["metadata"]
+    assert json.loads(kubectl("get", "configmap", "settings", "-n", "demo", "-o", "json"))[
+        "data"
+    ] == {"mode": "fast"}
+    token = kubectl("create", "token", "worker", "-n", "demo", "--audience", "vault").strip()
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["sub"] == "system:serviceaccount:demo:worker" and claims["aud"] == ["vault"]
+    done = subprocess.run(
+        [*kubectl.base, "create", "deployment", "web", "--image=nginx"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode != 0 and "send application/json" in done.stderr
