@@ -83,7 +83,7 @@ class RunningKubeApi:
         """End the open watch streams now (of one plural, or all); returns how many."""
 
         async def cut() -> int:
-            return self.api.cut_watches(resource)
+            return self.cluster.cut_watches(resource)
 
         result: int = self._call(cut()).result(timeout=10)
         return result
