@@ -82,7 +82,10 @@ class KubeApi:
         try:
             return await self._dispatch(request)
         except ApiError as exc:
-            return json_response(exc.status(), exc.code)
+            response = json_response(exc.status(), exc.code)
+            if exc.details and "retryAfterSeconds" in exc.details:
+                response.headers["Retry-After"] = str(exc.details["retryAfterSeconds"])
+            return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
@@ -103,7 +106,9 @@ class KubeApi:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:
-                raise ApiError(fault.status, fault.reason, fault.message)
+                # 429 comes with a retry hint, as from the real server's max-in-flight filter.
+                details = {"retryAfterSeconds": 1} if fault.status == 429 else None
+                raise ApiError(fault.status, fault.reason, fault.message, details=details)
         if target.subresource == "proxy" and rt.plural == "services":
             assert self._session is not None
             return await proxy.forward(self._session, self.cluster.store, request, target)

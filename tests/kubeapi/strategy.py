@@ -186,10 +186,67 @@ def prepare_update(rt: ResourceType, old: Obj, body: Obj, *, subresource: str | 
     return new
 
 
+_NAME_PART = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_MAX_ANNOTATIONS = 256 * 1024  # total bytes of annotation keys and values
+_MAX_SECRET = 1024 * 1024  # total bytes of a Secret's or ConfigMap's data
+
+
+def _key_problem(key: str) -> str | None:
+    """Why ``key`` is not a qualified name (``[prefix/]name``), or None if it is one."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return "prefix part must be a lowercase RFC 1123 subdomain"
+    if not name or len(name) > 63 or not _NAME_PART.match(name):
+        return "name part must consist of alphanumeric characters, '-', '_' or '.', at most 63"
+    return None
+
+
+def _check_metadata(rt: ResourceType, obj: Obj) -> None:
+    """Label and annotation rules of
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+    and the annotation size limit, for every kind."""
+    meta, name = obj["metadata"], obj["metadata"]["name"]
+    causes = []
+    for key, value in (meta.get("labels") or {}).items():
+        problem = _key_problem(key)
+        if problem:
+            causes.append(("metadata.labels", f'Invalid value: "{key}": {problem}'))
+        if not isinstance(value, str) or len(value) > 63 or (value and not _NAME_PART.match(value)):
+            why = "a label value is empty or at most 63 alphanumeric characters, '-', '_' or '.'"
+            causes.append(("metadata.labels", f'Invalid value: "{value}": {why}'))
+    annotations = meta.get("annotations") or {}
+    for key in annotations:
+        problem = _key_problem(key)
+        if problem:
+            causes.append(("metadata.annotations", f'Invalid value: "{key}": {problem}'))
+    size = sum(len(k) + len(str(v)) for k, v in annotations.items())
+    if size > _MAX_ANNOTATIONS:
+        causes.append(
+            ("metadata.annotations", f"Too long: must have at most {_MAX_ANNOTATIONS} bytes")
+        )
+    if causes:
+        raise invalid(rt.kind, rt.group, name, causes)
+
+
+def _check_size(rt: ResourceType, obj: Obj, fields: tuple[str, ...]) -> None:
+    size = sum(len(str(v)) for f in fields for v in (obj.get(f) or {}).values())
+    if rt.kind == "Secret":  # data is base64: count the decoded bytes, as the limit does
+        size = sum(len(base64.b64decode(v)) for v in (obj.get("data") or {}).values())
+    if size > _MAX_SECRET:
+        raise _invalid(
+            rt,
+            obj["metadata"]["name"],
+            fields[0],
+            f"Too long: must have at most {_MAX_SECRET} bytes",
+        )
+
+
 def _kind_rules(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
+    _check_metadata(rt, obj)
     if rt.group == "" and rt.kind == "Secret":
         _secret_rules(rt, obj, old)
     elif rt.group == "" and rt.kind == "ConfigMap":
+        _check_size(rt, obj, ("data", "binaryData"))
         _immutable(rt, obj, old, ("data", "binaryData"))
 
 
@@ -215,6 +272,7 @@ def _secret_rules(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
     obj.setdefault("type", "Opaque")
     if old is not None and obj["type"] != old.get("type", "Opaque"):
         raise _invalid(rt, name, "type", "Invalid value: field is immutable")
+    _check_size(rt, obj, ("data",))
     _immutable(rt, obj, old, ("data",))
 
 

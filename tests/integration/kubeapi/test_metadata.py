@@ -7,6 +7,7 @@ generateName."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -100,3 +101,40 @@ def test_client_cannot_set_server_fields(core: Any) -> None:
     )
     assert created.metadata.uid != "mine"
     assert created.metadata.creation_timestamp.year != 2000
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"labels": {"bad key!": "v"}},
+        {"labels": {"k": "x" * 64}},
+        {"labels": {"k": "-starts-with-dash"}},
+        {"labels": {"Not_A.Domain/k": "v"}},
+        {"annotations": {"k": "x" * (256 * 1024)}},
+    ],
+    ids=[
+        "label-key",
+        "label-value-too-long",
+        "label-value-chars",
+        "label-prefix",
+        "annotations-too-big",
+    ],
+)
+def test_labels_and_annotations_are_validated(core: Any, metadata: dict[str, Any]) -> None:
+    # https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "c", **metadata}})
+    assert info.value.status == 422
+    assert json.loads(str(info.value.body))["reason"] == "Invalid"
+
+
+def test_secret_size_limit(core: Any) -> None:
+    # https://kubernetes.io/docs/concepts/configuration/secret/#restriction-data-size
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_secret(
+            "default", {"metadata": {"name": "big"}, "stringData": {"k": "x" * (1024 * 1024 + 1)}}
+        )
+    assert info.value.status == 422
+    core.create_namespaced_secret(
+        "default", {"metadata": {"name": "ok"}, "stringData": {"k": "x" * 1024 * 1024}}
+    )
