@@ -20,41 +20,13 @@ import kubernetes
 import pytest
 from kubernetes.client.exceptions import ApiException
 
+from tests.integration.kubeapi.widget_crd import WIDGET_CRD
+
 pytestmark = pytest.mark.integration
 k8s: Any = kubernetes  # the client's own annotations are partial; tests use it untyped
 
 ROOT = Path(__file__).resolve().parents[3]
 OPERATOR = Path(__file__).with_name("operator_app.py")
-WIDGET_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.kubeapi.test"},
-    "spec": {
-        "group": "kubeapi.test",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {"type": "object", "properties": {"color": {"type": "string"}}},
-                            "status": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            },
-                        },
-                    }
-                },
-            }
-        ],
-    },
-}
 
 
 def _until(what: str, check: Callable[[], Any], log: Path, timeout: float = 30.0) -> Any:
