@@ -13,6 +13,7 @@ the ``/_emulator/`` control paths are in :mod:`tests.kubeapi.nonresource`, the s
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,14 @@ from tests.kubeapi.watch import Watcher
 
 Obj = dict[str, Any]
 _CONTENT_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
+_SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "token": ("create",)}
+
+
+def _integer(params: Any, name: str) -> int:
+    try:
+        return int(params.get(name) or 0)
+    except ValueError as exc:
+        raise bad_request(f"invalid value for {name}: {params.get(name)!r}") from exc
 
 
 def _verb(method: str, target: Target, params: Any) -> str:
@@ -82,10 +91,17 @@ class KubeApi:
         try:
             return await self._dispatch(request)
         except ApiError as exc:
-            response = json_response(exc.status(), exc.code)
-            if exc.details and "retryAfterSeconds" in exc.details:
-                response.headers["Retry-After"] = str(exc.details["retryAfterSeconds"])
-            return response
+            return self._failure(exc)
+        except Exception as exc:  # a bug here must still reach the client as a Status
+            traceback.print_exc()
+            return self._failure(ApiError(500, "InternalError", f"emulator error: {exc!r}"))
+
+    @staticmethod
+    def _failure(exc: ApiError) -> web.StreamResponse:
+        response = json_response(exc.status(), exc.code)
+        if exc.details and "retryAfterSeconds" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retryAfterSeconds"])
+        return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
@@ -127,7 +143,7 @@ class KubeApi:
             raise method_not_allowed()
         if sub not in (None, "status", *rt.subresources) or (sub == "status" and not rt.has_status):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        if verb not in rt.verbs and not (sub and verb in ("get", "update", "patch", "create")):
+        if verb not in (_SUBRESOURCE_VERBS.get(sub, ()) if sub else rt.verbs):
             raise method_not_allowed()
         if verb == "get":
             obj = cluster.get(rt, ns, target.name or "")
@@ -138,7 +154,7 @@ class KubeApi:
                 target.namespace,
                 label_selector=params.get("labelSelector"),
                 field_selector=params.get("fieldSelector"),
-                limit=int(params.get("limit", "0") or 0),
+                limit=_integer(params, "limit"),
                 continue_token=params.get("continue"),
             )
             if self._table(request):
@@ -212,7 +228,8 @@ class KubeApi:
         rv_param = params.get("resourceVersion", "")
         send_initial = flag(params, "sendInitialEvents")
         bookmarks = flag(params, "allowWatchBookmarks")
-        timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else 1800.0
+        # Without timeoutSeconds the real server ends a watch after 30 to 60 minutes.
+        timeout = float(_integer(params, "timeoutSeconds") or 1800)
         # Everything up to subscribe() runs without awaiting, so no event falls between the
         # snapshot (or the replay from the window) and the live stream.
         backlog: list[tuple[str, Obj]] = []
