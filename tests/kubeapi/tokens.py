@@ -12,9 +12,9 @@ with the same uid, as for the real server's bound tokens.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -43,11 +43,16 @@ def _unb64(text: str) -> bytes:
 class TokenIssuer:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
+        self._lock = threading.Lock()  # the test thread may ask for the key as the server signs
+        self._made: rsa.RSAPrivateKey | None = None
 
-    @functools.cached_property
+    @property
     def _key(self) -> rsa.RSAPrivateKey:
         # Made on first use: most servers in tests never issue a token, and RSA keygen is slow.
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with self._lock:
+            if self._made is None:
+                self._made = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            return self._made
 
     @property
     def key_id(self) -> str:
