@@ -42,23 +42,21 @@ def _until(what: str, check: Callable[[], Any], log: Path, timeout: float = 30.0
         time.sleep(0.05)
 
 
-@pytest.fixture
-def operator(kubeconfig: Path, tmp_path: Path, api_client: Any) -> Iterator[Path]:
+# kopf lists and watches one namespace's URL, or the cluster-wide one (as a controller does).
+SCOPES = {"namespaced": ["--namespace", "default"], "cluster-wide": ["--all-namespaces"]}
+
+
+@pytest.fixture(params=sorted(SCOPES))
+def operator(
+    request: pytest.FixtureRequest, kubeconfig: Path, tmp_path: Path, api_client: Any
+) -> Iterator[Path]:
     k8s.client.ApiextensionsV1Api(api_client).create_custom_resource_definition(WIDGET_CRD)
     log = tmp_path / "operator.log"
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
+    scope = SCOPES[request.param]
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kopf",
-                "run",
-                "--standalone",
-                "--namespace",
-                "default",
-                str(OPERATOR),
-            ],
+            [sys.executable, "-m", "kopf", "run", "--standalone", *scope, str(OPERATOR)],
             cwd=ROOT,
             env=env,
             stdout=out,
