@@ -9,14 +9,12 @@ https://github.com/kubernetes/community/blob/master/contributors/devel/sig-archi
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import re
 import secrets
 import uuid
 from typing import Any
 
+from tests.kubeapi import kinds, metadata
 from tests.kubeapi.errors import ApiError, bad_request, conflict, invalid
 from tests.kubeapi.resources import ResourceType
 
@@ -24,7 +22,6 @@ Obj = dict[str, Any]
 
 # The alphabet and length the real server uses for generateName suffixes.
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Fields only the server sets; a client's values are replaced by the stored ones.
 _SERVER_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
 
@@ -91,15 +88,9 @@ def prepare_create(rt: ResourceType, body: Obj, *, namespace: str, now: str) -> 
             )
         meta["name"] = prefix + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
     name = meta["name"]
-    if rt.plural != "tokenreviews" and (len(name) > 253 or not _DNS_SUBDOMAIN.match(name)):
-        raise _invalid(
-            rt,
-            name,
-            "metadata.name",
-            f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
-            "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-            "character",
-        )
+    problem = metadata.name_problem(name)
+    if rt.plural != "tokenreviews" and problem:
+        raise _invalid(rt, name, "metadata.name", f'Invalid value: "{name}": {problem}')
     _check_namespace(rt, meta, namespace)
     for key in (*_SERVER_META, "resourceVersion", "generation", "managedFields", "selfLink"):
         meta.pop(key, None)
@@ -186,104 +177,6 @@ def prepare_update(rt: ResourceType, old: Obj, body: Obj, *, subresource: str | 
     return new
 
 
-_NAME_PART = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_MAX_ANNOTATIONS = 256 * 1024  # total bytes of annotation keys and values
-_MAX_SECRET = 1024 * 1024  # total bytes of a Secret's or ConfigMap's data
-
-
-def _key_problem(key: str) -> str | None:
-    """Why ``key`` is not a qualified name (``[prefix/]name``), or None if it is one."""
-    prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
-        return "prefix part must be a lowercase RFC 1123 subdomain"
-    if not name or len(name) > 63 or not _NAME_PART.match(name):
-        return "name part must consist of alphanumeric characters, '-', '_' or '.', at most 63"
-    return None
-
-
-def _check_metadata(rt: ResourceType, obj: Obj) -> None:
-    """Label and annotation rules of
-    https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
-    and the annotation size limit, for every kind."""
-    meta, name = obj["metadata"], obj["metadata"]["name"]
-    causes = []
-    for key, value in (meta.get("labels") or {}).items():
-        problem = _key_problem(key)
-        if problem:
-            causes.append(("metadata.labels", f'Invalid value: "{key}": {problem}'))
-        if not isinstance(value, str) or len(value) > 63 or (value and not _NAME_PART.match(value)):
-            why = "a label value is empty or at most 63 alphanumeric characters, '-', '_' or '.'"
-            causes.append(("metadata.labels", f'Invalid value: "{value}": {why}'))
-    annotations = meta.get("annotations") or {}
-    for key in annotations:
-        problem = _key_problem(key)
-        if problem:
-            causes.append(("metadata.annotations", f'Invalid value: "{key}": {problem}'))
-    size = sum(len(k) + len(str(v)) for k, v in annotations.items())
-    if size > _MAX_ANNOTATIONS:
-        causes.append(
-            ("metadata.annotations", f"Too long: must have at most {_MAX_ANNOTATIONS} bytes")
-        )
-    if causes:
-        raise invalid(rt.kind, rt.group, name, causes)
-
-
-def _check_size(rt: ResourceType, obj: Obj, fields: tuple[str, ...]) -> None:
-    size = sum(len(str(v)) for f in fields for v in (obj.get(f) or {}).values())
-    if rt.kind == "Secret":  # data is base64: count the decoded bytes, as the limit does
-        size = sum(len(base64.b64decode(v)) for v in (obj.get("data") or {}).values())
-    if size > _MAX_SECRET:
-        raise _invalid(
-            rt,
-            obj["metadata"]["name"],
-            fields[0],
-            f"Too long: must have at most {_MAX_SECRET} bytes",
-        )
-
-
 def _kind_rules(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
-    _check_metadata(rt, obj)
-    if rt.group == "" and rt.kind == "Secret":
-        _secret_rules(rt, obj, old)
-    elif rt.group == "" and rt.kind == "ConfigMap":
-        _check_size(rt, obj, ("data", "binaryData"))
-        _immutable(rt, obj, old, ("data", "binaryData"))
-
-
-def _secret_rules(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
-    """stringData is folded into base64 data (stringData wins); data must be base64; type and,
-    under ``immutable: true``, data cannot change.
-    https://kubernetes.io/docs/concepts/configuration/secret/#secret-immutable"""
-    name = obj["metadata"]["name"]
-    data = obj.get("data") or {}
-    for key, value in data.items():
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, TypeError, ValueError) as exc:
-            raise bad_request(
-                f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data '
-                f"at key {key!r}"
-            ) from exc
-    string_data = obj.pop("stringData", None) or {}
-    for key, value in string_data.items():
-        data[key] = base64.b64encode(str(value).encode()).decode()
-    if data or "data" in obj:
-        obj["data"] = data
-    obj.setdefault("type", "Opaque")
-    if old is not None and obj["type"] != old.get("type", "Opaque"):
-        raise _invalid(rt, name, "type", "Invalid value: field is immutable")
-    _check_size(rt, obj, ("data",))
-    _immutable(rt, obj, old, ("data",))
-
-
-def _immutable(rt: ResourceType, obj: Obj, old: Obj | None, fields: tuple[str, ...]) -> None:
-    if old is None or not old.get("immutable"):
-        return
-    name = obj["metadata"]["name"]
-    if not obj.get("immutable"):
-        raise _invalid(
-            rt, name, "immutable", "Forbidden: field is immutable when `immutable` is set"
-        )
-    for field in fields:
-        if (obj.get(field) or {}) != (old.get(field) or {}):
-            raise _invalid(rt, name, field, "Forbidden: field is immutable when `immutable` is set")
+    metadata.check(rt, obj)
+    kinds.apply(rt, obj, old)

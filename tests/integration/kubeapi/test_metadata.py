@@ -15,6 +15,9 @@ import kubernetes
 import pytest
 from kubernetes.client.exceptions import ApiException
 
+from tests.integration.kubeapi.http import call
+from tests.kubeapi.harness import RunningKubeApi
+
 pytestmark = pytest.mark.integration
 k8s: Any = kubernetes  # the client's own annotations are partial; tests use it untyped
 
@@ -138,3 +141,24 @@ def test_secret_size_limit(core: Any) -> None:
     core.create_namespaced_secret(
         "default", {"metadata": {"name": "ok"}, "stringData": {"k": "x" * 1024 * 1024}}
     )
+
+
+@pytest.mark.parametrize(
+    "refs",
+    [
+        [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner"}],
+        [
+            {"apiVersion": "v1", "kind": "ConfigMap", "name": "a", "uid": "1", "controller": True},
+            {"apiVersion": "v1", "kind": "ConfigMap", "name": "b", "uid": "2", "controller": True},
+        ],
+    ],
+    ids=["without-uid", "two-controllers"],
+)
+def test_owner_references_are_validated(
+    kubeapi: RunningKubeApi, refs: list[dict[str, Any]]
+) -> None:
+    # https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/
+    # Raw HTTP: the kubernetes client refuses a reference without uid before sending it.
+    body = {"metadata": {"name": "c", "ownerReferences": refs}}
+    status, answer, _ = call(f"{kubeapi.url}/api/v1/namespaces/default/configmaps", "POST", body)
+    assert status == 422 and answer["reason"] == "Invalid"
