@@ -72,7 +72,7 @@ class CompiledSchema:
         """Pruned and defaulted copy of ``obj``."""
         out = copy.deepcopy(obj)
         _prune(out, self.schema, root=True)
-        _default(out, self.schema)
+        _default(out, self.schema, root=True)
         return out
 
     def errors(self, obj: Obj) -> list[tuple[str, str]]:
@@ -102,12 +102,12 @@ def _prune(node: Any, schema: Any, *, root: bool = False) -> None:
         preserve = schema.get("x-kubernetes-preserve-unknown-fields") is True
         embedded = schema.get("x-kubernetes-embedded-resource") is True
         for key in list(node):
+            if (root or embedded) and key in _ROOT_KEPT:
+                continue  # apiVersion, kind and metadata are the server's, never pruned here
             if props is not None and key in props:
                 _prune(node[key], props[key])
             elif isinstance(additional, dict):
                 _prune(node[key], additional)
-            elif (root and key in _ROOT_KEPT) or (embedded and key in _ROOT_KEPT):
-                continue
             elif not preserve and additional is not True:
                 del node[key]
     elif isinstance(node, list) and "items" in schema:
@@ -115,11 +115,13 @@ def _prune(node: Any, schema: Any, *, root: bool = False) -> None:
             _prune(item, schema["items"])
 
 
-def _default(node: Any, schema: Any) -> None:
+def _default(node: Any, schema: Any, *, root: bool = False) -> None:
     if not isinstance(schema, dict):
         return
     if isinstance(node, dict):
         for key, sub in (schema.get("properties") or {}).items():
+            if root and key in _ROOT_KEPT:
+                continue
             if key not in node and isinstance(sub, dict) and "default" in sub:
                 node[key] = copy.deepcopy(sub["default"])
             if key in node:
