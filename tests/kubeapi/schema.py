@@ -3,8 +3,9 @@
 Kubernetes schemas are "structural" OpenAPI v3.0
 (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema).
 For ``jsonschema`` they are translated: ``nullable: true`` admits null,
-``x-kubernetes-int-or-string`` admits an integer or a string; other ``x-kubernetes-*`` keys are
-dropped from the validation schema (jsonschema ignores unknown keys anyway), and
+``x-kubernetes-int-or-string`` admits an integer or a string, ``x-kubernetes-list-type: set``
+items must be unique and ``map`` items unique by their ``x-kubernetes-list-map-keys``; other
+``x-kubernetes-*`` keys are dropped from the validation schema, and
 ``x-kubernetes-validations`` (CEL) are not evaluated. Unknown fields are pruned unless
 ``x-kubernetes-preserve-unknown-fields`` says otherwise, and ``default`` values are filled in.
 ``metadata`` is never checked against the schema: the server validates it itself.
@@ -14,12 +15,31 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
 
 Obj = dict[str, Any]
 _ROOT_KEPT = ("apiVersion", "kind", "metadata")
+_MAP_KEYS = "x-kubernetes-list-map-keys"
+
+
+def _unique_map_keys(
+    validator: Any, keys: list[str], instance: Any, schema: Obj
+) -> Iterator[jsonschema.ValidationError]:
+    """``x-kubernetes-list-type: map``: no two items may share their key fields."""
+    if not isinstance(instance, list):
+        return
+    seen = set()
+    for item in instance:
+        if not isinstance(item, dict):
+            continue
+        key = tuple(json.dumps(item.get(k)) for k in keys)
+        if key in seen:
+            shown = ", ".join(f"{k}: {item.get(k)!r}" for k in keys)
+            yield jsonschema.ValidationError(f"Duplicate value: {{{shown}}}")
+        seen.add(key)
 
 
 def _translate(node: Any) -> Any:
@@ -33,12 +53,16 @@ def _translate(node: Any) -> Any:
             out[key] = _translate(value)
         elif key in ("allOf", "anyOf", "oneOf"):
             out[key] = [_translate(v) for v in value]
+        elif key == _MAP_KEYS:
+            out[key] = value  # checked by the extra keyword below
         elif key == "nullable" or key.startswith("x-kubernetes-"):
             continue
         else:
             out[key] = value
     if node.get("x-kubernetes-int-or-string") and "type" not in node:
         out["anyOf"] = [*out.get("anyOf", []), {"type": "integer"}, {"type": "string"}]
+    if node.get("x-kubernetes-list-type") == "set":
+        out["uniqueItems"] = True
     if node.get("nullable"):
         if isinstance(out.get("type"), str):
             out["type"] = [out["type"], "null"]
@@ -63,9 +87,8 @@ class CompiledSchema:
         root.get("properties", {}).pop("metadata", None)
         if "required" in root:
             root["required"] = [r for r in root["required"] if r != "metadata"]
-        validator_cls = jsonschema.validators.validator_for(
-            root, default=jsonschema.Draft7Validator
-        )
+        base = jsonschema.validators.validator_for(root, default=jsonschema.Draft7Validator)
+        validator_cls = jsonschema.validators.extend(base, {_MAP_KEYS: _unique_map_keys})
         self._validator = validator_cls(root)
 
     def apply(self, obj: Obj) -> Obj:

@@ -33,6 +33,17 @@ SCHEMA: dict[str, Any] = {
                              "x-kubernetes-preserve-unknown-fields": True},
                 "maybe": {"type": "string", "nullable": True, "enum": ["a", "b"]},
                 "port": {"x-kubernetes-int-or-string": True},
+                "tags": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "x-kubernetes-list-type": "set",
+                },
+                "conditions": {
+                    "type": "array",
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["type"],
+                    "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                },
             },
         },
     },
@@ -63,8 +74,21 @@ def test_prune_and_default() -> None:
         ({"port": [1]}, ["spec.port"]),
         ({"items": [{"n": "one"}]}, ["spec.items[0].n"]),
         ({"map": {"k": 1}}, ["spec.map.k"]),
+        ({"tags": ["a", "b", "a"]}, ["spec.tags"]),
+        ({"conditions": [{"type": "A"}, {"type": "B"}]}, []),
+        ({"conditions": [{"type": "A", "s": 1}, {"type": "A", "s": 2}]}, ["spec.conditions"]),
     ],
-    ids=["nullable-null", "int-or-string", "enum", "int-or-string-list", "array-item", "map-value"],
+    ids=[
+        "nullable-null",
+        "int-or-string",
+        "enum",
+        "int-or-string-list",
+        "array-item",
+        "map-value",
+        "set-duplicate",
+        "map-list",
+        "map-list-duplicate-key",
+    ],
 )
 def test_validation(spec: dict[str, Any], fields: list[str]) -> None:
     obj = {"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "n"}, "spec": spec}
