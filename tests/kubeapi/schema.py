@@ -8,14 +8,21 @@ items must be unique and ``map`` items unique by their ``x-kubernetes-list-map-k
 ``x-kubernetes-*`` keys are dropped from the validation schema, and
 ``x-kubernetes-validations`` (CEL) are not evaluated. Unknown fields are pruned unless
 ``x-kubernetes-preserve-unknown-fields`` says otherwise, and ``default`` values are filled in.
+The formats the real server checks are checked (``date-time``, ``date``, ``byte``, ``uuid``,
+``ipv4``, ``ipv6``); others (``int32``, ``int64``, ...) are annotations only, as there.
 ``metadata`` is never checked against the schema: the server validates it itself.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
+import ipaddress
 import json
+import uuid
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
 import jsonschema
@@ -23,6 +30,58 @@ import jsonschema
 Obj = dict[str, Any]
 _ROOT_KEPT = ("apiVersion", "kind", "metadata")
 _MAP_KEYS = "x-kubernetes-list-map-keys"
+
+
+_FORMATS = jsonschema.FormatChecker(formats=())  # only the formats below, as the real server
+
+
+def _date_time(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        if "T" not in value.upper():
+            raise ValueError("not an RFC 3339 date-time")
+    return True
+
+
+def _date(value: object) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+    return True
+
+
+def _byte(value: object) -> bool:
+    if isinstance(value, str):
+        base64.b64decode(value, validate=True)
+    return True
+
+
+def _uuid(value: object) -> bool:
+    if isinstance(value, str):
+        uuid.UUID(value)
+    return True
+
+
+def _ipv4(value: object) -> bool:
+    if isinstance(value, str):
+        ipaddress.IPv4Address(value)
+    return True
+
+
+def _ipv6(value: object) -> bool:
+    if isinstance(value, str):
+        ipaddress.IPv6Address(value)
+    return True
+
+
+for _name, _check, _errors in (
+    ("date-time", _date_time, ValueError),
+    ("date", _date, ValueError),
+    ("byte", _byte, (binascii.Error, ValueError)),
+    ("uuid", _uuid, ValueError),
+    ("ipv4", _ipv4, ValueError),
+    ("ipv6", _ipv6, ValueError),
+):
+    _FORMATS.checks(_name, raises=_errors)(_check)
 
 
 def _unique_map_keys(
@@ -89,7 +148,7 @@ class CompiledSchema:
             root["required"] = [r for r in root["required"] if r != "metadata"]
         base = jsonschema.validators.validator_for(root, default=jsonschema.Draft7Validator)
         validator_cls = jsonschema.validators.extend(base, {_MAP_KEYS: _unique_map_keys})
-        self._validator = validator_cls(root)
+        self._validator = validator_cls(root, format_checker=_FORMATS)
 
     def apply(self, obj: Obj) -> Obj:
         """Pruned and defaulted copy of ``obj``."""
