@@ -54,10 +54,10 @@ def view(rt: ResourceType, obj: Obj) -> Obj:
     return {**obj, "apiVersion": rt.api_version}
 
 
-def _position(obj: Obj) -> str:
-    """Where an object sorts in a list: namespace, then name."""
+def _position(obj: Obj) -> tuple[str, str]:
+    """Where an object sorts in a list: namespace, then name (the store's order)."""
     meta = obj["metadata"]
-    return f"{meta.get('namespace', '')}/{meta['name']}"
+    return (meta.get("namespace", ""), meta["name"])
 
 
 class Cluster:
@@ -104,16 +104,17 @@ class Cluster:
         labels = LabelSelector.parse(label_selector)
         fields = FieldSelector.parse(field_selector, rt.kind)
         matches = combine(labels, fields)
-        start = ""
+        start: tuple[str, str] | None = None
         if continue_token:
             try:
-                start = json.loads(base64.b64decode(continue_token))["start"]
+                namespace_part, name_part = json.loads(base64.b64decode(continue_token))["start"]
             except (ValueError, KeyError, TypeError) as exc:
                 raise bad_request("invalid continue token") from exc
+            start = (str(namespace_part), str(name_part))
         items: list[Obj] = []
         next_token = None
         for obj in self._candidates(rt, namespace, fields):
-            if start and _position(obj) <= start:
+            if start is not None and _position(obj) <= start:
                 continue
             if not matches(obj):
                 continue
