@@ -38,7 +38,8 @@ async def serve(api: KubeApi, host: str, port: int) -> tuple[web.AppRunner, int]
 
 class RunningKubeApi:
     """A live emulator. ``url``/``port`` to reach it, ``faults`` to inject failures,
-    ``write_kubeconfig`` for tools that read ``KUBECONFIG``."""
+    ``write_kubeconfig`` for tools that read ``KUBECONFIG``. ``start()``/``stop()``, or use it
+    as a context manager."""
 
     def __init__(
         self, *, host: str = "127.0.0.1", window: int = 1000, bookmark_interval: float = 60.0
@@ -63,6 +64,12 @@ class RunningKubeApi:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+    def __enter__(self) -> RunningKubeApi:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def _call(self, coro: Any) -> Future[Any]:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
