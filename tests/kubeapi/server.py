@@ -269,6 +269,7 @@ class KubeApi:
                 bookmark_interval=self.bookmark_interval,
                 initial_end=send_initial and bookmarks,
                 budget=fault.cut_after if fault is not None else None,
+                table=self._table(request),
             ).run()
         except (ConnectionResetError, asyncio.CancelledError):
             pass

@@ -91,11 +91,13 @@ def watching() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def _next(lines: queue.Queue[str], want: str, timeout: float = 10) -> None:
+    """Wait for a line that is ``want``, or (for table output) starts with its columns."""
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
         assert left > 0, f"kubectl get -w never printed {want!r}"
-        if lines.get(timeout=left) == want:
+        line = lines.get(timeout=left)
+        if line == want or line.split()[: len(want.split())] == want.split():
             return
 
 
@@ -144,9 +146,15 @@ def test_custom_resource_apply_get_watch_delete(
         "get", "gadgets", "-w", "-o", "jsonpath={.metadata.name}:{.spec.size}{'\\n'}"
     )
     watching.append(process)
+    # Default output: the watch's events are Tables too, so the CRD's Size column stays.
+    table_process, table_lines = kubectl.watch("get", "gadgets", "-w")
+    watching.append(table_process)
     _next(lines, "g1:2")
+    _next(table_lines, "NAME SIZE AGE")
+    _next(table_lines, "g1 2")
     kubectl("apply", "-f", "-", stdin=GADGET.replace("{size}", "3"))
     _next(lines, "g1:3")
+    _next(table_lines, "g1 3")
     assert 'gadget.kubeapi.test "g1" deleted' in kubectl("delete", "gadget", "g1")
     assert kubectl("get", "gadgets", "-o", "name") == ""
 
