@@ -8,6 +8,7 @@ kernel picks a free port and two parallel tests never race for one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -21,8 +22,11 @@ from tests.kubeapi.faults import Fault, Faults
 from tests.kubeapi.server import KubeApi
 
 
-async def serve(api: KubeApi, host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(api.app(), access_log=None, shutdown_timeout=1.0)
+async def serve(
+    api: KubeApi, host: str, port: int, *, access_log: logging.Logger | None = None
+) -> tuple[web.AppRunner, int]:
+    """Start ``api`` listening; returns the runner (to clean up) and the port it got."""
+    runner = web.AppRunner(api.app(), access_log=access_log, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     try:
