@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.kubeapi.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 
@@ -134,3 +136,32 @@ def test_strategic_merge_unions_finalizers_and_deletes_from_primitive_lists() ->
     assert strategic_merge_patch(
         meta, {"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}
     ) == {"metadata": {"finalizers": ["b"]}}
+
+
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=3))
+_docs = st.recursive(
+    _leaf, lambda inner: st.dictionaries(st.sampled_from("abcde"), inner, max_size=4), max_leaves=12
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    target=st.dictionaries(st.sampled_from("abcde"), _docs, max_size=4),
+    patch=st.dictionaries(st.sampled_from("abcde"), _docs, max_size=4),
+)
+def test_strategic_merge_equals_merge_without_lists(
+    target: dict[str, Any], patch: dict[str, Any]
+) -> None:
+    # Without lists or directives, a strategic merge patch is a JSON merge patch.
+    assert strategic_merge_patch(target, patch) == merge_patch(target, patch)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    target=st.dictionaries(st.sampled_from("abcde"), _docs, max_size=4),
+    patch=st.dictionaries(st.sampled_from("abcde"), _docs, max_size=4),
+)
+def test_merge_patch_is_idempotent(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    # RFC 7386: applying the same merge patch twice changes nothing more.
+    once = merge_patch(target, patch)
+    assert merge_patch(once, patch) == once
