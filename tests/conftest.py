@@ -8,6 +8,9 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 
+# The Kubernetes API emulator (`kubeapi` fixture) for every integration test.
+pytest_plugins = ["tests.kubeapi.pytest_plugin"]
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

@@ -184,12 +184,14 @@ def _prune(node: Any, schema: Any, *, root: bool = False) -> None:
         preserve = schema.get("x-kubernetes-preserve-unknown-fields") is True
         embedded = schema.get("x-kubernetes-embedded-resource") is True
         for key in list(node):
-            if (root or embedded) and key in _ROOT_KEPT:
-                continue  # apiVersion, kind and metadata are the server's, never pruned here
+            if root and key == "metadata":
+                continue  # the server owns metadata: a CRD schema never prunes it
             if props is not None and key in props:
                 _prune(node[key], props[key])
             elif isinstance(additional, dict):
                 _prune(node[key], additional)
+            elif (root and key in _ROOT_KEPT) or (embedded and key in _ROOT_KEPT):
+                continue
             elif not preserve and additional is not True:
                 del node[key]
     elif isinstance(node, list) and "items" in schema:

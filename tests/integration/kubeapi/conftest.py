@@ -10,11 +10,10 @@ import kubernetes
 import pytest
 
 from tests.kubeapi.harness import RunningKubeApi
-from tests.kubeapi.pytest_plugin import kubeapi  # noqa: F401
 
 
 @pytest.fixture
-def kubeconfig(kubeapi: RunningKubeApi, tmp_path: Path) -> Path:  # noqa: F811
+def kubeconfig(kubeapi: RunningKubeApi, tmp_path: Path) -> Path:
     return kubeapi.write_kubeconfig(tmp_path / "kubeconfig")
 
 
