@@ -6,10 +6,12 @@ discovery; server-set metadata (uid, one resourceVersion counter, generation, cr
 generateName); get, list (label and field selectors, limit/continue), watch (from a
 resourceVersion, bounded history, timeouts, bookmarks, 410 Gone), create, update, patch (merge,
 JSON, strategic) and delete (finalizers, ownerReference garbage collection); the status
-subresource; Secret ``stringData`` and ``immutable``; Events; CRDs with openAPIV3Schema
-pruning, defaulting and validation; the service proxy; TokenRequest and TokenReview; fault
-injection; ``Status`` errors. Start it with ``python -m tests.kubeapi --port N`` or the
-``kubeapi`` pytest fixture (:mod:`tests.kubeapi.pytest_plugin`).
+subresource; metadata validation (names, labels, annotations, ownerReferences); Secret
+``stringData``, ``immutable`` and typed-Secret keys; Events; CRDs with openAPIV3Schema pruning,
+defaulting and validation; kubectl's protobuf bodies for a few kinds; the service proxy;
+TokenRequest and TokenReview; fault injection; ``Status`` errors. Start it with
+``python -m tests.kubeapi --port N`` or the ``kubeapi`` pytest fixture
+(:mod:`tests.kubeapi.pytest_plugin`).
 
 What it does NOT do:
 

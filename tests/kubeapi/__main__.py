@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -21,7 +22,16 @@ from tests.kubeapi.server import KubeApi
 
 async def _main(args: argparse.Namespace) -> None:
     api = KubeApi(Cluster(window=args.watch_window), bookmark_interval=args.bookmark_interval)
-    runner, port = await serve(api, args.host, args.port)
+    try:
+        access_log = None
+        if args.access_log:  # to stderr: stdout carries only the one "listening" line
+            logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+            access_log = logging.getLogger("kubeapi.access")
+        runner, port = await serve(api, args.host, args.port, access_log=access_log)
+    except OSError as exc:
+        raise SystemExit(
+            f"kubeapi: cannot listen on {args.host}:{args.port}: {exc.strerror}"
+        ) from exc
     url = f"http://{args.host}:{port}"
     if args.kubeconfig:
         kubeconfig.write(Path(args.kubeconfig), url)
@@ -41,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", help="write a kubeconfig pointing at the emulator here")
     parser.add_argument("--watch-window", type=int, default=1000, help="events kept per resource")
     parser.add_argument("--bookmark-interval", type=float, default=60.0, help="seconds")
+    parser.add_argument("--access-log", action="store_true", help="log each request to stderr")
     asyncio.run(_main(parser.parse_args(argv)))
     return 0
 

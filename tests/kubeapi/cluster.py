@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.kubeapi import crds, strategy
+from tests.kubeapi.collector import GarbageCollector
 from tests.kubeapi.errors import (
     ApiError,
     already_exists,
@@ -32,7 +33,7 @@ from tests.kubeapi.resources import Registry, ResourceType
 from tests.kubeapi.schema import CompiledSchema
 from tests.kubeapi.selectors import FieldSelector, LabelSelector, combine
 from tests.kubeapi.store import ResKey, Store
-from tests.kubeapi.tokens import TokenIssuer, review
+from tests.kubeapi.tokens import TokenIssuer, token_request, token_review
 
 Obj = dict[str, Any]
 CRD_KEY: ResKey = ("apiextensions.k8s.io", "customresourcedefinitions")
@@ -53,10 +54,10 @@ def view(rt: ResourceType, obj: Obj) -> Obj:
     return {**obj, "apiVersion": rt.api_version}
 
 
-def _position(obj: Obj) -> str:
-    """Where an object sorts in a list: namespace, then name."""
+def _position(obj: Obj) -> tuple[str, str]:
+    """Where an object sorts in a list: namespace, then name (the store's order)."""
     meta = obj["metadata"]
-    return f"{meta.get('namespace', '')}/{meta['name']}"
+    return (meta.get("namespace", ""), meta["name"])
 
 
 class Cluster:
@@ -69,6 +70,7 @@ class Cluster:
         # How garbage collection runs after a delete; the server makes it a later loop callback,
         # so an owner's DELETE answers before its dependents go, as with the real collector.
         self.defer: Callable[[Callable[[], None]], None] = lambda fn: fn()
+        self.collector = GarbageCollector(self.store, self.registry, self.delete)
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self.create(self.type_of("", "v1", "namespaces"), "", {"metadata": {"name": ns}})
 
@@ -102,16 +104,17 @@ class Cluster:
         labels = LabelSelector.parse(label_selector)
         fields = FieldSelector.parse(field_selector, rt.kind)
         matches = combine(labels, fields)
-        start = ""
+        start: tuple[str, str] | None = None
         if continue_token:
             try:
-                start = json.loads(base64.b64decode(continue_token))["start"]
+                namespace_part, name_part = json.loads(base64.b64decode(continue_token))["start"]
             except (ValueError, KeyError, TypeError) as exc:
                 raise bad_request("invalid continue token") from exc
+            start = (str(namespace_part), str(name_part))
         items: list[Obj] = []
         next_token = None
         for obj in self._candidates(rt, namespace, fields):
-            if start and _position(obj) <= start:
+            if start is not None and _position(obj) <= start:
                 continue
             if not matches(obj):
                 continue
@@ -261,10 +264,10 @@ class Cluster:
         if options.get("dryRun"):
             return view(rt, obj)
         if policy == "Orphan":
-            self._orphan(meta["uid"])
+            self.collector.orphan(meta["uid"])
         elif policy == "Foreground":
             # Approximation: dependents are deleted before the owner, not awaited by a finalizer.
-            self._collect(meta["uid"])
+            self.collector.collect(meta["uid"])
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
                 return view(rt, obj)
@@ -307,51 +310,13 @@ class Cluster:
             self._unserve_crd(obj)
         if policy != "Orphan":
             uid = obj["metadata"]["uid"]
-            self.defer(lambda: self._collect(uid))
-
-    def _resource_of(self, key: ResKey) -> ResourceType | None:
-        for rt in self.registry.all():
-            if rt.key == key:
-                return rt
-        return None
-
-    def _collect(self, owner_uid: str) -> None:
-        """Background GC: a dependent whose owners are all gone is deleted; one that still has a
-        live owner only loses its references to the gone ones."""
-        for key, ns, name in self.store.dependents(owner_uid):
-            rt = self._resource_of(key)
-            obj = self.store.get(key, ns, name)
-            if rt is None or obj is None:
-                continue
-            refs = obj["metadata"].get("ownerReferences") or []
-            live = [
-                r for r in refs if r.get("uid") != owner_uid and self.store.by_uid(r.get("uid", ""))
-            ]
-            if live:
-                self._drop_owner_refs(rt, obj, {owner_uid})
-            elif obj["metadata"].get("deletionTimestamp") is None:
-                self.delete(rt, ns, name, {"propagationPolicy": "Background"})
-
-    def _orphan(self, owner_uid: str) -> None:
-        for key, ns, name in self.store.dependents(owner_uid):
-            rt, obj = self._resource_of(key), self.store.get(key, ns, name)
-            if rt is not None and obj is not None:
-                self._drop_owner_refs(rt, obj, {owner_uid})
-
-    def _drop_owner_refs(self, rt: ResourceType, obj: Obj, uids: set[str]) -> None:
-        new = copy.deepcopy(obj)
-        refs = [r for r in new["metadata"].get("ownerReferences", []) if r.get("uid") not in uids]
-        if refs:
-            new["metadata"]["ownerReferences"] = refs
-        else:
-            new["metadata"].pop("ownerReferences", None)
-        self.store.put(rt.key, new, prev=obj)
+            self.defer(lambda: self.collector.collect(uid))
 
     # -- CRDs -----------------------------------------------------------------------------------
 
     def _serve_crd(self, crd: Obj) -> None:
         group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
-        known = self._resource_of((group, plural)) is not None
+        known = any(rt.key == (group, plural) for rt in self.registry.all())
         self._forget_types(group, plural)
         for rt, schema in crds.served_types(crd):
             self.registry.add(rt)
@@ -370,59 +335,17 @@ class Cluster:
         self._forget_types(group, plural)
         self.store.drop_resource((group, plural))
 
+    # -- watches --------------------------------------------------------------------------------
+
+    def cut_watches(self, plural: str | None = None) -> int:
+        """End open watch streams (of one plural, or all); returns how many were cut."""
+        keys = {rt.key for rt in self.registry.all() if plural in (None, rt.plural)}
+        return sum(self.store.hub.cut(key) for key in keys)
+
     # -- tokens ---------------------------------------------------------------------------------
 
     def request_token(self, namespace: str, name: str, body: Obj) -> Obj:
-        """TokenRequest on ``serviceaccounts/NAME/token``: the account must exist."""
-        sa = self._existing(self.type_of("", "v1", "serviceaccounts"), namespace, name)
-        spec = dict(body.get("spec") or {})
-        seconds = int(spec.get("expirationSeconds") or 3600)
-        if seconds < 600:
-            raise invalid(
-                "TokenRequest",
-                "authentication.k8s.io",
-                name,
-                [
-                    (
-                        "spec.expirationSeconds",
-                        "Invalid value: may not specify a duration less than 10 minutes",
-                    )
-                ],
-            )
-        token, expiry = self.tokens.issue(
-            namespace=namespace,
-            name=name,
-            uid=sa["metadata"]["uid"],
-            audiences=list(spec.get("audiences") or []),
-            seconds=seconds,
-        )
-        spec["expirationSeconds"] = seconds
-        spec.setdefault(
-            "audiences",
-            list(spec.get("audiences") or []) or ["https://kubernetes.default.svc.cluster.local"],
-        )
-        stamp = datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return {
-            "kind": "TokenRequest",
-            "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": now()},
-            "spec": spec,
-            "status": {"token": token, "expirationTimestamp": stamp},
-        }
+        return token_request(self.tokens, self.store, namespace, name, body)
 
     def review_token(self, body: Obj) -> Obj:
-        """TokenReview: not stored; the answer carries the status."""
-        spec = body.get("spec") or {}
-        sa_type = self.type_of("", "v1", "serviceaccounts")
-
-        def sa_uid(ns: str, name: str) -> str | None:
-            sa = self.store.get(sa_type.key, ns, name)
-            return sa["metadata"]["uid"] if sa else None
-
-        return {
-            "kind": "TokenReview",
-            "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"creationTimestamp": None},
-            "spec": spec,
-            "status": review(self.tokens, spec, sa_uid),
-        }
+        return token_review(self.tokens, self.store, body)

@@ -5,8 +5,8 @@ the HTTP layer turns it into a ``Status`` object with the same code, reason and 
 the real API server, so clients map it to the exception they would get from a cluster
 (``ApiException(409)`` in the ``kubernetes`` client, ``kopf``'s ``APIConflictError``, kubectl's
 ``Error from server (Conflict)``). See
-https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-deletion and
 https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#response-status-kind
+and the reasons in https://github.com/kubernetes/apimachinery/blob/master/pkg/apis/meta/v1/types.go
 """
 
 from __future__ import annotations

@@ -14,6 +14,14 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The Status reason the real server pairs with each code
+# (https://github.com/kubernetes/apimachinery/blob/master/pkg/apis/meta/v1/types.go, StatusReason).
+REASONS = {
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+    405: "MethodNotAllowed", 409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType",
+    422: "Invalid", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+    504: "Timeout",
+}  # fmt: skip
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "*")
 
 
@@ -25,7 +33,7 @@ class Fault:
     namespace: str | None = None
     times: int = 1
     status: int | None = None  # answer with this code and a Status body ...
-    reason: str = "InternalError"
+    reason: str = ""  # default: the reason the real server gives with that code
     message: str = "injected fault"
     delay: float = 0.0  # ... and/or wait this long first
     cut_after: int | None = None  # watch only: end the stream after this many events
@@ -38,6 +46,8 @@ class Fault:
             raise ValueError("a fault needs status, delay or cut_after")
         if self.times < 1:
             raise ValueError("times must be at least 1")
+        if self.status is not None and not self.reason:
+            self.reason = REASONS.get(self.status, "InternalError")
 
     def matches(self, verb: str, resource: str, name: str, namespace: str) -> bool:
         return (

@@ -8,6 +8,7 @@ kernel picks a free port and two parallel tests never race for one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -21,11 +22,18 @@ from tests.kubeapi.faults import Fault, Faults
 from tests.kubeapi.server import KubeApi
 
 
-async def serve(api: KubeApi, host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(api.app(), access_log=None, shutdown_timeout=1.0)
+async def serve(
+    api: KubeApi, host: str, port: int, *, access_log: logging.Logger | None = None
+) -> tuple[web.AppRunner, int]:
+    """Start ``api`` listening; returns the runner (to clean up) and the port it got."""
+    runner = web.AppRunner(api.app(), access_log=access_log, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
+    try:
+        await site.start()
+    except OSError:
+        await runner.cleanup()
+        raise
     server = site._server
     assert server is not None
     sockets = getattr(server, "sockets", None) or []
@@ -34,7 +42,8 @@ async def serve(api: KubeApi, host: str, port: int) -> tuple[web.AppRunner, int]
 
 class RunningKubeApi:
     """A live emulator. ``url``/``port`` to reach it, ``faults`` to inject failures,
-    ``write_kubeconfig`` for tools that read ``KUBECONFIG``."""
+    ``write_kubeconfig`` for tools that read ``KUBECONFIG``. ``start()``/``stop()``, or use it
+    as a context manager."""
 
     def __init__(
         self, *, host: str = "127.0.0.1", window: int = 1000, bookmark_interval: float = 60.0
@@ -60,6 +69,12 @@ class RunningKubeApi:
         self._thread.join(timeout=10)
         self._loop.close()
 
+    def __enter__(self) -> RunningKubeApi:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def _call(self, coro: Any) -> Future[Any]:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
@@ -79,7 +94,7 @@ class RunningKubeApi:
         """End the open watch streams now (of one plural, or all); returns how many."""
 
         async def cut() -> int:
-            return self.api.cut_watches(resource)
+            return self.cluster.cut_watches(resource)
 
         result: int = self._call(cut()).result(timeout=10)
         return result

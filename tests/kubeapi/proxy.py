@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+from aiohttp import web
+
 from tests.kubeapi.errors import ApiError, bad_request, not_found
+from tests.kubeapi.routing import Target
 from tests.kubeapi.store import Store
 
 Obj = dict[str, Any]
@@ -96,3 +100,23 @@ def resolve(store: Store, namespace: str, target: str) -> tuple[str, str]:
             if ready and ep_port.get("name", "") == port_name:
                 return scheme, f"{ready[0]['addresses'][0]}:{ep_port['port']}"
     raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
+
+
+async def forward(
+    session: aiohttp.ClientSession, store: Store, request: web.Request, target: Target
+) -> web.Response:
+    """Pass ``request`` to the Service's endpoint and its answer back, hop-by-hop headers aside."""
+    scheme, address = resolve(store, target.namespace or "", target.name or "")
+    url = f"{scheme}://{address}/{target.tail}"
+    if request.query_string:
+        url += f"?{request.query_string}"
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    try:
+        async with session.request(
+            request.method, url, headers=headers, data=await request.read(), allow_redirects=False
+        ) as upstream:
+            body = await upstream.read()
+            back = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+            return web.Response(status=upstream.status, body=body, headers=back)
+    except aiohttp.ClientError as exc:
+        raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: {exc}") from exc

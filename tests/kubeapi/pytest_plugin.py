@@ -21,8 +21,5 @@ def kubeapi(request: pytest.FixtureRequest) -> Iterator[RunningKubeApi]:
     """A running emulator: ``.url``, ``.port``, ``.write_kubeconfig(path)``, ``.faults``,
     ``.fault(verb, resource, ...)``, ``.cut_watches()``, ``.signing_public_key_pem``."""
     options = getattr(request, "param", None) or {}
-    server = RunningKubeApi(**options).start()
-    try:
+    with RunningKubeApi(**options) as server:
         yield server
-    finally:
-        server.stop()

@@ -3,23 +3,102 @@
 Kubernetes schemas are "structural" OpenAPI v3.0
 (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema).
 For ``jsonschema`` they are translated: ``nullable: true`` admits null,
-``x-kubernetes-int-or-string`` admits an integer or a string; other ``x-kubernetes-*`` keys are
-dropped from the validation schema (jsonschema ignores unknown keys anyway), and
+``x-kubernetes-int-or-string`` admits an integer or a string, ``x-kubernetes-list-type: set``
+items must be unique and ``map`` items unique by their ``x-kubernetes-list-map-keys``; other
+``x-kubernetes-*`` keys are dropped from the validation schema, and
 ``x-kubernetes-validations`` (CEL) are not evaluated. Unknown fields are pruned unless
 ``x-kubernetes-preserve-unknown-fields`` says otherwise, and ``default`` values are filled in.
+The formats the real server checks are checked (``date-time``, ``date``, ``byte``, ``uuid``,
+``ipv4``, ``ipv6``); others (``int32``, ``int64``, ...) are annotations only, as there.
 ``metadata`` is never checked against the schema: the server validates it itself.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
+import ipaddress
 import json
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
 import jsonschema
 
 Obj = dict[str, Any]
 _ROOT_KEPT = ("apiVersion", "kind", "metadata")
+_MAP_KEYS = "x-kubernetes-list-map-keys"
+
+
+_FORMATS = jsonschema.FormatChecker(formats=())  # only the formats below, as the real server
+
+
+def _date_time(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        if "T" not in value.upper():
+            raise ValueError("not an RFC 3339 date-time")
+    return True
+
+
+def _date(value: object) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+    return True
+
+
+def _byte(value: object) -> bool:
+    if isinstance(value, str):
+        base64.b64decode(value, validate=True)
+    return True
+
+
+def _uuid(value: object) -> bool:
+    if isinstance(value, str):
+        uuid.UUID(value)
+    return True
+
+
+def _ipv4(value: object) -> bool:
+    if isinstance(value, str):
+        ipaddress.IPv4Address(value)
+    return True
+
+
+def _ipv6(value: object) -> bool:
+    if isinstance(value, str):
+        ipaddress.IPv6Address(value)
+    return True
+
+
+for _name, _check, _errors in (
+    ("date-time", _date_time, ValueError),
+    ("date", _date, ValueError),
+    ("byte", _byte, (binascii.Error, ValueError)),
+    ("uuid", _uuid, ValueError),
+    ("ipv4", _ipv4, ValueError),
+    ("ipv6", _ipv6, ValueError),
+):
+    _FORMATS.checks(_name, raises=_errors)(_check)
+
+
+def _unique_map_keys(
+    validator: Any, keys: list[str], instance: Any, schema: Obj
+) -> Iterator[jsonschema.ValidationError]:
+    """``x-kubernetes-list-type: map``: no two items may share their key fields."""
+    if not isinstance(instance, list):
+        return
+    seen = set()
+    for item in instance:
+        if not isinstance(item, dict):
+            continue
+        key = tuple(json.dumps(item.get(k)) for k in keys)
+        if key in seen:
+            shown = ", ".join(f"{k}: {item.get(k)!r}" for k in keys)
+            yield jsonschema.ValidationError(f"Duplicate value: {{{shown}}}")
+        seen.add(key)
 
 
 def _translate(node: Any) -> Any:
@@ -33,12 +112,16 @@ def _translate(node: Any) -> Any:
             out[key] = _translate(value)
         elif key in ("allOf", "anyOf", "oneOf"):
             out[key] = [_translate(v) for v in value]
+        elif key == _MAP_KEYS:
+            out[key] = value  # checked by the extra keyword below
         elif key == "nullable" or key.startswith("x-kubernetes-"):
             continue
         else:
             out[key] = value
     if node.get("x-kubernetes-int-or-string") and "type" not in node:
         out["anyOf"] = [*out.get("anyOf", []), {"type": "integer"}, {"type": "string"}]
+    if node.get("x-kubernetes-list-type") == "set":
+        out["uniqueItems"] = True
     if node.get("nullable"):
         if isinstance(out.get("type"), str):
             out["type"] = [out["type"], "null"]
@@ -63,16 +146,15 @@ class CompiledSchema:
         root.get("properties", {}).pop("metadata", None)
         if "required" in root:
             root["required"] = [r for r in root["required"] if r != "metadata"]
-        validator_cls = jsonschema.validators.validator_for(
-            root, default=jsonschema.Draft7Validator
-        )
-        self._validator = validator_cls(root)
+        base = jsonschema.validators.validator_for(root, default=jsonschema.Draft7Validator)
+        validator_cls = jsonschema.validators.extend(base, {_MAP_KEYS: _unique_map_keys})
+        self._validator = validator_cls(root, format_checker=_FORMATS)
 
     def apply(self, obj: Obj) -> Obj:
         """Pruned and defaulted copy of ``obj``."""
         out = copy.deepcopy(obj)
         _prune(out, self.schema, root=True)
-        _default(out, self.schema)
+        _default(out, self.schema, root=True)
         return out
 
     def errors(self, obj: Obj) -> list[tuple[str, str]]:
@@ -117,11 +199,13 @@ def _prune(node: Any, schema: Any, *, root: bool = False) -> None:
             _prune(item, schema["items"])
 
 
-def _default(node: Any, schema: Any) -> None:
+def _default(node: Any, schema: Any, *, root: bool = False) -> None:
     if not isinstance(schema, dict):
         return
     if isinstance(node, dict):
         for key, sub in (schema.get("properties") or {}).items():
+            if root and key in _ROOT_KEPT:
+                continue
             if key not in node and isinstance(sub, dict) and "default" in sub:
                 node[key] = copy.deepcopy(sub["default"])
             if key in node:

@@ -64,6 +64,16 @@ class _Requirement:
 
 _SET_RE = re.compile(r"^\s*([^\s!=(),]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$")
+_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def _values(key: str, values: list[str]) -> frozenset[str]:
+    for value in values:
+        if len(value) > 63 or not _VALUE_RE.match(value):
+            raise bad_request(
+                f"unable to parse requirement: invalid label value {value!r} for {key!r}"
+            )
+    return frozenset(values)
 
 
 def _split_requirements(text: str) -> list[str]:
@@ -89,14 +99,16 @@ def _parse_requirement(text: str) -> _Requirement:
     set_match = _SET_RE.match(text)
     if set_match:
         key, op, values = set_match.groups()
-        return _Requirement(key, op, frozenset(v.strip() for v in values.split(",") if v.strip()))
+        return _Requirement(
+            key, op, _values(key, [v.strip() for v in values.split(",") if v.strip()])
+        )
     for op, norm in (("!=", "!="), ("==", "="), ("=", "=")):
         if op in text:
             key, _, value = text.partition(op)
             key, value = key.strip(), value.strip()
             if not _KEY_RE.match(key):
                 raise bad_request(f"unable to parse requirement: invalid label key {key!r}")
-            return _Requirement(key, norm, frozenset([value]))
+            return _Requirement(key, norm, _values(key, [value]))
     if text.startswith("!"):
         return _Requirement(text[1:].strip(), "!")
     if not _KEY_RE.match(text):

@@ -5,25 +5,27 @@ request does not depend on how many resource types are served. Every error leave
 Kubernetes ``Status`` with the matching HTTP code; lists carry ``kind: XList``; watches stream
 newline-delimited JSON events with ``Content-Type: application/json`` (see
 https://kubernetes.io/docs/reference/using-api/api-concepts/#watch-bookmarks and
-https://kubernetes.io/docs/reference/using-api/api-concepts/#410-gone-responses ). Non-Kubernetes
-paths under ``/_emulator/`` drive fault injection from other processes.
+https://kubernetes.io/docs/reference/using-api/api-concepts/#410-gone-responses ). Discovery and
+the ``/_emulator/`` control paths are in :mod:`tests.kubeapi.nonresource`, the service proxy in
+:mod:`tests.kubeapi.proxy`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from tests.kubeapi import discovery, proxy, routing
+from tests.kubeapi import nonresource, proxy, routing
 from tests.kubeapi.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster
 from tests.kubeapi.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
 from tests.kubeapi.faults import Fault
 from tests.kubeapi.resources import ResourceType
+from tests.kubeapi.responses import flag, json_response, read_body
 from tests.kubeapi.routing import Target
 from tests.kubeapi.selectors import FieldSelector, LabelSelector, combine
 from tests.kubeapi.streaming import WatchStream, send
@@ -31,41 +33,21 @@ from tests.kubeapi.tables import TABLE_MARK, to_table
 from tests.kubeapi.watch import Watcher
 
 Obj = dict[str, Any]
-CLUSTER_KEY = web.AppKey("cluster", Cluster)
-SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
 _CONTENT_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
+_SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "token": ("create",)}
 
 
-def _json(obj: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(obj, separators=(",", ":")).encode(),
-        status=status,
-        content_type="application/json",
-    )
-
-
-def _error(exc: ApiError) -> web.Response:
-    return _json(exc.status(), exc.code)
-
-
-def _flag(params: Any, name: str) -> bool:
-    return str(params.get(name, "")).lower() in ("true", "1")
-
-
-async def _body(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw:
-        return {}
+def _integer(params: Any, name: str) -> int:
     try:
-        return json.loads(raw)
+        return int(params.get(name) or 0)
     except ValueError as exc:
-        raise bad_request(f"the body of the request is not valid JSON: {exc}") from exc
+        raise bad_request(f"invalid value for {name}: {params.get(name)!r}") from exc
 
 
 def _verb(method: str, target: Target, params: Any) -> str:
     collection = target.name is None
     if method == "GET":
-        if target.legacy_watch or _flag(params, "watch"):
+        if target.legacy_watch or flag(params, "watch"):
             return "watch"
         return "list" if collection else "get"
     if method == "DELETE":
@@ -109,11 +91,21 @@ class KubeApi:
         try:
             return await self._dispatch(request)
         except ApiError as exc:
-            return _error(exc)
+            return self._failure(exc)
+        except Exception as exc:  # a bug here must still reach the client as a Status
+            traceback.print_exc()
+            return self._failure(ApiError(500, "InternalError", f"emulator error: {exc!r}"))
+
+    @staticmethod
+    def _failure(exc: ApiError) -> web.StreamResponse:
+        response = json_response(exc.status(), exc.code)
+        if exc.details and "retryAfterSeconds" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retryAfterSeconds"])
+        return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
-        special = await self._special(request, path)
+        special = await nonresource.answer(request, self.cluster)
         if special is not None:
             return special
         target = routing.parse(path)
@@ -130,9 +122,12 @@ class KubeApi:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:
-                raise ApiError(fault.status, fault.reason, fault.message)
+                # 429 comes with a retry hint, as from the real server's max-in-flight filter.
+                details = {"retryAfterSeconds": 1} if fault.status == 429 else None
+                raise ApiError(fault.status, fault.reason, fault.message, details=details)
         if target.subresource == "proxy" and rt.plural == "services":
-            return await self._proxy(request, target)
+            assert self._session is not None
+            return await proxy.forward(self._session, self.cluster.store, request, target)
         if verb == "watch":
             return await self._watch(request, rt, target, fault)
         return await self._verb(request, rt, target, verb)
@@ -148,34 +143,34 @@ class KubeApi:
             raise method_not_allowed()
         if sub not in (None, "status", *rt.subresources) or (sub == "status" and not rt.has_status):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        if verb not in rt.verbs and not (sub and verb in ("get", "update", "patch", "create")):
+        if verb not in (_SUBRESOURCE_VERBS.get(sub, ()) if sub else rt.verbs):
             raise method_not_allowed()
         if verb == "get":
             obj = cluster.get(rt, ns, target.name or "")
-            return _json(to_table(rt, [obj], single=True) if self._table(request) else obj)
+            return json_response(to_table(rt, [obj], single=True) if self._table(request) else obj)
         if verb == "list":
             listed = cluster.list(
                 rt,
                 target.namespace,
                 label_selector=params.get("labelSelector"),
                 field_selector=params.get("fieldSelector"),
-                limit=int(params.get("limit", "0") or 0),
+                limit=_integer(params, "limit"),
                 continue_token=params.get("continue"),
             )
             if self._table(request):
-                return _json(to_table(rt, listed["items"], meta=listed["metadata"]))
-            return _json(listed)
-        body = await _body(request) if verb != "get" else {}
+                return json_response(to_table(rt, listed["items"], meta=listed["metadata"]))
+            return json_response(listed)
+        body = await read_body(request) if verb != "get" else {}
         if verb == "create":
             if sub == "token" and rt.plural == "serviceaccounts":
-                return _json(cluster.request_token(ns, target.name or "", body), 201)
+                return json_response(cluster.request_token(ns, target.name or "", body), 201)
             if rt.plural == "tokenreviews":
-                return _json(cluster.review_token(body), 201)
+                return json_response(cluster.review_token(body), 201)
             if target.name is not None:
                 raise method_not_allowed()
-            return _json(cluster.create(rt, ns, body, dry_run=dry_run), 201)
+            return json_response(cluster.create(rt, ns, body, dry_run=dry_run), 201)
         if verb == "update":
-            return _json(
+            return json_response(
                 cluster.update(rt, ns, target.name or "", body, subresource=sub, dry_run=dry_run)
             )
         if verb == "patch":
@@ -190,20 +185,20 @@ class KubeApi:
             obj = cluster.patch(
                 rt, ns, target.name or "", content_type, body, subresource=sub, dry_run=dry_run
             )
-            return _json(obj)
+            return json_response(obj)
         if verb == "delete":
             options = dict(body) if isinstance(body, dict) else {}
             for key in ("propagationPolicy", "orphanDependents"):
                 if key in params:
-                    options[key] = params[key] if key == "propagationPolicy" else _flag(params, key)
+                    options[key] = params[key] if key == "propagationPolicy" else flag(params, key)
             if dry_run:
                 options["dryRun"] = ["All"]
-            return _json(cluster.delete(rt, ns, target.name or "", options))
+            return json_response(cluster.delete(rt, ns, target.name or "", options))
         if verb == "deletecollection":
             options = dict(body) if isinstance(body, dict) else {}
             if "propagationPolicy" in params:
                 options["propagationPolicy"] = params["propagationPolicy"]
-            return _json(
+            return json_response(
                 cluster.delete_collection(
                     rt,
                     target.namespace,
@@ -231,9 +226,10 @@ class KubeApi:
             fields = FieldSelector((*fields.requirements, ("metadata.name", True, target.name)))
         watcher = Watcher(target.namespace, combine(labels, fields))
         rv_param = params.get("resourceVersion", "")
-        send_initial = _flag(params, "sendInitialEvents")
-        bookmarks = _flag(params, "allowWatchBookmarks")
-        timeout = float(params["timeoutSeconds"]) if params.get("timeoutSeconds") else 1800.0
+        send_initial = flag(params, "sendInitialEvents")
+        bookmarks = flag(params, "allowWatchBookmarks")
+        # Without timeoutSeconds the real server ends a watch after 30 to 60 minutes.
+        timeout = float(_integer(params, "timeoutSeconds") or 1800)
         # Everything up to subscribe() runs without awaiting, so no event falls between the
         # snapshot (or the replay from the window) and the live stream.
         backlog: list[tuple[str, Obj]] = []
@@ -273,127 +269,10 @@ class KubeApi:
                 bookmark_interval=self.bookmark_interval,
                 initial_end=send_initial and bookmarks,
                 budget=fault.cut_after if fault is not None else None,
+                table=self._table(request),
             ).run()
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
             store.hub.unsubscribe(rt.key, watcher)
         return response
-
-    # -- service proxy --------------------------------------------------------------------------
-
-    async def _proxy(self, request: web.Request, target: Target) -> web.StreamResponse:
-        assert self._session is not None
-        scheme, address = proxy.resolve(
-            self.cluster.store, target.namespace or "", target.name or ""
-        )
-        url = f"{scheme}://{address}/{target.tail}"
-        if request.query_string:
-            url += f"?{request.query_string}"
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in proxy.HOP_BY_HOP}
-        try:
-            async with self._session.request(
-                request.method,
-                url,
-                headers=headers,
-                data=await request.read(),
-                allow_redirects=False,
-            ) as upstream:
-                body = await upstream.read()
-                out_headers = {
-                    k: v for k, v in upstream.headers.items() if k.lower() not in proxy.HOP_BY_HOP
-                }
-                return web.Response(status=upstream.status, body=body, headers=out_headers)
-        except aiohttp.ClientError as exc:
-            raise ApiError(
-                503, "ServiceUnavailable", f"error trying to reach service: {exc}"
-            ) from exc
-
-    # -- non-resource paths ---------------------------------------------------------------------
-
-    async def _special(self, request: web.Request, path: str) -> web.StreamResponse | None:
-        registry = self.cluster.registry
-        if path in ("/healthz", "/readyz", "/livez"):
-            return web.Response(text="ok")
-        if path == "/version":
-            return _json(discovery.VERSION)
-        if path == "/api":
-            return _json(discovery.core_versions(f"{request.host}"))
-        if path == "/api/v1":
-            return _json(discovery.resource_list(registry, "", "v1"))
-        if path == "/apis":
-            return _json(discovery.group_list(registry))
-        segments = path.strip("/").split("/")
-        if segments[0] == "apis" and len(segments) in (2, 3):
-            doc = (
-                discovery.group(registry, segments[1])
-                if len(segments) == 2
-                else discovery.resource_list(registry, segments[1], segments[2])
-            )
-            if doc is None:
-                raise ApiError(404, "NotFound", "the server could not find the requested resource")
-            return _json(doc)
-        if path == "/openapi/v3":
-            return _json(discovery.openapi_root(registry))
-        if path.startswith("/openapi/v3/"):
-            rest = path.removeprefix("/openapi/v3/").split("/")
-            group_name, version = ("", rest[1]) if rest[0] == "api" else (rest[1], rest[2])
-            doc = discovery.openapi_group_version(registry, group_name, version)
-            if doc is None:
-                raise ApiError(404, "NotFound", "the server could not find the requested resource")
-            return _json(doc)
-        if path == "/.well-known/openid-configuration":
-            base = f"http://{request.host}"
-            return _json(
-                {
-                    "issuer": "https://kubernetes.default.svc.cluster.local",
-                    "jwks_uri": f"{base}/openid/v1/jwks",
-                    "response_types_supported": ["id_token"],
-                    "subject_types_supported": ["public"],
-                    "id_token_signing_alg_values_supported": ["RS256"],
-                }
-            )
-        if path == "/openid/v1/jwks":
-            return _json(self.cluster.tokens.jwks())
-        if segments[0] == "_emulator":
-            return await self._emulator(request, segments[1:])
-        return None
-
-    async def _emulator(self, request: web.Request, segments: list[str]) -> web.StreamResponse:
-        faults = self.cluster.faults
-        if segments == ["faults"]:
-            if request.method == "GET":
-                return _json([f.as_json() for f in faults.pending()])
-            if request.method == "DELETE":
-                faults.clear()
-                return _json({})
-            if request.method == "POST":
-                body = await _body(request)
-                try:
-                    fault = faults.add(**body)
-                except (TypeError, ValueError) as exc:
-                    raise bad_request(str(exc)) from exc
-                return _json(fault.as_json(), 201)
-        if segments == ["watches", "cut"] and request.method == "POST":
-            body = await _body(request)
-            return _json({"cut": self.cut_watches(body.get("resource"))})
-        if segments == ["keys"]:
-            return _json(
-                {
-                    "publicKeyPEM": self.cluster.tokens.public_key_pem,
-                    "jwks": self.cluster.tokens.jwks(),
-                }
-            )
-        raise ApiError(404, "NotFound", "unknown emulator path")
-
-    def cut_watches(self, plural: str | None = None) -> int:
-        """End open watch streams (of one resource, or all); must run on the server's loop."""
-        cut = 0
-        for rt in list(self.cluster.registry.all()):
-            if plural not in (None, rt.plural):
-                continue
-            for watcher in self.cluster.store.hub.watchers(rt.key):
-                if not watcher.cut:
-                    watcher.close()
-                    cut += 1
-        return cut

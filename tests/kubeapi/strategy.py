@@ -9,14 +9,12 @@ https://github.com/kubernetes/community/blob/master/contributors/devel/sig-archi
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
-import re
 import secrets
 import uuid
 from typing import Any
 
+from tests.kubeapi import kinds, metadata
 from tests.kubeapi.errors import ApiError, bad_request, conflict, invalid
 from tests.kubeapi.resources import ResourceType
 
@@ -24,7 +22,6 @@ Obj = dict[str, Any]
 
 # The alphabet and length the real server uses for generateName suffixes.
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Fields only the server sets; a client's values are replaced by the stored ones.
 _SERVER_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
 
@@ -91,15 +88,9 @@ def prepare_create(rt: ResourceType, body: Obj, *, namespace: str, now: str) -> 
             )
         meta["name"] = prefix + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
     name = meta["name"]
-    if rt.plural != "tokenreviews" and (len(name) > 253 or not _DNS_SUBDOMAIN.match(name)):
-        raise _invalid(
-            rt,
-            name,
-            "metadata.name",
-            f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
-            "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-            "character",
-        )
+    problem = metadata.name_problem(name)
+    if rt.plural != "tokenreviews" and problem:
+        raise _invalid(rt, name, "metadata.name", f'Invalid value: "{name}": {problem}')
     _check_namespace(rt, meta, namespace)
     for key in (*_SERVER_META, "resourceVersion", "generation", "managedFields", "selfLink"):
         meta.pop(key, None)
@@ -187,45 +178,5 @@ def prepare_update(rt: ResourceType, old: Obj, body: Obj, *, subresource: str | 
 
 
 def _kind_rules(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
-    if rt.group == "" and rt.kind == "Secret":
-        _secret_rules(rt, obj, old)
-    elif rt.group == "" and rt.kind == "ConfigMap":
-        _immutable(rt, obj, old, ("data", "binaryData"))
-
-
-def _secret_rules(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
-    """stringData is folded into base64 data (stringData wins); data must be base64; type and,
-    under ``immutable: true``, data cannot change.
-    https://kubernetes.io/docs/concepts/configuration/secret/#secret-immutable"""
-    name = obj["metadata"]["name"]
-    data = obj.get("data") or {}
-    for key, value in data.items():
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, TypeError, ValueError) as exc:
-            raise bad_request(
-                f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data '
-                f"at key {key!r}"
-            ) from exc
-    string_data = obj.pop("stringData", None) or {}
-    for key, value in string_data.items():
-        data[key] = base64.b64encode(str(value).encode()).decode()
-    if data or "data" in obj:
-        obj["data"] = data
-    obj.setdefault("type", "Opaque")
-    if old is not None and obj["type"] != old.get("type", "Opaque"):
-        raise _invalid(rt, name, "type", "Invalid value: field is immutable")
-    _immutable(rt, obj, old, ("data",))
-
-
-def _immutable(rt: ResourceType, obj: Obj, old: Obj | None, fields: tuple[str, ...]) -> None:
-    if old is None or not old.get("immutable"):
-        return
-    name = obj["metadata"]["name"]
-    if not obj.get("immutable"):
-        raise _invalid(
-            rt, name, "immutable", "Forbidden: field is immutable when `immutable` is set"
-        )
-    for field in fields:
-        if (obj.get(field) or {}) != (old.get(field) or {}):
-            raise _invalid(rt, name, field, "Forbidden: field is immutable when `immutable` is set")
+    metadata.check(rt, obj)
+    kinds.apply(rt, obj, old)

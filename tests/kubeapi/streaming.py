@@ -20,6 +20,7 @@ from aiohttp import web
 from tests.kubeapi.cluster import view
 from tests.kubeapi.resources import ResourceType
 from tests.kubeapi.store import Store
+from tests.kubeapi.tables import to_table
 from tests.kubeapi.watch import Watcher
 
 Obj = dict[str, Any]
@@ -47,6 +48,15 @@ class WatchStream:
     bookmark_interval: float
     initial_end: bool  # sendInitialEvents: mark the end of the backlog with a bookmark
     budget: int | None = None  # end after this many events
+    table: bool = False  # the client asked for server-side printing (kubectl get -w)
+    _tabled: int = 0
+
+    def _render(self, obj: Obj) -> Obj:
+        seen = view(self.rt, obj)
+        if not self.table:
+            return seen
+        self._tabled += 1
+        return to_table(self.rt, [seen], single=True, columns=self._tabled == 1)
 
     def _bookmark(self, annotations: dict[str, str] | None = None) -> Obj:
         # Sent only when every published event has been written, so the current version is
@@ -68,7 +78,7 @@ class WatchStream:
         for kind, obj in self.backlog:
             if self._spent(sent):
                 return
-            await send(self.response, kind, view(self.rt, obj))
+            await send(self.response, kind, self._render(obj))
             sent += 1
         if self.initial_end:
             await send(self.response, "BOOKMARK", self._bookmark(INITIAL_EVENTS_END))
@@ -94,5 +104,5 @@ class WatchStream:
                 return
             translated = self.watcher.translate(item)
             if translated is not None:
-                await send(self.response, translated[0], view(self.rt, translated[1]))
+                await send(self.response, translated[0], self._render(translated[1]))
                 sent += 1

@@ -2,9 +2,11 @@
 Table, as kubectl's default output asks for
 (https://kubernetes.io/docs/reference/using-api/api-concepts/#receiving-resources-as-tables).
 
-Columns are Name and Age plus, for custom resources, the CRD's ``additionalPrinterColumns``
-(simple JSONPath: ``.a.b``, ``[0]`` and ``[?(@.k=="v")]``). Built-in kinds get Name and Age
-only; their real server-side columns are not reproduced.
+A watch asked for as a Table sends one single-row Table per event, the column definitions only
+in the first, as the real server does. Columns are Name and Age plus, for custom resources, the
+CRD's ``additionalPrinterColumns`` (simple JSONPath: ``.a.b``, ``[0]`` and
+``[?(@.k=="v")]``). Built-in kinds get Name and Age only; their real server-side columns are
+not reproduced.
 """
 
 from __future__ import annotations
@@ -75,8 +77,15 @@ def _cell(value: Any) -> Any:
 
 
 def to_table(
-    rt: ResourceType, items: list[Obj], *, meta: Obj | None = None, single: bool = False
+    rt: ResourceType,
+    items: list[Obj],
+    *,
+    meta: Obj | None = None,
+    single: bool = False,
+    columns: bool = True,
 ) -> Obj:
+    """A Table of ``items``; ``single`` takes the resourceVersion from the one item, and
+    ``columns=False`` leaves out the column definitions (watch events after the first)."""
     extra = [c for c in rt.printer_columns if c.get("jsonPath") != ".metadata.creationTimestamp"]
     rows = []
     for obj in items:
@@ -99,6 +108,6 @@ def to_table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": table_meta,
-        "columnDefinitions": _columns(rt),
+        "columnDefinitions": _columns(rt) if columns else [],
         "rows": rows,
     }

@@ -12,16 +12,20 @@ with the same uid, as for the real server's bound tokens.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.kubeapi.errors import invalid, not_found
+from tests.kubeapi.store import Store
 
 Obj = dict[str, Any]
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -39,11 +43,16 @@ def _unb64(text: str) -> bytes:
 class TokenIssuer:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
+        self._lock = threading.Lock()  # the test thread may ask for the key as the server signs
+        self._made: rsa.RSAPrivateKey | None = None
 
-    @functools.cached_property
+    @property
     def _key(self) -> rsa.RSAPrivateKey:
         # Made on first use: most servers in tests never issue a token, and RSA keygen is slow.
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with self._lock:
+            if self._made is None:
+                self._made = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            return self._made
 
     @property
     def key_id(self) -> str:
@@ -154,4 +163,63 @@ def review(issuer: TokenIssuer, spec: Obj, sa_uid: Callable[[str, str], str | No
             ],
             "extra": {"authentication.kubernetes.io/credential-id": [f"JTI={uid}"]},
         },
+    }
+
+
+_SERVICE_ACCOUNTS = ("", "serviceaccounts")
+
+
+def _stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def token_request(issuer: TokenIssuer, store: Store, namespace: str, name: str, body: Obj) -> Obj:
+    """The answer to a TokenRequest on ``serviceaccounts/NAME/token``: the account must exist
+    and the token lives at least 10 minutes, as on a real server."""
+    sa = store.get(_SERVICE_ACCOUNTS, namespace, name)
+    if sa is None:
+        raise not_found("serviceaccounts", "", name)
+    spec = dict(body.get("spec") or {})
+    seconds = int(spec.get("expirationSeconds") or 3600)
+    if seconds < 600:
+        message = "Invalid value: may not specify a duration less than 10 minutes"
+        raise invalid(
+            "TokenRequest", "authentication.k8s.io", name, [("spec.expirationSeconds", message)]
+        )
+    audiences = list(spec.get("audiences") or []) or DEFAULT_AUDIENCES
+    token, expiry = issuer.issue(
+        namespace=namespace,
+        name=name,
+        uid=sa["metadata"]["uid"],
+        audiences=audiences,
+        seconds=seconds,
+    )
+    spec.update(expirationSeconds=seconds, audiences=audiences)
+    return {
+        "kind": "TokenRequest",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "creationTimestamp": _stamp(time.time()),
+        },
+        "spec": spec,
+        "status": {"token": token, "expirationTimestamp": _stamp(expiry)},
+    }
+
+
+def token_review(issuer: TokenIssuer, store: Store, body: Obj) -> Obj:
+    """The answer to a TokenReview (not stored): the request's spec and the review's status."""
+    spec = body.get("spec") or {}
+
+    def sa_uid(namespace: str, name: str) -> str | None:
+        sa = store.get(_SERVICE_ACCOUNTS, namespace, name)
+        return sa["metadata"]["uid"] if sa else None
+
+    return {
+        "kind": "TokenReview",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"creationTimestamp": None},
+        "spec": spec,
+        "status": review(issuer, spec, sa_uid),
     }

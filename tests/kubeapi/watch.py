@@ -120,6 +120,13 @@ class WatchHub:
     def unsubscribe(self, key: tuple[str, str], watcher: Watcher) -> None:
         self._watchers.get(key, set()).discard(watcher)
 
+    def cut(self, key: tuple[str, str]) -> int:
+        """End the open watches of one resource now; returns how many."""
+        open_ones = [w for w in self._watchers.get(key, ()) if not w.cut]
+        for watcher in open_ones:
+            watcher.close()
+        return len(open_ones)
+
     def watchers(self, key: tuple[str, str] | None = None) -> list[Watcher]:
         if key is not None:
             return list(self._watchers.get(key, ()))

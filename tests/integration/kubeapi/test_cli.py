@@ -15,7 +15,7 @@ import yaml
 
 from tests.integration.kubeapi.http import call
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.emulator_only]
 ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -77,3 +77,10 @@ def test_cut_open_watches(kubeapi: RunningKubeApi) -> None:
         time.sleep(0.02)
     reader.join(timeout=5)
     assert not reader.is_alive() and result[0][1] == []
+
+
+def test_status_reason_follows_the_code(kubeapi: RunningKubeApi) -> None:
+    kubeapi.fault("list", "secrets", status=429)
+    status, body, headers = call(f"{kubeapi.url}/api/v1/namespaces/default/secrets")
+    assert status == 429 and body["reason"] == "TooManyRequests"
+    assert headers["Retry-After"] == "1" and body["details"]["retryAfterSeconds"] == 1

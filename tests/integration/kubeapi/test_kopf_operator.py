@@ -20,41 +20,13 @@ import kubernetes
 import pytest
 from kubernetes.client.exceptions import ApiException
 
+from tests.integration.kubeapi.widget_crd import WIDGET_CRD
+
 pytestmark = pytest.mark.integration
 k8s: Any = kubernetes  # the client's own annotations are partial; tests use it untyped
 
 ROOT = Path(__file__).resolve().parents[3]
 OPERATOR = Path(__file__).with_name("operator_app.py")
-WIDGET_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.kubeapi.test"},
-    "spec": {
-        "group": "kubeapi.test",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {"type": "object", "properties": {"color": {"type": "string"}}},
-                            "status": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            },
-                        },
-                    }
-                },
-            }
-        ],
-    },
-}
 
 
 def _until(what: str, check: Callable[[], Any], log: Path, timeout: float = 30.0) -> Any:
@@ -70,23 +42,21 @@ def _until(what: str, check: Callable[[], Any], log: Path, timeout: float = 30.0
         time.sleep(0.05)
 
 
-@pytest.fixture
-def operator(kubeconfig: Path, tmp_path: Path, api_client: Any) -> Iterator[Path]:
+# kopf lists and watches one namespace's URL, or the cluster-wide one (as a controller does).
+SCOPES = {"namespaced": ["--namespace", "default"], "cluster-wide": ["--all-namespaces"]}
+
+
+@pytest.fixture(params=sorted(SCOPES))
+def operator(
+    request: pytest.FixtureRequest, kubeconfig: Path, tmp_path: Path, api_client: Any
+) -> Iterator[Path]:
     k8s.client.ApiextensionsV1Api(api_client).create_custom_resource_definition(WIDGET_CRD)
     log = tmp_path / "operator.log"
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
+    scope = SCOPES[request.param]
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kopf",
-                "run",
-                "--standalone",
-                "--namespace",
-                "default",
-                str(OPERATOR),
-            ],
+            [sys.executable, "-m", "kopf", "run", "--standalone", *scope, str(OPERATOR)],
             cwd=ROOT,
             env=env,
             stdout=out,

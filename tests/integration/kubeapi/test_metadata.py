@@ -7,12 +7,16 @@ generateName."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import kubernetes
 import pytest
 from kubernetes.client.exceptions import ApiException
+
+from tests.integration.kubeapi.http import call
+from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration
 k8s: Any = kubernetes  # the client's own annotations are partial; tests use it untyped
@@ -100,3 +104,61 @@ def test_client_cannot_set_server_fields(core: Any) -> None:
     )
     assert created.metadata.uid != "mine"
     assert created.metadata.creation_timestamp.year != 2000
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"labels": {"bad key!": "v"}},
+        {"labels": {"k": "x" * 64}},
+        {"labels": {"k": "-starts-with-dash"}},
+        {"labels": {"Not_A.Domain/k": "v"}},
+        {"annotations": {"k": "x" * (256 * 1024)}},
+    ],
+    ids=[
+        "label-key",
+        "label-value-too-long",
+        "label-value-chars",
+        "label-prefix",
+        "annotations-too-big",
+    ],
+)
+def test_labels_and_annotations_are_validated(core: Any, metadata: dict[str, Any]) -> None:
+    # https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "c", **metadata}})
+    assert info.value.status == 422
+    assert json.loads(str(info.value.body))["reason"] == "Invalid"
+
+
+def test_secret_size_limit(core: Any) -> None:
+    # https://kubernetes.io/docs/concepts/configuration/secret/#restriction-data-size
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_secret(
+            "default", {"metadata": {"name": "big"}, "stringData": {"k": "x" * (1024 * 1024 + 1)}}
+        )
+    assert info.value.status == 422
+    core.create_namespaced_secret(
+        "default", {"metadata": {"name": "ok"}, "stringData": {"k": "x" * 1024 * 1024}}
+    )
+
+
+@pytest.mark.parametrize(
+    "refs",
+    [
+        [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner"}],
+        [
+            {"apiVersion": "v1", "kind": "ConfigMap", "name": "a", "uid": "1", "controller": True},
+            {"apiVersion": "v1", "kind": "ConfigMap", "name": "b", "uid": "2", "controller": True},
+        ],
+    ],
+    ids=["without-uid", "two-controllers"],
+)
+def test_owner_references_are_validated(
+    kubeapi: RunningKubeApi, refs: list[dict[str, Any]]
+) -> None:
+    # https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/
+    # Raw HTTP: the kubernetes client refuses a reference without uid before sending it.
+    body = {"metadata": {"name": "c", "ownerReferences": refs}}
+    status, answer, _ = call(f"{kubeapi.url}/api/v1/namespaces/default/configmaps", "POST", body)
+    assert status == 422 and answer["reason"] == "Invalid"

@@ -108,3 +108,18 @@ def test_get_missing_is_a_status(core: Any) -> None:
         "code": 404,
         "details": {"name": "nope", "kind": "secrets"},
     }
+
+
+def test_chunks_across_namespaces(core: Any) -> None:
+    # Namespaces whose names sort differently once joined with "/" ("a" < "a-b" but "a-b/" < "a/").
+    for namespace in ("a", "a-b", "b"):
+        for name in ("x", "y"):
+            core.create_namespaced_config_map(namespace, {"metadata": {"name": name}})
+    seen, token = [], None
+    while True:
+        page = core.list_config_map_for_all_namespaces(limit=2, _continue=token)
+        seen += [(i.metadata.namespace, i.metadata.name) for i in page.items]
+        token = page.metadata._continue
+        if not token:
+            break
+    assert seen == [(ns, n) for ns in ("a", "a-b", "b") for n in ("x", "y")]

@@ -115,3 +115,33 @@ def test_core_and_events_k8s_io_events(core: Any, api_client: Any) -> None:
     )
     assert second.metadata.name.startswith("s.")
     assert [e.reason for e in events.list_namespaced_event("default").items] == ["Unsealed"]
+
+
+@pytest.mark.parametrize(
+    ("secret_type", "string_data", "ok"),
+    [
+        ("kubernetes.io/tls", {"tls.crt": "c", "tls.key": "k"}, True),
+        ("kubernetes.io/tls", {"tls.crt": "c"}, False),
+        ("kubernetes.io/dockerconfigjson", {".dockerconfigjson": '{"auths": {}}'}, True),
+        ("kubernetes.io/dockerconfigjson", {".dockerconfigjson": "not json"}, False),
+        ("kubernetes.io/basic-auth", {"username": "u"}, True),
+        ("kubernetes.io/basic-auth", {"token": "t"}, False),
+        ("kubernetes.io/ssh-auth", {}, False),
+        ("Opaque", {"bad key!": "v"}, False),
+        ("sealops.dev/anything", {"k": "v"}, True),
+    ],
+    ids=["tls", "tls-without-key", "dockerconfigjson", "dockerconfigjson-not-json", "basic-auth",
+         "basic-auth-without-user-or-password", "ssh-auth-without-key", "bad-data-key",
+         "custom-type"],
+)  # fmt: skip
+def test_secret_types_need_their_keys(
+    core: Any, secret_type: str, string_data: dict[str, str], ok: bool
+) -> None:
+    # https://kubernetes.io/docs/concepts/configuration/secret/#secret-types
+    body = {"metadata": {"name": "s"}, "type": secret_type, "stringData": string_data}
+    if ok:
+        assert core.create_namespaced_secret("default", body).type == secret_type
+        return
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_secret("default", body)
+    assert info.value.status == 422

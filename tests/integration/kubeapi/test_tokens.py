@@ -110,3 +110,11 @@ def test_token_review_checks_audience_and_account(kubeapi: RunningKubeApi, core:
     core.delete_namespaced_service_account("worker", "apps")
     _, review, _ = call(url, "POST", {"spec": {"token": token, "audiences": ["vault"]}})
     assert review["status"]["authenticated"] is False
+
+
+def test_token_subresource_is_create_only(kubeapi: RunningKubeApi, core: Any) -> None:
+    core.create_namespaced_service_account("apps", {"metadata": {"name": "worker"}})
+    status, body, _ = call(f"{kubeapi.url}/api/v1/namespaces/apps/serviceaccounts/worker/token")
+    assert status == 405 and body["reason"] == "MethodNotAllowed"
+    status, _, _ = call(f"{kubeapi.url}/api/v1/namespaces/apps/secrets/worker/token", "POST", {})
+    assert status == 404
