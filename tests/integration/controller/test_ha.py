@@ -54,11 +54,14 @@ def logged(controller: Controller, text: str) -> bool:
     return any(text in m for m in messages(controller))
 
 
-def replica(start_controller: StartController, priority: int) -> Controller:
+def replica(
+    start_controller: StartController, priority: int, *extra: str, lifetime: int = LIFETIME
+) -> Controller:
     return start_controller(
         "--peering", PEERING,
         "--priority", str(priority),
-        "--peering-lifetime", str(LIFETIME),
+        "--peering-lifetime", str(lifetime),
+        *extra,
     )  # fmt: skip
 
 
@@ -153,3 +156,45 @@ def test_one_replica_acts_and_the_other_takes_over(
     # unsealed again and found in sync, so its Secrets are not rewritten.
     assert low.metric("sealops_values_unsealed_total") == len(first) + len(second)
     assert {n: secret_version(cluster, n) for n in first} == versions
+
+
+RESYNC_SKIPPED = "resync skipped"
+
+
+def test_paused_replica_does_not_resync(
+    cluster: Cluster, start_controller: StartController, plaintexts: list[bytes]
+) -> None:
+    """The resync loop runs outside kopf's handlers, so kopf's pause does not stop it: the
+    controller must itself leave the work to the active peer. The active replica is frozen
+    (SIGSTOP, still alive to the peering for its 60 s lifetime) and a managed Secret deleted; the
+    standby's resync (every 5 s) must see that it is paused and leave the Secret alone."""
+    create_peering(cluster)
+    low = replica(start_controller, 100, "--resync-interval", "5s")
+    wait_for(lambda: logged(low, RESUMED), timeout=30, what="the only replica to resume")
+    high = replica(start_controller, 200, lifetime=60)
+    wait_for(lambda: logged(low, PAUSED), timeout=30, what="the low-priority replica to pause")
+    name = "ha-resync"
+    seal_batch(high.get("/v1/cert.pem"), cluster, [name], plaintexts)
+    assert_unsealed(cluster, [name], timeout=30)
+
+    high.process.send_signal(signal.SIGSTOP)
+    try:
+        skipped = sum(RESYNC_SKIPPED in m for m in messages(low))
+        cluster.core.delete_namespaced_secret(name, "prod")
+        wait_for(
+            lambda: (
+                sum(RESYNC_SKIPPED in m for m in messages(low)) > skipped
+                or cluster.secret("prod", name) is not None
+            ),
+            timeout=20,
+            what="a resync round of the paused replica",
+        )
+        assert cluster.secret("prod", name) is None, "the paused replica restored the Secret"
+        assert created(low) == set()
+        assert low.metric("sealops_values_unsealed_total") == 0
+    finally:
+        high.process.send_signal(signal.SIGCONT)
+    # Thawed, the active replica sees the deletion and restores the Secret itself.
+    wait_for(lambda: cluster.secret("prod", name), timeout=30, what="the Secret restored")
+    assert_unsealed(cluster, [name], timeout=30)
+    assert created(high) == {f"prod/{name}"}
