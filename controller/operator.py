@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from controller.datahash import load_or_create_hasher
 from controller.http import HttpServer
 from controller.keyring import KeyPolicy, Keyring, KeyStore
 from controller.metrics import Metrics
+from controller.peering import CLUSTER_PEERINGS, PEERINGS, is_active, own_identity
 from controller.reporting import Reporter
 from controller.scheduler import Scheduler
 from controller.sealedsecrets import SEALED_SECRETS, SealedSecretReconciler
@@ -52,6 +54,7 @@ class Settings:
     peering: str | None = None
     priority: int | None = None
     peering_lifetime: int = 60
+    peering_identity: str | None = None  # set by run() with --peering: our key in the peering
     key_sync_interval: float = 30.0
     resync_interval: float = 600.0
     rate_limit: float = 5.0
@@ -303,6 +306,9 @@ def _resync_once(app: App) -> None:
 
     namespaces = app.settings.watch_namespaces or (None,)
     for namespace in namespaces:
+        if not _is_active(app, namespace):
+            log.debug("resync skipped in %s: a peer is active", namespace or "all namespaces")
+            continue
         secrets = {
             ((s.get("metadata") or {}).get("namespace"), (s.get("metadata") or {}).get("name")): s
             for s in app.kube.list(SECRETS, namespace, label_selector=f"{LABEL_MANAGED_BY}=sealops")
@@ -319,7 +325,35 @@ def _resync_once(app: App) -> None:
                 app.sealed.reconcile(body)
 
 
+def _is_active(app: App, namespace: str | None) -> bool:
+    """Whether kopf lets this replica act (in ``namespace``): kopf pauses only its handlers."""
+    settings = app.settings
+    if not settings.peering or settings.peering_identity is None or settings.priority is None:
+        return True  # standalone
+    ref, where = (PEERINGS, namespace) if namespace else (CLUSTER_PEERINGS, None)
+    try:
+        body = app.kube.get(ref, where, settings.peering)
+    except KubeNotFound:
+        return False  # kopf, too, stays paused until its peering object exists
+    except SealopsError as exc:
+        log.warning("cannot read peering %s: %s", settings.peering, exc)
+        return False
+    return is_active(
+        body.get("status"),
+        identity=settings.peering_identity,
+        priority=settings.priority,
+        now=_now(),
+    )
+
+
 def run(settings: Settings) -> None:
+    if settings.peering:
+        # Fixed here, not left to kopf, so the resync loop can judge the peering as kopf does.
+        settings = dataclasses.replace(
+            settings,
+            priority=settings.priority if settings.priority is not None else _random_priority(),
+            peering_identity=own_identity(),
+        )
     app = build_app(settings)
     registry = build_registry(app)
     kwargs: dict[str, Any] = {}
@@ -329,9 +363,8 @@ def run(settings: Settings) -> None:
         kwargs["clusterwide"] = True
     if settings.peering:
         kwargs["peering_name"] = settings.peering
-        kwargs["priority"] = (
-            settings.priority if settings.priority is not None else _random_priority()
-        )
+        kwargs["priority"] = settings.priority
+        kwargs["identity"] = settings.peering_identity
         kwargs["standalone"] = False
     else:
         kwargs["standalone"] = True

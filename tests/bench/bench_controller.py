@@ -1,0 +1,347 @@
+"""1,000 SealedSecrets with 3 values each, through the real controller and the API emulator.
+
+How it is counted: the emulator runs as its own process (``python -m tests.kubeapi --port 0``),
+the project's CRDs are applied, and one RSA-4096 key Secret is created before the controller
+(``python -m controller``, another process) starts, so it unseals with that key and generates
+none. Every SealedSecret is sealed before the clock starts (random 32-byte values); then they are
+POSTed one after another over one keep-alive connection, and a watch counts them until every one
+is Ready=True. Wall time from the first POST to all Ready gives objects/s.
+
+Judged figures, all read from the controller's own ``/metrics`` and ``/proc``:
+- private-key operations per value (``sealops_private_key_operations_total`` /
+  ``sealops_values_unsealed_total``): 1.0 when the key hint is used, target <= 1.05;
+- unseal CPU per value (``sealops_unseal_cpu_seconds_total`` / values) as a ratio to one raw
+  RSA-4096 OAEP-SHA256 decryption, the median of per-call thread CPU time over 300 calls in this
+  process, half just before and half just after the run: target <= 1.3;
+- the controller's peak resident memory (``VmHWM``): target < 250 MB.
+Reported: the controller's and the emulator's whole-process CPU (utime+stime) per object, the
+wall time, and values unsealed per value sealed (above 1.0 when objects are reconciled again:
+kopf re-runs the creation handler when the event of its own status patch arrives later than
+``settings.persistence.consistency_timeout``, which happens when its event loop falls behind).
+
+Every process started here is stopped in ``finally``, also when the run fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from controller.keyring import key_secret
+from sealer.envelope import Scope, decode_blob, label_for
+from sealer.keys import KeyPair, generate_keypair
+from sealer.manifests import PlainSecret
+from sealer.sealing import seal_secret
+from tests.bench.report import Row, ratio_row
+
+ROOT = Path(__file__).resolve().parents[2]
+CRDS = ROOT / "deploy" / "crds"
+BENCH = "controller"
+OBJECTS, VALUES = 1_000, 3
+NAMESPACE, KEY_NAMESPACE = "bench", "sealops-system"
+SEALED_PATH = f"/apis/sealops.dev/v1alpha1/namespaces/{NAMESPACE}/sealedsecrets"
+TIMEOUT = 600.0  # seconds for everything to become Ready
+RAW_CALLS = 300
+
+
+class Api:
+    """A tiny keep-alive JSON client for the emulator (the fastest a client can create)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.conn = http.client.HTTPConnection(host, port, timeout=60)
+
+    def call(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        self.conn.request(method, path, body=data, headers=headers)
+        response = self.conn.getresponse()
+        payload = response.read()
+        return response.status, json.loads(payload) if payload else None
+
+    def create(self, path: str, body: object) -> None:
+        status, answer = self.call("POST", path, body)
+        if status != 201:
+            raise RuntimeError(f"POST {path}: {status} {answer}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def _emulator(workdir: Path) -> Iterator[tuple[int, str, int, Path]]:
+    kubeconfig = workdir / "kubeconfig"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.kubeapi", "--port", "0", "--kubeconfig", str(kubeconfig)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()  # "kubeapi listening on http://H:N"
+        if not line:
+            raise RuntimeError("the emulator exited before listening")
+        host, port = line.rsplit("//", 1)[1].split(":")
+        yield process.pid, host, int(port), kubeconfig
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def _controller(kubeconfig: Path, workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (workdir / "controller.log").open("wb")
+    args = [
+        sys.executable, "-m", "controller",
+        "--namespace", KEY_NAMESPACE,
+        "--http-host", "127.0.0.1",
+        "--http-port", str(port),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                tail = (workdir / "controller.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"the controller exited: {tail}")
+            with contextlib.suppress(OSError):
+                if _get(url + "/healthz") == b"ok\n":
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the controller did not become healthy within 60s")
+            time.sleep(0.1)
+        yield process, url
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return bytes(response.read())
+
+
+def _metric(text: str, name: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        head, _, value = line.rpartition(" ")
+        if head == name or head.startswith(name + "{"):
+            total += float(value)
+    return total
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+def _cpu_seconds(pid: int) -> float:
+    # Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _setup(api: Api, pair: KeyPair) -> None:
+    for path in sorted(CRDS.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "CustomResourceDefinition":
+                api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", doc)
+    for ns in (NAMESPACE, KEY_NAMESPACE):
+        api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                          "metadata": {"name": ns}})  # fmt: skip
+    api.create(
+        f"/api/v1/namespaces/{KEY_NAMESPACE}/secrets",
+        key_secret(pair, name="bench-key", namespace=KEY_NAMESPACE),
+    )
+
+
+def _sealed_docs(pair: KeyPair) -> list[dict[str, Any]]:
+    recipient = pair.recipient
+    return [
+        seal_secret(
+            PlainSecret(
+                name=f"s-{i:04d}",
+                namespace=NAMESPACE,
+                data={f"v{j}": os.urandom(32) for j in range(VALUES)},
+            ),
+            [recipient],
+        )
+        for i in range(OBJECTS)
+    ]
+
+
+class ReadyWatch:
+    """Counts SealedSecrets that became Ready=True, from a watch stream read on a thread.
+
+    A watch rather than polling the list: listing 1,000 objects several times a second costs the
+    emulator (and so the controller, which shares the machine) more than the work measured.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
+        self.conn.request("GET", f"{SEALED_PATH}?watch=1&timeoutSeconds={int(TIMEOUT)}")
+        self.response = self.conn.getresponse()
+        if self.response.status != 200:
+            raise RuntimeError(f"watch: {self.response.status}")
+        self.ready: set[str] = set()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._read, name="ready-watch", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while line := self.response.readline():
+                event = json.loads(line)
+                obj = event.get("object") or {}
+                conditions = (obj.get("status") or {}).get("conditions") or []
+                if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+                    self.ready.add(obj["metadata"]["name"])
+                    if len(self.ready) >= OBJECTS:
+                        break
+        self.done.set()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _raw_decrypt_cpu(pair: KeyPair, doc: dict[str, Any], calls: int) -> list[float]:
+    """Thread CPU seconds of ``calls`` RSA-4096 OAEP-SHA256 decryptions with cryptography."""
+    meta = doc["metadata"]
+    label = label_for(Scope.STRICT, meta["namespace"], meta["name"])
+    blob = next(iter(doc["spec"]["encryptedData"].values()))
+    wrapped = decode_blob(blob)[2:514]  # version + key-length header, then the RSA block
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=label)
+    key = pair.private_key
+    assert len(key.decrypt(wrapped, oaep)) == 32
+    samples = []
+    for _ in range(calls):
+        start = time.thread_time()
+        key.decrypt(wrapped, oaep)
+        samples.append(time.thread_time() - start)
+    return samples
+
+
+def run() -> list[Row]:
+    pair = generate_keypair(now=dt.datetime.now(dt.UTC), key_size=4096, name="bench")
+    docs = _sealed_docs(pair)
+    # Half the baseline before the run and half after, so a change in machine load during the
+    # run (other work on these shared machines) does not bias the ratio one way.
+    raw_samples = _raw_decrypt_cpu(pair, docs[0], RAW_CALLS // 2)
+    with tempfile.TemporaryDirectory(prefix="bench-controller-") as tmp:
+        workdir = Path(tmp)
+        with _emulator(workdir) as (emulator_pid, host, port, kubeconfig):
+            api = Api(host, port)
+            try:
+                _setup(api, pair)
+                with _controller(kubeconfig, workdir) as (process, url):
+                    watch = ReadyWatch(host, port)
+                    try:
+                        cpu_before = _cpu_seconds(process.pid)
+                        api_cpu_before = _cpu_seconds(emulator_pid)
+                        start = time.perf_counter()
+                        for doc in docs:
+                            api.create(SEALED_PATH, doc)
+                        created_s = time.perf_counter() - start
+                        if not watch.done.wait(TIMEOUT) or len(watch.ready) < OBJECTS:
+                            raise RuntimeError(f"only {len(watch.ready)}/{OBJECTS} Ready")
+                        wall = time.perf_counter() - start
+                    finally:
+                        watch.close()
+                    cpu = _cpu_seconds(process.pid) - cpu_before
+                    api_cpu = _cpu_seconds(emulator_pid) - api_cpu_before
+                    # One scrape: the counters move on while redundant reconciles still run.
+                    metrics = _get(url + "/metrics").decode()
+                    values = _metric(metrics, "sealops_values_unsealed_total")
+                    key_ops = _metric(metrics, "sealops_private_key_operations_total")
+                    unseal_cpu = _metric(metrics, "sealops_unseal_cpu_seconds_total")
+                    peak_mb = _peak_rss_mb(process.pid)
+            finally:
+                api.close()
+    raw = statistics.median(raw_samples + _raw_decrypt_cpu(pair, docs[0], RAW_CALLS // 2))
+    per_value = unseal_cpu / values
+    return [
+        Row(
+            BENCH,
+            "SealedSecrets Ready per second",
+            OBJECTS / wall,
+            "obj/s",
+            detail=f"{OBJECTS} x {VALUES} values in {wall:.1f}s wall "
+            f"(all POSTed in {created_s:.1f}s); CPU per object: controller "
+            f"{cpu / OBJECTS * 1e3:.1f} ms, emulator {api_cpu / OBJECTS * 1e3:.1f} ms",
+        ),
+        ratio_row(
+            BENCH,
+            "private-key ops per value",
+            key_ops / values,
+            limit=1.05,
+            detail=f"{key_ops:.0f} ops for {values:.0f} values",
+        ),
+        ratio_row(
+            BENCH,
+            "unseal CPU per value / raw RSA-4096 decrypt",
+            per_value / raw,
+            limit=1.3,
+            detail=f"unseal {per_value * 1e3:.2f} ms/value, raw {raw * 1e3:.2f} ms",
+        ),
+        Row(
+            BENCH,
+            "values unsealed per value sealed",
+            values / (OBJECTS * VALUES),
+            "x",
+            detail="above 1: objects reconciled more than once (repeated work)",
+        ),
+        Row(
+            BENCH,
+            "controller peak RSS",
+            peak_mb,
+            "MB",
+            "< 250",
+            peak_mb < 250,
+            "VmHWM of the controller process",
+        ),
+    ]

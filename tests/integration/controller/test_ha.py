@@ -1,0 +1,200 @@
+"""Two controller replicas: only one acts, and the other takes over when the first is stopped.
+
+Both run with ``--peering`` against one ``ClusterKopfPeering``; explicit priorities make the
+outcome deterministic. kopf starts every replica of a mandatory peering paused and resumes it
+once the peering object shows no live peer of higher or equal priority, so the low-priority
+replica (started first) logs "Resuming", then "Pausing operations in favour of" the
+high-priority one once that appears. Stopping the active replica hands over: on SIGTERM it
+removes itself from the peering as it exits; on SIGKILL its entry stays until its
+``--peering-lifetime`` runs out, after which the standby resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from typing import Any
+
+import pytest
+
+from sealer.kube import ResourceRef
+from tests.integration.controller.conftest import Cluster, Controller, StartController, wait_for
+from tests.integration.controller.test_sealedsecrets import decoded, seal
+
+pytestmark = pytest.mark.integration
+
+PEERINGS = ResourceRef("kopf.dev", "v1", "clusterkopfpeerings", namespaced=False)
+PEERING = "sealops-ha"
+LIFETIME = 5  # the smallest --peering-lifetime the controller takes
+PAUSED = "Pausing operations in favour of"
+RESUMED = "Resuming operations after the pause"
+
+
+def messages(controller: Controller) -> list[str]:
+    """The ``message`` of every JSON log line (kopf's own lines included)."""
+    out = []
+    for line in controller.logs().splitlines():
+        try:
+            entry: Any = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("message"), str):
+            out.append(entry["message"])
+    return out
+
+
+def created(controller: Controller) -> set[str]:
+    """The Secrets this replica says it created (``created Secret NS/NAME``)."""
+    prefix = "created Secret "
+    return {m[len(prefix) :] for m in messages(controller) if m.startswith(prefix)}
+
+
+def logged(controller: Controller, text: str) -> bool:
+    return any(text in m for m in messages(controller))
+
+
+def replica(
+    start_controller: StartController, priority: int, *extra: str, lifetime: int = LIFETIME
+) -> Controller:
+    return start_controller(
+        "--peering", PEERING,
+        "--priority", str(priority),
+        "--peering-lifetime", str(lifetime),
+        *extra,
+    )  # fmt: skip
+
+
+def create_peering(cluster: Cluster) -> None:
+    cluster.kube.create(
+        PEERINGS,
+        None,
+        {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": PEERING}},
+    )
+
+
+def live_priorities(cluster: Cluster) -> list[int]:
+    """The priorities of the peers in the peering object's status (what kopf decides on)."""
+    body = cluster.kube.get(PEERINGS, None, PEERING)
+    peers = (body.get("status") or {}).values()
+    return sorted(int(p.get("priority", 0)) for p in peers if isinstance(p, dict))
+
+
+def seal_batch(cert: bytes, cluster: Cluster, names: list[str], plaintexts: list[bytes]) -> None:
+    for name in names:
+        value = f"ha-value-{name}".encode()
+        plaintexts.append(value)
+        cluster.apply_sealed(seal(cert, name=name, data={"k": value}))
+
+
+def secret_version(cluster: Cluster, name: str) -> str:
+    secret = cluster.secret("prod", name)
+    assert secret is not None
+    return str(secret["metadata"]["resourceVersion"])
+
+
+def assert_unsealed(cluster: Cluster, names: list[str], *, timeout: float) -> None:
+    for name in names:
+        cluster.wait_ready("prod", name, timeout=timeout)
+        assert decoded(cluster.secret("prod", name)) == {"k": f"ha-value-{name}".encode()}
+
+
+@pytest.mark.parametrize(
+    ("stop", "takeover_within"),
+    [
+        # SIGTERM: kopf's keep-alive task writes lifetime 0 for itself on the way out, so the
+        # standby sees a dead peer at once; allow the lifetime anyway as slack for a slow exit.
+        pytest.param(signal.SIGTERM, LIFETIME + 15, id="sigterm"),
+        # SIGKILL: nothing is written; the standby waits out the dead peer's lifetime, then
+        # touches the peering itself to re-evaluate it.
+        pytest.param(signal.SIGKILL, 2 * LIFETIME + 15, id="sigkill"),
+    ],
+)
+def test_one_replica_acts_and_the_other_takes_over(
+    cluster: Cluster,
+    start_controller: StartController,
+    plaintexts: list[bytes],
+    stop: signal.Signals,
+    takeover_within: float,
+) -> None:
+    create_peering(cluster)
+    low = replica(start_controller, 100)
+    wait_for(lambda: logged(low, RESUMED), timeout=30, what="the only replica to resume")
+    high = replica(start_controller, 200)
+    wait_for(lambda: logged(low, PAUSED), timeout=30, what="the low-priority replica to pause")
+    wait_for(lambda: logged(high, RESUMED), timeout=30, what="the high-priority replica to resume")
+    assert live_priorities(cluster) == [100, 200]
+
+    cert = high.get("/v1/cert.pem")
+    first = [f"ha-a-{i}" for i in range(5)]
+    seal_batch(cert, cluster, first, plaintexts)
+    assert_unsealed(cluster, first, timeout=30)
+    assert created(high) == {f"prod/{n}" for n in first}
+    assert created(low) == set(), "the paused replica wrote Secrets"
+    assert low.metric("sealops_values_unsealed_total") == 0
+
+    versions = {n: secret_version(cluster, n) for n in first}
+
+    high.process.send_signal(stop)
+    high.process.wait(timeout=20)
+    stopped_at = time.monotonic()
+    wait_for(
+        lambda: sum(RESUMED in m for m in messages(low)) >= 2,  # once at start, once now
+        timeout=takeover_within,
+        what="the standby to resume",
+    )
+    # The stopped peer is gone from the peering: removed by itself (SIGTERM) or, once its
+    # lifetime is over, cleaned away by the survivor (SIGKILL).
+    wait_for(lambda: live_priorities(cluster) == [100], timeout=takeover_within, what="cleanup")
+    second = [f"ha-b-{i}" for i in range(5)]
+    seal_batch(cert, cluster, second, plaintexts)
+    assert_unsealed(cluster, second, timeout=takeover_within)
+    took = time.monotonic() - stopped_at
+    assert took < takeover_within, f"takeover took {took:.1f}s"
+    assert created(low) == {f"prod/{n}" for n in second}
+    # On resuming, kopf runs the resume handler for every existing object: the first batch is
+    # unsealed again and found in sync, so its Secrets are not rewritten.
+    assert low.metric("sealops_values_unsealed_total") == len(first) + len(second)
+    assert {n: secret_version(cluster, n) for n in first} == versions
+
+
+RESYNC_SKIPPED = "resync skipped"
+
+
+def test_paused_replica_does_not_resync(
+    cluster: Cluster, start_controller: StartController, plaintexts: list[bytes]
+) -> None:
+    """The resync loop runs outside kopf's handlers, so kopf's pause does not stop it: the
+    controller must itself leave the work to the active peer. The active replica is frozen
+    (SIGSTOP, still alive to the peering for its 60 s lifetime) and a managed Secret deleted; the
+    standby's resync (every 5 s) must see that it is paused and leave the Secret alone."""
+    create_peering(cluster)
+    low = replica(start_controller, 100, "--resync-interval", "5s")
+    wait_for(lambda: logged(low, RESUMED), timeout=30, what="the only replica to resume")
+    high = replica(start_controller, 200, lifetime=60)
+    wait_for(lambda: logged(low, PAUSED), timeout=30, what="the low-priority replica to pause")
+    name = "ha-resync"
+    seal_batch(high.get("/v1/cert.pem"), cluster, [name], plaintexts)
+    assert_unsealed(cluster, [name], timeout=30)
+
+    high.process.send_signal(signal.SIGSTOP)
+    try:
+        skipped = sum(RESYNC_SKIPPED in m for m in messages(low))
+        cluster.core.delete_namespaced_secret(name, "prod")
+        wait_for(
+            lambda: (
+                sum(RESYNC_SKIPPED in m for m in messages(low)) > skipped
+                or cluster.secret("prod", name) is not None
+            ),
+            timeout=20,
+            what="a resync round of the paused replica",
+        )
+        assert cluster.secret("prod", name) is None, "the paused replica restored the Secret"
+        assert created(low) == set()
+        assert low.metric("sealops_values_unsealed_total") == 0
+    finally:
+        high.process.send_signal(signal.SIGCONT)
+    # Thawed, the active replica sees the deletion and restores the Secret itself.
+    wait_for(lambda: cluster.secret("prod", name), timeout=30, what="the Secret restored")
+    assert_unsealed(cluster, [name], timeout=30)
+    assert created(high) == {f"prod/{name}"}

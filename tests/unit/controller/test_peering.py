@@ -1,0 +1,48 @@
+"""``is_active`` judges a kopf peering object exactly as kopf's ``process_peering_event`` does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from controller.peering import is_active, own_identity
+
+NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
+ME, PRIORITY = "me@host/1", 100
+
+
+def peer(priority: int, *, seen_ago: float = 1.0, lifetime: int = 60) -> dict[str, Any]:
+    lastseen = (NOW - dt.timedelta(seconds=seen_ago)).isoformat()  # as kopf writes it
+    return {"priority": priority, "lifetime": lifetime, "lastseen": lastseen}
+
+
+CASES: list[tuple[str, dict[str, Any] | None, bool, str]] = [
+    ("empty", None, True, "no status yet: nobody else is there"),
+    ("alone", {ME: peer(PRIORITY)}, True, "our own entry never pauses us"),
+    ("lower", {ME: peer(PRIORITY), "b": peer(50)}, True, "we outrank a live lower peer"),
+    ("higher", {ME: peer(PRIORITY), "b": peer(200)}, False, "a live higher peer leads"),
+    ("equal", {"b": peer(PRIORITY)}, False, "kopf pauses every peer of equal priority"),
+    ("higher-dead", {"b": peer(200, seen_ago=61)}, True, "lastseen + lifetime has passed"),
+    ("higher-at-deadline", {"b": peer(200, seen_ago=60)}, True, "dead at the deadline itself"),
+    ("higher-left", {"b": peer(200, lifetime=0, seen_ago=0)}, True, "lifetime 0: left on SIGTERM"),
+    ("no-lastseen", {"b": {"priority": 200}}, False, "kopf counts it as seen now"),
+    ("bad-lastseen", {"b": {"priority": 200, "lastseen": "x"}}, False, "unreadable: alive"),
+    ("junk-entry", {"b": "junk", "c": peer(50)}, True, "entries that are not peers are ignored"),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected", "reason"),
+    [pytest.param(status, expected, reason, id=name) for name, status, expected, reason in CASES],
+)
+def test_is_active(status: dict[str, Any] | None, expected: bool, reason: str) -> None:
+    assert is_active(status, identity=ME, priority=PRIORITY, now=NOW) is expected, reason
+
+
+def test_own_identity_is_the_pod_name_or_unique(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POD_ID", "sealops-controller-abc")
+    assert own_identity() == "sealops-controller-abc"
+    monkeypatch.delenv("POD_ID")
+    assert own_identity() != own_identity()
