@@ -92,15 +92,21 @@ class Bao:
         rules = "".join(f'path "{p}" {{ capabilities = ["read"] }}\n' for p in read_paths)
         self.admin("PUT", f"sys/policies/acl/{name}", {"policy": rules})
 
-    def approle(self, name: str, *policies: str, **settings: Any) -> tuple[str, str]:
-        """(role_id, secret_id) of a new AppRole with ``policies`` and ``settings`` (token_ttl…)."""
+    def approle(
+        self, name: str, *policies: str, secret_id: str | None = None, **settings: Any
+    ) -> tuple[str, str]:
+        """(role_id, secret_id) of a new AppRole with ``policies`` and ``settings`` (token_ttl…).
+
+        Fixed ids (``role-NAME`` and a given ``secret_id``), so the same credentials work again
+        on a restarted dev server once this is called again.
+        """
         if not self._enabled("approle"):
             self.admin("POST", "sys/auth/approle", {"type": "approle"})
         self.admin(
             "POST", f"auth/approle/role/{name}", {"token_policies": list(policies), **settings}
         )
         role_id = f"role-{name}"
-        secret_id = secrets.token_hex(16)
+        secret_id = secret_id or secrets.token_hex(16)
         self.admin("POST", f"auth/approle/role/{name}/role-id", {"role_id": role_id})
         self.admin("POST", f"auth/approle/role/{name}/custom-secret-id", {"secret_id": secret_id})
         self.credentials.append(secret_id)
