@@ -9,7 +9,8 @@ VaultSecrets, and reads back conditions, Secrets and the controller's metrics.
 Every value written to OpenBao and every credential is registered in ``plaintexts``; on top of
 that, teardown searches the controller's logs, the Events and the statuses for anything shaped
 like an OpenBao token or a JWT, so a token the controller got from a login (which the test never
-sees) cannot leak unnoticed either.
+sees) cannot leak unnoticed either, and for the base64 of every registered value (a Secret body
+logged whole). Exceptions raised in the controller reach only its log, which is searched.
 """
 
 from __future__ import annotations
@@ -350,3 +351,7 @@ def scan_credentials(env: Env, bao: Bao) -> None:
         haystacks += [json.dumps(b.get("status") or {}) for b in env.kube.list(ref)]
     shaped = sorted({m[:6] + "…" for text in haystacks for m in TOKEN_SHAPES.findall(text)})
     assert not shaped, f"token-shaped strings in logs, Events or statuses: {shaped}"
+    # A Secret body logged or posted whole would show its values base64-encoded.
+    encoded = [base64.b64encode(v).decode() for v in env.plaintexts if len(v) >= 6]
+    found = sorted({e[:6] + "…" for e in encoded for text in haystacks if e in text})
+    assert not found, f"base64 of a registered value in logs, Events or statuses: {found}"
