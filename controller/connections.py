@@ -195,8 +195,8 @@ class Connections:
         )
         with self._lock:
             cached = self._resolvers.get(key)
-            if cached is not None:
-                return cached
+        if cached is not None:
+            return cached
         try:
             config = VaultConfig(
                 address=str(spec.get("address") or ""),
@@ -207,20 +207,30 @@ class Connections:
             )
         except SealopsError as exc:
             raise exc.located(where=f"{kind} {name}") from None
-        resolver: Resolver = ReadCache(self.factory(config), max_age=max_age)
+        stale: list[Resolver] = []
         with self._lock:
+            # Threads syncing VaultSecrets of one connection at once all get here on the first
+            # sync: exactly one makes the resolver (no I/O: hvac logs in on the first read), the
+            # others share it, its token and its ReadCache.
+            cached = self._resolvers.get(key)
+            if cached is not None:
+                return cached
             # Drop resolvers of older versions of this connection (their tokens go with them).
             for old in [
                 k
                 for k in self._resolvers
-                if (k.kind, k.namespace, k.name, k.tenant, k.max_age)
+                if k != key
+                and (k.kind, k.namespace, k.name, k.tenant, k.max_age)
                 == (key.kind, key.namespace, key.name, key.tenant, key.max_age)
             ]:
-                stale = self._resolvers.pop(old)
-                close = getattr(getattr(stale, "_resolver", None), "close", None)
-                if callable(close):
-                    close()
-            return self._resolvers.setdefault(key, resolver)
+                stale.append(self._resolvers.pop(old))
+            resolver: Resolver = ReadCache(self.factory(config), max_age=max_age)
+            self._resolvers[key] = resolver
+        for old_resolver in stale:
+            close = getattr(getattr(old_resolver, "_resolver", None), "close", None)
+            if callable(close):
+                close()
+        return resolver
 
     def forget(self) -> None:
         """Drop every resolver (and its cached reads): the next sync reads Vault afresh."""

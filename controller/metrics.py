@@ -5,9 +5,28 @@ Labels never carry values or Secret names: reasons, key fingerprints (public), p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 __all__ = ["Metrics"]
+
+
+class _CountsCollector(Collector):
+    """Exports counts kept elsewhere (a snapshot callable) as one labelled counter."""
+
+    def __init__(
+        self, name: str, documentation: str, label: str, counts: Callable[[], Mapping[str, int]]
+    ) -> None:
+        self._name, self._doc, self._label, self._counts = name, documentation, label, counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self._name, self._doc, labels=[self._label])
+        for value, count in sorted(self._counts().items()):
+            family.add_metric([value], count)
+        yield family
 
 
 class Metrics:
@@ -73,4 +92,16 @@ class Metrics:
         )
         self.http_seconds = Histogram(
             "sealops_http_request_duration_seconds", "HTTP request latency", ["path"], registry=r
+        )
+
+    def export_vault_requests(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        """``sealops_vault_requests_total{kind}``: HTTP requests sent to Vault, by kind.
+
+        ``counts`` is the resolvers' shared ``RequestCounter.snapshot``, which counts each
+        request once, just before it is sent (read, login, mount, renew, lookup).
+        """
+        self.registry.register(
+            _CountsCollector(
+                "sealops_vault_requests", "HTTP requests sent to Vault, by kind", "kind", counts
+            )
         )

@@ -120,6 +120,7 @@ def build_app(settings: Settings) -> App:
     )
     _update_key_metrics(metrics, keystore)
     counter = RequestCounter()
+    metrics.export_vault_requests(counter.snapshot)
     connections = Connections(
         kube=kube,
         controller_namespace=settings.namespace,

@@ -97,11 +97,18 @@ class OpenBao:
     """One dev server. ``address`` stays the same across stop/start.
 
     With ``tls`` the server makes its own CA and certificate (``-dev-tls``); ``ca_file`` is then
-    the CA's PEM file.
+    the CA's PEM file. ``config`` is extra HCL given with ``-config``, e.g. an ``audit`` block
+    (OpenBao enables audit devices only from its configuration, not through the API).
     """
 
     def __init__(
-        self, *, binary: Path, root_token: str, port: int | None = None, tls: bool = False
+        self,
+        *,
+        binary: Path,
+        root_token: str,
+        port: int | None = None,
+        tls: bool = False,
+        config: str | None = None,
     ) -> None:
         self.binary = binary
         self.root_token = root_token
@@ -111,6 +118,10 @@ class OpenBao:
         self._dir = Path(tempfile.mkdtemp(prefix="openbao-"))
         if tls:
             (self._dir / "tls").mkdir()
+        self._config: Path | None = None
+        if config is not None:
+            self._config = self._dir / "extra.hcl"
+            self._config.write_text(config)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -142,6 +153,7 @@ class OpenBao:
                 f"-dev-listen-address=127.0.0.1:{self.port}",
                 "-dev-no-store-token",
                 *(["-dev-tls", f"-dev-tls-cert-dir={self._dir / 'tls'}"] if self.tls else []),
+                *([f"-config={self._config}"] if self._config is not None else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

