@@ -260,6 +260,13 @@ def _deny_plaintext(doc: Document, context: _Context) -> None:
 # Reading
 
 
+_Key = tuple[str, int | None]
+
+
+def _key(location: SecretLocation) -> _Key:
+    return location.path, location.version
+
+
 def _locations(slot: _Slot, context: _Context) -> Iterator[SecretLocation]:
     for segment in slot.segments:
         if isinstance(segment, Placeholder):
@@ -274,11 +281,15 @@ def _read_all(
     contexts: dict[int, _Context],
     resolver_factory: Callable[[], Resolver],
     workers: int,
-) -> dict[SecretLocation, SecretData | VaultError]:
-    wanted: dict[SecretLocation, _Slot] = {}
+) -> dict[_Key, SecretData | VaultError]:
+    # One read per (path, version): <path:secret/data/app#k> and <vault:secret/app#k> name the
+    # same secret. The spelling that pins a KV version is read, so the server checks it.
+    wanted: dict[_Key, SecretLocation] = {}
     for slot in slots:
         for location in _locations(slot, contexts[id(slot.doc)]):
-            wanted.setdefault(location, slot)
+            known = wanted.get(_key(location))
+            if known is None or (known.kv_version is None and location.kv_version is not None):
+                wanted[_key(location)] = location
     try:
         resolver = resolver_factory()
     except SealopsError as exc:
@@ -294,7 +305,7 @@ def _read_all(
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted)))) as pool:
-            results = dict(zip(wanted, pool.map(read, wanted), strict=True))
+            results = dict(zip(wanted, pool.map(read, wanted.values()), strict=True))
     finally:
         close = getattr(resolver, "close", None)
         if callable(close):
@@ -313,7 +324,7 @@ class _Missing(Exception):
 def _fill(
     slots: list[_Slot],
     contexts: dict[int, _Context],
-    results: dict[SecretLocation, SecretData | VaultError],
+    results: dict[_Key, SecretData | VaultError],
 ) -> None:
     removals: list[_Slot] = []
     for slot in slots:
@@ -322,7 +333,7 @@ def _fill(
         def lookup(placeholder: Placeholder, context: _Context = context) -> Any:
             location = placeholder.ref.location if placeholder.ref else context.generic_location
             assert location is not None
-            result = results[location]
+            result = results[_key(location)]
             if isinstance(result, VaultError):
                 raise result
             name = placeholder.ref.field if placeholder.ref else placeholder.key
