@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.unit.conftest import Seal, error_line
@@ -86,3 +88,30 @@ def test_krm_success_and_failure(seal: Seal) -> None:
     assert entry["field"] == {"path": "stringData.k"}
     assert entry["file"] == {"path": "secrets/s.yaml"}
     assert "VAULT_ADDR is not set" in entry["message"]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kustomization_is_built_first(seal: Seal, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "kustomization.yaml").write_text("namespace: shop\nresources: [cm.yaml]\n")
+    (app / "cm.yaml").write_text(CM)
+    (doc,) = yaml.safe_load_all(seal.ok("render", "app").stdout)
+    assert doc["metadata"]["namespace"] == "shop"  # kustomize's work, not ours
+
+
+def test_chart_without_helm_is_a_clear_error(seal: Seal, tmp_path: Path) -> None:
+    if shutil.which("helm"):
+        pytest.skip("helm is installed: the chart would be rendered")
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    line = error_line(seal("render", "chart"))
+    assert line == "Error: chart: holds a Helm chart (Chart.yaml), but helm is not on PATH"
+
+
+def test_malformed_yaml_names_the_place_not_the_text(seal: Seal, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("kind: Secret\nstringData: {k: 'hunter2\n")
+    line = error_line(seal("render", "bad.yaml"))
+    assert line.startswith("Error: bad.yaml: malformed YAML at line")
+    assert "hunter2" not in line

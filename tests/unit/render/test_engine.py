@@ -15,6 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sealer.render import ConnectionRef, RenderFailed, RenderOptions, load_stream, render
 from sealer.render.errors import PlaintextError
@@ -362,3 +364,36 @@ def test_not_found_is_the_vault_error() -> None:
     with pytest.raises(RenderFailed) as caught:
         run("kind: ConfigMap\nmetadata: {name: c}\ndata: {u: '<vault:secret/nope#user>'}")
     assert isinstance(caught.value.cause, NotFound)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["a", "b", "c.d"]),
+        st.text(alphabet=st.sampled_from(list("<>|#:/ .{}pathvuserwkyjsonP0123-\n")), max_size=40),
+        max_size=3,
+    ),
+    st.sampled_from(["Secret", "ConfigMap", "Deployment"]),
+    st.booleans(),
+    st.sampled_from(["inline", "reference"]),
+)
+def test_any_values_render_or_fail_with_our_error(
+    values: dict[str, str], kind: str, annotated: bool, mode: str
+) -> None:
+    meta: dict[str, Any] = {"name": "x"}
+    if annotated:
+        meta["annotations"] = {"avp.kubernetes.io/path": "secret/data/app"}
+    field_name = "stringData" if kind == "Secret" else "data"
+    doc = {"apiVersion": "v1", "kind": kind, "metadata": meta, field_name: values}
+    options = RenderOptions(mode=mode, connection=ConnectionRef("v"))  # type: ignore[arg-type]
+    fake = vault()
+    try:
+        (out,) = render(
+            load_stream(yaml.safe_dump(doc).encode(), source="f"),
+            resolver=lambda: fake,
+            options=options,
+        )
+    except RenderFailed as exc:
+        assert str(exc).startswith("f: ")  # located: file first
+        assert not any(v in str(exc) for v in SECRET_VALUES.values())
+    else:
+        assert out["kind"] in (kind, "VaultSecret")
