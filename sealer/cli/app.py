@@ -226,6 +226,7 @@ def cli() -> None:
     \b
     seal [FILE|-] --cert CERT.pem        Secret manifest(s) -> SealedSecret(s)
     seal create NAME --from-literal k=v  a SealedSecret without a plaintext file
+    seal render PATH                     fill Vault placeholders (Argo CD, kustomize)
     seal raw / unseal / reencrypt / keygen / check / migrate
 
     Run `seal COMMAND --help` for each command.
