@@ -670,15 +670,14 @@ def render_cmd(
     Vault settings: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, SEALOPS_AUTH, and
     the same names with Argo CD's ARGOCD_ENV_ prefix.
     """
-    from sealer.render import ConnectionRef, RenderOptions
-    from sealer.render.config import default_kv_version
-    from sealer.render.pipeline import load, plugin_options, render_krm, render_text
+    from sealer.render.pipeline import load, make_options, plugin_options, render_krm, render_text
 
-    options = RenderOptions(
-        mode=mode,  # type: ignore[arg-type]
+    options = make_options(
+        mode=mode,
         deny_plaintext=deny_plaintext,
-        kv_version=default_kv_version(os.environ),
-        connection=ConnectionRef(connection, connection_kind) if connection else None,  # type: ignore[arg-type]
+        connection=connection,
+        connection_kind=connection_kind,
+        environ=os.environ,
     )
     if krm:
         text, ok = render_krm(sys.stdin.buffer.read(), options, environ=os.environ)

@@ -17,15 +17,35 @@ from typing import Any
 import yaml
 
 from sealer.errors import InputError, SealopsError
-from sealer.render.config import vault_config
-from sealer.render.engine import RenderOptions, render
+from sealer.render.config import default_kv_version, vault_config
+from sealer.render.engine import Mode, RenderOptions, render
 from sealer.render.inputs import Document, dump_stream, load_path, load_stream
 from sealer.render.krm import function_options, parse_resource_list, result_list
-from sealer.render.reference import ConnectionRef
+from sealer.render.reference import ConnectionKind, ConnectionRef
 from sealer.vault.counter import RequestCounter
 from sealer.vault.resolver import Resolver
 
-__all__ = ["plugin_options", "render_krm", "render_text"]
+__all__ = ["load", "make_options", "plugin_options", "render_krm", "render_text"]
+
+
+def make_options(
+    *,
+    mode: str,
+    deny_plaintext: bool,
+    connection: str | None,
+    connection_kind: str,
+    environ: Mapping[str, str],
+) -> RenderOptions:
+    """Options from the command line (already merged with SEALOPS_* by click)."""
+    settings = {
+        "mode": mode,
+        "denyPlaintext": str(deny_plaintext),
+        "connectionKind": connection_kind,
+    }
+    if connection:
+        settings["connection"] = connection
+    base = RenderOptions(kv_version=default_kv_version(environ))
+    return _with_settings(base, settings)
 
 
 def _resolver_factory(environ: Mapping[str, str], counter: RequestCounter | None) -> Any:
@@ -86,15 +106,26 @@ def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOpti
     return _with_settings(options, settings), files
 
 
+_MODES: dict[str, Mode] = {"inline": "inline", "reference": "reference"}
+_KINDS: dict[str, ConnectionKind] = {
+    "VaultConnection": "VaultConnection",
+    "ClusterVaultConnection": "ClusterVaultConnection",
+}
+
+
 def _with_settings(options: RenderOptions, settings: Mapping[str, str]) -> RenderOptions:
-    mode = settings.get("mode", options.mode)
-    if mode not in ("inline", "reference"):
-        raise InputError(f"mode must be inline or reference, not {mode!r}", where="config")
+    mode = _MODES.get(settings.get("mode", options.mode))
+    if mode is None:
+        raise InputError(
+            f"mode must be inline or reference, not {settings['mode']!r}", where="config"
+        )
     deny = settings.get("denyPlaintext", str(options.deny_plaintext)).lower() == "true"
     connection = options.connection
     if settings.get("connection"):
-        kind = settings.get("connectionKind", "VaultConnection")
-        if kind not in ("VaultConnection", "ClusterVaultConnection"):
-            raise InputError(f"connectionKind {kind!r} is not a connection kind", where="config")
-        connection = ConnectionRef(settings["connection"], kind)  # type: ignore[arg-type]
-    return replace(options, mode=mode, deny_plaintext=deny, connection=connection)  # type: ignore[arg-type]
+        kind = _KINDS.get(settings.get("connectionKind", "VaultConnection"))
+        if kind is None:
+            raise InputError(
+                "connectionKind must be VaultConnection or ClusterVaultConnection", where="config"
+            )
+        connection = ConnectionRef(settings["connection"], kind)
+    return replace(options, mode=mode, deny_plaintext=deny, connection=connection)

@@ -26,16 +26,19 @@ from sealer.render.errors import PlaceholderError
 from sealer.render.placeholders import Placeholder, Segment
 from sealer.vault.refs import SecretLocation
 
-__all__ = ["ConnectionRef", "to_vault_secret"]
+__all__ = ["ConnectionKind", "ConnectionRef", "to_vault_secret"]
 
 _DROPPED_ANNOTATIONS = ("avp.kubernetes.io/", "kubectl.kubernetes.io/last-applied-configuration")
 _FILTERS = {"base64encode": "b64enc", "base64decode": "b64dec"}
 
 
+ConnectionKind = Literal["VaultConnection", "ClusterVaultConnection"]
+
+
 @dataclass(frozen=True)
 class ConnectionRef:
     name: str
-    kind: Literal["VaultConnection", "ClusterVaultConnection"] = "VaultConnection"
+    kind: ConnectionKind = "VaultConnection"
 
 
 Filled = dict[str, tuple[tuple[Segment, ...], Literal["plain", "base64"]]]
