@@ -20,6 +20,7 @@ Each may end in modifiers, ``<… | jsonPath {.user} | base64encode>``; see
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -34,6 +35,7 @@ __all__ = [
     "Modifier",
     "Placeholder",
     "Segment",
+    "clear_cache",
     "has_placeholder",
     "parse_location",
     "split",
@@ -78,6 +80,11 @@ class Placeholder:
 
 
 Segment = str | Placeholder
+
+
+def clear_cache() -> None:
+    """Forget parsed placeholders (benchmarks: each `seal render` process starts cold)."""
+    _placeholder.cache_clear()
 
 
 def has_placeholder(text: str, *, generic: bool) -> bool:
@@ -131,7 +138,11 @@ def _api_ref(text: str, kv_version: KvVersion | None, what: str) -> VaultRef:
     return ref
 
 
+@functools.lru_cache(maxsize=4096)
 def _placeholder(text: str, inner: str, kv_version: KvVersion | None) -> Placeholder:
+    # Cached: apps repeat placeholders, and checking a reference costs more than the rest of a
+    # render. Placeholders are frozen, so sharing one between values is safe; failures are not
+    # cached (lru_cache stores results only).
     head, *pipeline = inner.split("|")
     modifiers = tuple(_modifier(text, stmt) for stmt in pipeline)
     head = head.strip()

@@ -23,7 +23,7 @@ import yaml
 
 from sealer.render import RenderOptions, load_stream, render
 from sealer.render.inputs import Loader, dump_stream
-from sealer.render.placeholders import Placeholder, split
+from sealer.render.placeholders import Placeholder, clear_cache, split
 from sealer.vault import RequestCounter, TokenAuth, VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
 from sealer.vault.resolver import Resolver
@@ -106,6 +106,7 @@ def _measure(server: OpenBao) -> list[Row]:
             made.append(HvacResolver(config, counter=counter))
             return made[-1]
 
+        clear_cache()  # each seal render process parses its placeholders afresh
         start = time.perf_counter()
         out = render(load_stream(text, source="bench.yaml"), resolver=make, options=RenderOptions())
         dump_stream(out)
