@@ -63,7 +63,7 @@ class Slot:
     """One string value holding placeholders, and how to put the filled value back."""
 
     doc: Document
-    container: dict[str, Any] | list[Any]
+    container: dict[Any, Any] | list[Any]
     key: str | int
     path: str
     segments: tuple[Segment, ...]
@@ -74,13 +74,13 @@ class Slot:
 
     def put(self, value: Any) -> None:
         if isinstance(self.container, dict):
-            self.container[str(self.key)] = value
+            self.container[self.key] = value
         else:
             self.container[int(self.key)] = value
 
     def remove(self) -> None:
         if isinstance(self.container, dict):
-            self.container.pop(str(self.key), None)
+            self.container.pop(self.key, None)
         else:
             del self.container[int(self.key)]
 
