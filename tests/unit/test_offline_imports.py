@@ -39,6 +39,16 @@ COMMANDS = [
     ("raw", ["raw", "--cert", str(DATA / "cert-2048.pem"), "-n", "a", "--name", "b"], b"value"),
     ("check", ["check", str(DATA / "fingerprints.txt")], b""),
     ("help", ["--help"], b""),
+    (
+        "render-without-placeholders",
+        ["render", "-"],
+        b"kind: ConfigMap\nmetadata: {name: c}\ndata: {a: '<not-a-placeholder>'}\n",
+    ),
+    (
+        "render-reference",
+        ["render", "--mode", "reference", "--connection", "v", "-"],
+        b"kind: Secret\nmetadata: {name: s}\nstringData: {a: '<vault:secret/app#k>'}\n",
+    ),
 ]
 
 

@@ -1,0 +1,85 @@
+"""KRM functions: a ``ResourceList`` in, a ``ResourceList`` out (kustomize, kpt).
+
+Called by the CLI for ``seal render --krm``. Options come from the flags and from
+``functionConfig`` (a ConfigMap's ``data`` or any object's ``spec``: ``mode``,
+``denyPlaintext``, ``connection``, ``connectionKind``). Each item's file is taken from the
+``config.kubernetes.io/path`` annotations, so errors still name a file. On failure the items go
+back unchanged (they hold placeholders only) with one ``results`` entry of severity ``error``
+naming the object, the field and the file; the caller then exits non-zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from sealer.errors import InputError, SealopsError
+from sealer.render.engine import RenderFailed
+from sealer.render.inputs import Document
+
+__all__ = ["ResourceList", "function_options", "parse_resource_list", "result_list"]
+
+ResourceList = dict[str, Any]
+_PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
+
+
+def parse_resource_list(data: bytes) -> tuple[ResourceList, list[Document]]:
+    try:
+        doc = yaml.safe_load(data)
+    except yaml.YAMLError:
+        raise InputError("stdin is not a YAML ResourceList", where="stdin") from None
+    if not isinstance(doc, dict) or doc.get("kind") != "ResourceList":
+        raise InputError("--krm expects a ResourceList on stdin", where="stdin")
+    items = doc.get("items") or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise InputError("ResourceList items must be a list of objects", where="stdin")
+    docs = [Document(_source(item, index), item) for index, item in enumerate(items)]
+    return doc, docs
+
+
+def function_options(resource_list: ResourceList) -> dict[str, str]:
+    config = resource_list.get("functionConfig") or {}
+    if not isinstance(config, dict):
+        return {}
+    raw = config.get("data") if config.get("kind") == "ConfigMap" else config.get("spec")
+    return {str(k): str(v) for k, v in (raw or {}).items()} if isinstance(raw, dict) else {}
+
+
+def result_list(
+    resource_list: ResourceList, items: list[dict[str, Any]] | None, error: SealopsError | None
+) -> ResourceList:
+    """The output list: new items on success; old items and an error result on failure."""
+    out = dict(resource_list)
+    if error is None:
+        assert items is not None
+        out["items"] = items
+        return out
+    result: dict[str, Any] = {"message": " ".join(str(error).split()), "severity": "error"}
+    if isinstance(error, RenderFailed) and error.document is not None:
+        obj = error.document.obj
+        meta = obj.get("metadata") or {}
+        result["resourceRef"] = {
+            k: v
+            for k, v in (
+                ("apiVersion", obj.get("apiVersion")),
+                ("kind", obj.get("kind")),
+                ("name", meta.get("name")),
+                ("namespace", meta.get("namespace")),
+            )
+            if v
+        }
+        if error.field_path:
+            result["field"] = {"path": error.field_path}
+        result["file"] = {"path": error.document.source}
+    out["results"] = [result]
+    return out
+
+
+def _source(item: dict[str, Any], index: int) -> str:
+    meta = item.get("metadata") or {}
+    notes = meta.get("annotations") or {} if isinstance(meta, dict) else {}
+    for name in _PATH_ANNOTATIONS:
+        if isinstance(notes, dict) and notes.get(name):
+            return str(notes[name])
+    return f"ResourceList items[{index}]"

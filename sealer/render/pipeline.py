@@ -1,0 +1,131 @@
+"""One `seal render` run, from the input to the text for stdout, for the CLI to print.
+
+:func:`render_text` (a path, a stream, or a kustomize exec plugin's config) and :func:`render_krm`
+(a ResourceList). Both build the whole output in memory; on any error nothing is returned but
+the error (for ``--krm``, the ResourceList with ``results``), so the CLI prints either every
+manifest or none. The Vault resolver is made only if a placeholder must be read, from the
+environment (:mod:`sealer.render.config`); hvac is imported only then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sealer.errors import InputError, SealopsError
+from sealer.render.config import default_kv_version, vault_config
+from sealer.render.engine import Mode, RenderOptions, render
+from sealer.render.inputs import Document, dump_stream, load_path, load_stream
+from sealer.render.krm import function_options, parse_resource_list, result_list
+from sealer.render.reference import ConnectionKind, ConnectionRef
+from sealer.vault.counter import RequestCounter
+from sealer.vault.resolver import Resolver
+
+__all__ = ["load", "make_options", "plugin_options", "render_krm", "render_text"]
+
+
+def make_options(
+    *,
+    mode: str,
+    deny_plaintext: bool,
+    connection: str | None,
+    connection_kind: str,
+    environ: Mapping[str, str],
+) -> RenderOptions:
+    """Options from the command line (already merged with SEALOPS_* by click)."""
+    settings = {
+        "mode": mode,
+        "denyPlaintext": str(deny_plaintext),
+        "connectionKind": connection_kind,
+    }
+    if connection:
+        settings["connection"] = connection
+    base = RenderOptions(kv_version=default_kv_version(environ))
+    return _with_settings(base, settings)
+
+
+def _resolver_factory(environ: Mapping[str, str], counter: RequestCounter | None) -> Any:
+    def make() -> Resolver:
+        from sealer.vault.hvac_backend import HvacResolver
+
+        return HvacResolver(vault_config(environ), counter=counter)
+
+    return make
+
+
+def render_text(
+    documents: list[Document],
+    options: RenderOptions,
+    *,
+    environ: Mapping[str, str],
+    counter: RequestCounter | None = None,
+) -> str:
+    objects = render(documents, resolver=_resolver_factory(environ, counter), options=options)
+    return dump_stream(objects) if objects else ""
+
+
+def load(target: str | None, stdin: bytes | None, environ: Mapping[str, str]) -> list[Document]:
+    if target in (None, "-"):
+        return load_stream(stdin or b"", source="stdin")
+    return load_path(target, environ=environ)
+
+
+def render_krm(
+    data: bytes, options: RenderOptions, *, environ: Mapping[str, str]
+) -> tuple[str, bool]:
+    """The output ResourceList as YAML, and whether it succeeded."""
+    resource_list, documents = parse_resource_list(data)
+    try:
+        options = _with_settings(options, function_options(resource_list))
+        items = render(documents, resolver=_resolver_factory(environ, None), options=options)
+    except SealopsError as exc:
+        return yaml.safe_dump(result_list(resource_list, None, exc), sort_keys=False), False
+    return yaml.safe_dump(result_list(resource_list, items, None), sort_keys=False), True
+
+
+def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOptions, list[str]]:
+    """A kustomize exec plugin's config: options, and its ``files`` (none for a transformer)."""
+    try:
+        config = yaml.safe_load(Path(config_path).read_bytes())
+    except (OSError, yaml.YAMLError):
+        raise InputError("cannot read the plugin config", where=config_path) from None
+    if not isinstance(config, dict):
+        raise InputError("the plugin config is not an object", where=config_path)
+    settings = {
+        str(k): str(v)
+        for k, v in config.items()
+        if k in ("mode", "denyPlaintext", "connection", "connectionKind")
+    }
+    files = config.get("files") or []
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise InputError("files must be a list of paths", where=config_path)
+    return _with_settings(options, settings), files
+
+
+_MODES: dict[str, Mode] = {"inline": "inline", "reference": "reference"}
+_KINDS: dict[str, ConnectionKind] = {
+    "VaultConnection": "VaultConnection",
+    "ClusterVaultConnection": "ClusterVaultConnection",
+}
+
+
+def _with_settings(options: RenderOptions, settings: Mapping[str, str]) -> RenderOptions:
+    mode = _MODES.get(settings.get("mode", options.mode))
+    if mode is None:
+        raise InputError(
+            f"mode must be inline or reference, not {settings['mode']!r}", where="config"
+        )
+    deny = settings.get("denyPlaintext", str(options.deny_plaintext)).lower() == "true"
+    connection = options.connection
+    if settings.get("connection"):
+        kind = _KINDS.get(settings.get("connectionKind", "VaultConnection"))
+        if kind is None:
+            raise InputError(
+                "connectionKind must be VaultConnection or ClusterVaultConnection", where="config"
+            )
+        connection = ConnectionRef(settings["connection"], kind)
+    return replace(options, mode=mode, deny_plaintext=deny, connection=connection)

@@ -1,0 +1,178 @@
+"""Reference mode: a Secret holding placeholders becomes a VaultSecret, so no value is rendered.
+
+Pure; called by :mod:`sealer.render.engine` with the placeholders it found. The VaultSecret has
+the Secret's name and namespace; the controller (through ``connectionRef``) reads Vault and
+writes the Secret (``spec.target``: same name, type, labels and annotations).
+
+* A value that is exactly one placeholder without modifiers becomes ``spec.data[{key, ref}]``.
+* Anything else (text around placeholders, ``base64encode``/``base64decode``, literal values
+  beside placeholders, a raw placeholder in ``data`` whose Vault value is base64) becomes a
+  ``spec.target.template.data`` Jinja2 template. Each placeholder it uses is fetched into a key
+  ``sealops_ref_<n>``, which the Secret then also carries: templates can only see fetched keys.
+* Other modifiers have no template equivalent and are refused, as are binary literals.
+
+References are written in the logical spelling (``secret/app#key#2``); ``<path:…>`` API paths
+are converted (``secret/data/app`` → ``secret/app``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sealer.render.errors import PlaceholderError
+from sealer.render.placeholders import Placeholder, Segment
+from sealer.vault.refs import SecretLocation
+
+__all__ = ["ConnectionKind", "ConnectionRef", "to_vault_secret"]
+
+_DROPPED_ANNOTATIONS = ("avp.kubernetes.io/", "kubectl.kubernetes.io/last-applied-configuration")
+_FILTERS = {"base64encode": "b64enc", "base64decode": "b64dec"}
+
+
+ConnectionKind = Literal["VaultConnection", "ClusterVaultConnection"]
+
+
+@dataclass(frozen=True)
+class ConnectionRef:
+    name: str
+    kind: ConnectionKind = "VaultConnection"
+
+
+Filled = dict[str, tuple[tuple[Segment, ...], Literal["plain", "base64"]]]
+
+
+def to_vault_secret(
+    secret: dict[str, Any],
+    *,
+    filled: Filled,
+    generic_location: SecretLocation | None,
+    connection: ConnectionRef | None,
+) -> dict[str, Any]:
+    """The VaultSecret for ``secret``; ``filled`` maps ``data.KEY``/``stringData.KEY`` to what
+    the engine found there."""
+    if connection is None:
+        raise PlaceholderError(
+            "--mode reference needs a connection: give --connection NAME (or SEALOPS_CONNECTION)"
+        )
+    builder = _Builder(generic_location)
+    for field in ("data", "stringData"):  # stringData wins, as the API server merges them
+        values = secret.get(field) or {}
+        for key, value in values.items():
+            found = filled.get(f"{field}.{key}")
+            if found is None:
+                builder.literal(str(key), field, "" if value is None else str(value))
+            else:
+                builder.placeholders(str(key), field, *found)
+    meta = secret.get("metadata") or {}
+    labels = dict(meta.get("labels") or {})
+    annotations = {
+        k: v
+        for k, v in (meta.get("annotations") or {}).items()
+        if not str(k).startswith(_DROPPED_ANNOTATIONS)
+    }
+    out_meta: dict[str, Any] = {"name": meta.get("name")}
+    if meta.get("namespace"):
+        out_meta["namespace"] = meta["namespace"]
+    if labels:
+        out_meta["labels"] = labels
+    if annotations:
+        out_meta["annotations"] = annotations
+    target: dict[str, Any] = {"name": meta.get("name"), "type": secret.get("type") or "Opaque"}
+    template: dict[str, Any] = {}
+    if labels or annotations:
+        template["metadata"] = {
+            k: v for k, v in (("labels", labels), ("annotations", annotations)) if v
+        }
+    if builder.templates:
+        template["data"] = builder.templates
+    if template:
+        target["template"] = template
+    spec: dict[str, Any] = {
+        "connectionRef": {"kind": connection.kind, "name": connection.name},
+        "data": [{"key": k, "ref": r} for k, r in builder.data.items()],
+        "target": target,
+    }
+    return {
+        "apiVersion": "sealops.dev/v1alpha1",
+        "kind": "VaultSecret",
+        "metadata": out_meta,
+        "spec": spec,
+    }
+
+
+class _Builder:
+    def __init__(self, generic_location: SecretLocation | None) -> None:
+        self.generic_location = generic_location
+        self.data: dict[str, str] = {}
+        self.templates: dict[str, str] = {}
+        self._names: dict[str, str] = {}  # ref -> fetched key name, for templates
+
+    def literal(self, key: str, field: str, value: str) -> None:
+        if field == "data":
+            try:
+                value = base64.b64decode(value, validate=True).decode()
+            except (binascii.Error, ValueError):
+                raise PlaceholderError(
+                    "a literal that is not base64 of UTF-8 text cannot go in a VaultSecret "
+                    "template",
+                    field=f"{field}.{key}",
+                ) from None
+        self.data.pop(key, None)
+        quote = "{" in value or "}" in value
+        self.templates[key] = "{{ " + _quoted(value) + " }}" if quote else value
+
+    def placeholders(
+        self, key: str, field: str, segments: tuple[Segment, ...], encoding: str
+    ) -> None:
+        where = f"{field}.{key}"
+        # A raw placeholder in data: the Vault value is the base64 the Secret should hold.
+        raw_b64 = field == "data" and encoding == "plain"
+        if len(segments) == 1 and isinstance(segments[0], Placeholder) and not raw_b64:
+            only = segments[0]
+            if not only.modifiers:
+                self.templates.pop(key, None)
+                self.data[key] = self._ref(only, where)
+                return
+        parts = [_quoted(s) if isinstance(s, str) else self._expression(s, where) for s in segments]
+        expression = " ~ ".join(parts) if parts else "''"
+        if raw_b64:
+            expression = f"({expression}) | b64dec"
+        self.data.pop(key, None)
+        self.templates[key] = "{{ " + expression + " }}"
+
+    def _expression(self, placeholder: Placeholder, where: str) -> str:
+        ref = self._ref(placeholder, where)
+        name = self._names.get(ref)
+        if name is None:
+            name = self._names[ref] = f"sealops_ref_{len(self._names)}"
+            self.data[name] = ref
+        filters = []
+        for modifier in placeholder.modifiers:
+            jinja = _FILTERS.get(modifier.name)
+            if jinja is None:
+                raise PlaceholderError(
+                    f"placeholder {placeholder.text!r}: modifier {modifier.name!r} has no "
+                    "VaultSecret template equivalent (use --mode inline)",
+                    field=where,
+                )
+            filters.append(jinja)
+        return "(" + " | ".join([name, *filters]) + ")" if filters else name
+
+    def _ref(self, placeholder: Placeholder, where: str) -> str:
+        location: SecretLocation | None = self.generic_location
+        field = placeholder.key
+        if placeholder.ref is not None:
+            location, field = placeholder.ref.location, placeholder.ref.field
+        if location is None or field is None:
+            raise PlaceholderError(f"placeholder {placeholder.text!r} has no path", field=where)
+        text = f"{location.path}#{field}"
+        return text if location.version is None else f"{text}#{location.version}"
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a Jinja2 string literal expression (the template engine must not read it)."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+    return "'" + escaped + "'" if text else "''"
