@@ -224,8 +224,16 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
     @kopf.on.resume(group, version, plural, registry=registry)
     @kopf.on.create(group, version, plural, registry=registry)
     @kopf.on.update(group, version, plural, registry=registry)
-    def sealed_secret(body: kopf.Body, retry: int, **_: Any) -> None:
-        verdict = app.sealed.reconcile(dict(body), retry=retry)
+    def sealed_secret(body: kopf.Body, retry: int, patch: kopf.Patch, **_: Any) -> None:
+        # The status goes out in kopf's own PATCH with its diff base: one write and one watch
+        # event per reconcile, not two. With two, the first event (status, no diff base yet)
+        # reaches kopf's worker before the second; when the stream lags more than kopf's
+        # consistency timeout (under load), kopf takes it for a new object and unseals again.
+        def to_patch(status: dict[str, Any]) -> None:
+            for key, value in status.items():
+                patch.status[key] = value
+
+        verdict = app.sealed.reconcile(dict(body), retry=retry, status_sink=to_patch)
         if verdict.retry_after is not None:
             raise kopf.TemporaryError(verdict.message, delay=verdict.retry_after)
 

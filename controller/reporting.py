@@ -15,7 +15,11 @@ from typing import Any
 
 from sealer.kube import EVENTS, Kube, KubeError, ResourceRef
 
-__all__ = ["Reporter", "Verdict", "ready_condition"]
+__all__ = ["Reporter", "StatusSink", "Verdict", "ready_condition"]
+
+# Takes a status to write instead of the Reporter: kopf's handler hands it to kopf, which sends it
+# in the same PATCH as its own diff base.
+StatusSink = Callable[[dict[str, Any]], None]
 
 log = logging.getLogger(__name__)
 _COMPONENT = "sealops-controller"
@@ -67,8 +71,19 @@ class Reporter:
         self.kube = kube
         self.clock = clock
 
-    def report(self, ref: ResourceRef, body: Mapping[str, Any], verdict: Verdict) -> None:
-        """Patch the object's status and post an Event. Failures are logged, not raised."""
+    def report(
+        self,
+        ref: ResourceRef,
+        body: Mapping[str, Any],
+        verdict: Verdict,
+        *,
+        status_sink: StatusSink | None = None,
+    ) -> None:
+        """Patch the object's status (or give it to ``status_sink``) and post an Event.
+
+        Only a status that differs from the body's is written or given. Failures are logged,
+        not raised.
+        """
         meta = body.get("metadata") or {}
         previous = (body.get("status") or {}).get("conditions")
         status: dict[str, Any] = {
@@ -86,27 +101,32 @@ class Reporter:
         if any(old.get(k) != v for k, v in status.items() if k != "conditions") or _differs(
             previous, status["conditions"]
         ):
-            try:
-                self.kube.patch(
-                    ref,
-                    meta.get("namespace"),
-                    str(meta.get("name")),
-                    {"status": status},
-                    subresource="status",
-                )
-            except KubeError as exc:
-                log.warning(
-                    "cannot update status of %s/%s: %s",
-                    meta.get("namespace"),
-                    meta.get("name"),
-                    exc,
-                )
+            if status_sink is not None:
+                status_sink(status)
+            else:
+                self._patch_status(ref, meta, status)
         if verdict.event:
             self.event(
                 body,
                 kind="Normal" if verdict.ready else "Warning",
                 reason=verdict.reason,
                 message=verdict.message,
+            )
+
+    def _patch_status(
+        self, ref: ResourceRef, meta: Mapping[str, Any], status: dict[str, Any]
+    ) -> None:
+        try:
+            self.kube.patch(
+                ref,
+                meta.get("namespace"),
+                str(meta.get("name")),
+                {"status": status},
+                subresource="status",
+            )
+        except KubeError as exc:
+            log.warning(
+                "cannot update status of %s/%s: %s", meta.get("namespace"), meta.get("name"), exc
             )
 
     def event(self, body: Mapping[str, Any], *, kind: str, reason: str, message: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from controller.keyring import Keyring, KeyStore
 from controller.metrics import Metrics
-from controller.reporting import Reporter, Verdict
+from controller.reporting import Reporter, StatusSink, Verdict
 from controller.secretwriter import DesiredSecret, Owner, SecretNotOwned, SecretWriter, UpdateFailed
 from sealer.errors import EnvelopeError, ManifestError, SealopsError, TemplateError
 from sealer.kube import KubeConflict, KubeError, KubeInvalid, ResourceRef
@@ -54,13 +54,16 @@ class SealedSecretReconciler:
         with self._locks_guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def reconcile(self, body: Mapping[str, Any], *, retry: int = 0) -> Verdict:
+    def reconcile(
+        self, body: Mapping[str, Any], *, retry: int = 0, status_sink: StatusSink | None = None
+    ) -> Verdict:
+        """One reconcile; the status is patched, or given to ``status_sink`` to write."""
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
         with self._lock(key):
             verdict = self._reconcile(body, retry=retry)
         self.metrics.unseal.labels("success" if verdict.ready else "error", verdict.reason).inc()
-        self.reporter.report(SEALED_SECRETS, body, verdict)
+        self.reporter.report(SEALED_SECRETS, body, verdict, status_sink=status_sink)
         return verdict
 
     def _reconcile(self, body: Mapping[str, Any], *, retry: int) -> Verdict:

@@ -19,7 +19,8 @@ wall time, and values unsealed per value sealed (above 1.0 when objects are reco
 kopf re-runs the creation handler when the event of its own status patch arrives later than
 ``settings.persistence.consistency_timeout``, which happens when its event loop falls behind).
 
-Every process started here is stopped in ``finally``, also when the run fails.
+Every process started here is stopped in ``finally``, also when the run fails or the bench gets
+SIGTERM (turned into ``SystemExit`` while it runs).
 """
 
 from __future__ import annotations
@@ -266,7 +267,19 @@ def _raw_decrypt_cpu(pair: KeyPair, doc: dict[str, Any], calls: int) -> list[flo
     return samples
 
 
+def _raise_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # so every ``finally`` below still runs
+
+
 def run() -> list[Row]:
+    previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    try:
+        return _run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run() -> list[Row]:
     pair = generate_keypair(now=dt.datetime.now(dt.UTC), key_size=4096, name="bench")
     docs = _sealed_docs(pair)
     # Half the baseline before the run and half after, so a change in machine load during the

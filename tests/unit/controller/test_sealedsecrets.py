@@ -165,3 +165,21 @@ def test_lost_key_restored_from_backup_is_picked_up(harness: Harness, kube: Fake
     kube.put(SECRETS, key_secret(small_key(2), name="restored", namespace="sealops-system"))
     harness.sealed._last_reload = 0.0  # the reload is rate-limited; pretend time has passed
     assert harness.sealed.reconcile(body).ready
+
+
+def test_status_sink_gets_the_status_instead_of_a_patch(harness: Harness, kube: FakeKube) -> None:
+    """kopf's handler passes a sink: the status rides in kopf's own PATCH, not a second one."""
+    install_keys(harness, small_key(1))
+    body = sealed_body(kube, small_key(1))
+    kube.calls.clear()
+    given: list[dict[str, Any]] = []
+    harness.sealed.reconcile(body, status_sink=given.append)
+    (status,) = given
+    (ready,) = status["conditions"]
+    assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "True", "Unsealed")
+    assert status["secretName"] == "db"
+    assert ("patch", "sealops.dev", "sealedsecrets/status") not in kube.calls
+    assert "status" not in (kube.find(SEALED_SECRETS, "prod", "db") or {})
+    # Steady state: an unchanged status is not given again.
+    harness.sealed.reconcile({**body, "status": status}, status_sink=given.append)
+    assert len(given) == 1
