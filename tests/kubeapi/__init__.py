@@ -25,8 +25,9 @@ What it does NOT do:
 - Controllers: no Deployments roll out, no Pods run, no Endpoints follow Services (tests write
   Endpoints themselves); only the garbage collector is emulated. Foreground deletion is
   approximated (dependents go first, without the ``foregroundDeletion`` finalizer).
-- CRD version conversion (versions share storage, only ``apiVersion`` changes) and
-  real server-side columns for built-in kinds (tables have Name and Age).
+- CRD version conversion (versions share storage, only ``apiVersion`` changes).
+- Server-side table columns beyond Secret, ConfigMap, Namespace, ServiceAccount, Service and
+  Deployment; OpenAPI schemas (so no ``kubectl explain``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.kubeapi.http import call
+from tests.integration.kubeapi.rawhttp import call
 
 pytestmark = [pytest.mark.integration, pytest.mark.emulator_only]
 ROOT = Path(__file__).resolve().parents[3]

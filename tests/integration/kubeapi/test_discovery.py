@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.kubeapi.http import call
+from tests.integration.kubeapi.rawhttp import call
 from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration

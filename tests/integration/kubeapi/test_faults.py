@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.kubeapi.http import call, watch_lines
+from tests.integration.kubeapi.rawhttp import call, watch_lines
 from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.emulator_only]

@@ -111,8 +111,12 @@ def test_secret_apply_get_watch_delete(
     assert "kubectl.kubernetes.io/last-applied-configuration" in secret["metadata"]["annotations"]
     listed = yaml.safe_load(kubectl("get", "secrets", "-o", "yaml"))
     assert [i["metadata"]["name"] for i in listed["items"]] == ["s1"]
-    table = kubectl("get", "secrets")
-    assert table.split()[:2] == ["NAME", "AGE"] and "s1" in table
+    header, row = kubectl("get", "secrets").splitlines()  # the columns a real server prints
+    assert header.split() == ["NAME", "TYPE", "DATA", "AGE"] and row.split()[:3] == [
+        "s1",
+        "Opaque",
+        "1",
+    ]
     process, lines = kubectl.watch(
         "get", "secrets", "-w", "-o", "jsonpath={.metadata.name}:{.metadata.labels.step}{'\\n'}"
     )

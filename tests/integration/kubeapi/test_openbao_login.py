@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.kubeapi.http import call
+from tests.integration.kubeapi.rawhttp import call
 from tests.kubeapi.harness import RunningKubeApi
 
 BAO = shutil.which("bao") or str(Path(sys.executable).with_name("bao"))

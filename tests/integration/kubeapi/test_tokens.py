@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.kubeapi.http import call
+from tests.integration.kubeapi.rawhttp import call
 from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration

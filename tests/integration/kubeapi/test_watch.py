@@ -16,7 +16,7 @@ import kubernetes
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.kubeapi.http import watch_lines
+from tests.integration.kubeapi.rawhttp import watch_lines
 from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration

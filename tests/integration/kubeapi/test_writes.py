@@ -15,7 +15,7 @@ import kubernetes
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.kubeapi.http import call
+from tests.integration.kubeapi.rawhttp import call
 from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration
