@@ -120,11 +120,13 @@ class KeyStore:
         policy: KeyPolicy,
         keyring: Keyring,
         clock: Callable[[], dt.datetime],
+        on_removed: Callable[[KeyPair], None] | None = None,
     ):
         self.kube = kube
         self.policy = policy
         self.keyring = keyring
         self.clock = clock
+        self.on_removed = on_removed
         self.load_errors: list[str] = []
 
     def load(self) -> Keyring:
@@ -151,7 +153,14 @@ class KeyStore:
                     if may_seal and state == "active":
                         sealing.append(pair.fingerprint)
         self.load_errors = errors
+        before = self.keyring.all()
         self.keyring.replace(pairs, sealing=sealing)
+        if self.on_removed is not None:
+            # A key Secret was deleted: say so loudly. Nothing else changes: no Secret is deleted,
+            # and SealedSecrets sealed only for that key fail on their next sync until it is back.
+            for pair in before:
+                if self.keyring.get(pair.fingerprint) is None:
+                    self.on_removed(pair)
         return self.keyring
 
     def due(self) -> str | None:

@@ -59,6 +59,9 @@ class Metrics:
         self.keys = Gauge(
             "sealops_keys", "Keys loaded, by whether they may seal", ["state"], registry=r
         )
+        self.keys_removed = Counter(
+            "sealops_keys_removed", "Sealing keys whose Secret disappeared while loaded", registry=r
+        )
         self.key_load_errors = Gauge(
             "sealops_key_load_errors",
             "Key Secrets that could not be loaded at the last sync",

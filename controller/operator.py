@@ -31,6 +31,7 @@ from controller.sealedsecrets import SEALED_SECRETS, SealedSecretReconciler
 from controller.secretwriter import ANN_OWNED_BY, LABEL_MANAGED_BY, SecretWriter
 from controller.vaultsecrets import VAULT_SECRETS, VaultSecretReconciler
 from sealer.errors import SealopsError
+from sealer.keys import KeyPair
 from sealer.kube import KubeNotFound
 from sealer.kubeclient import KubeApi, connect
 from sealer.manifests import KIND
@@ -103,11 +104,14 @@ def build_app(settings: Settings) -> App:
             key_size=settings.key_size,
         ),
     )
+    reporter = Reporter(kube=kube, clock=_now)
     keystore.load()
+    keystore.on_removed = lambda pair: _report_removed_key(
+        reporter, metrics, pair, settings.namespace
+    )
     keystore.ensure_current()
     hasher = load_or_create_hasher(kube, settings.namespace)
     writer = SecretWriter(kube=kube, hasher=hasher)
-    reporter = Reporter(kube=kube, clock=_now)
     sealed = SealedSecretReconciler(
         keyring=keyring, keystore=keystore, writer=writer, reporter=reporter, metrics=metrics
     )
@@ -170,6 +174,25 @@ def _sync_vault_secret(app: App, body: Mapping[str, Any]) -> None:
         app.scheduler.cancel(key)
     else:
         app.scheduler.schedule(key, result.next_run)
+
+
+def _report_removed_key(
+    reporter: Reporter, metrics: Metrics, pair: KeyPair, namespace: str
+) -> None:
+    """A loaded key's Secret is gone: a metric, a warning and an Event on that Secret."""
+    metrics.keys_removed.inc()
+    name = pair.name.rpartition("/")[2] or "unknown"
+    message = (
+        f"sealing key {pair.fingerprint} ({pair.name}) was removed: values sealed only for it "
+        "cannot be unsealed until it is restored from a backup; no Secret was deleted"
+    )
+    log.warning(message)
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+    }
+    reporter.event(secret, kind="Warning", reason="SealingKeyRemoved", message=message)
 
 
 def _update_key_metrics(metrics: Metrics, keystore: KeyStore) -> None:

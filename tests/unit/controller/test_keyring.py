@@ -130,3 +130,17 @@ def test_bitnami_keys_unseal_but_never_seal(kube: FakeKube, clock: Clock) -> Non
     keys.load()
     assert keys.keyring.get(upstream_key(2048).fingerprint) is not None
     assert keys.keyring.newest() is None, "a Bitnami key never becomes the sealing key"
+
+
+def test_a_removed_key_is_reported(kube: FakeKube, clock: Clock) -> None:
+    removed: list[str] = []
+    keys = store(kube, clock)
+    keys.on_removed = lambda pair: removed.append(pair.fingerprint)
+    kube.put(SECRETS, key_secret(small_key(1), name="k1", namespace="sealops-system"))
+    kube.put(SECRETS, key_secret(small_key(2), name="k2", namespace="sealops-system"))
+    keys.load()
+    assert removed == []
+    del kube.objects[("", "secrets", "sealops-system", "k2")]
+    keys.load()
+    assert removed == [small_key(2).fingerprint]
+    assert keys.keyring.get(small_key(1).fingerprint) is not None
