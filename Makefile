@@ -33,7 +33,7 @@ bench: venv
 	$(PY) -m tests.bench
 
 demo: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+	$(PY) scripts/demo.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info
