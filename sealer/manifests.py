@@ -82,17 +82,23 @@ def object_ref(doc: Mapping[str, Any]) -> str:
 # Documents
 
 
+# libyaml when PyYAML has it: an app of a thousand manifests loads in a tenth of the time.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def load_documents(data: bytes | str, *, source: str) -> list[dict[str, Any]]:
-    """Every object in a YAML or JSON stream, with ``List`` kinds flattened. Empty docs skipped."""
+    """Every object in a YAML or JSON stream, with ``List`` kinds flattened. Empty docs skipped.
+
+    Errors give the line and column only: PyYAML's problem text can quote the input.
+    """
     try:
-        docs = list(yaml.safe_load_all(data))
+        docs = list(yaml.load_all(data, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ManifestError(
-            f"malformed YAML{at}: {exc.problem or 'syntax error'}", where=source
-        ) from None
-    except yaml.YAMLError:
+        raise ManifestError(f"malformed YAML{at}", where=source) from None
+    except (yaml.YAMLError, ValueError):
         raise ManifestError("malformed YAML", where=source) from None
     except UnicodeDecodeError:
         raise ManifestError("not UTF-8 text", where=source) from None
@@ -121,8 +127,8 @@ def dump_documents(docs: list[dict[str, Any]], output: str) -> str:
             docs[0] if len(docs) == 1 else {"apiVersion": "v1", "kind": "List", "items": docs}
         )
         return json.dumps(body, indent=2) + "\n"
-    return "---\n".join(
-        yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=2**31) for doc in docs
+    return yaml.dump_all(
+        docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=2**31 - 1
     )
 
 

@@ -18,15 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from sealer.errors import InputError
+from sealer.manifests import load_documents
 
-from sealer.errors import InputError, ManifestError
+__all__ = ["Document", "load_path", "load_stream"]
 
-__all__ = ["Document", "Loader", "dump_stream", "load_path", "load_stream"]
-
-# libyaml when PyYAML has it: an app of a thousand manifests loads in a tenth of the time.
-Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -40,43 +36,8 @@ class Document:
 
 
 def load_stream(data: bytes, *, source: str) -> list[Document]:
-    """Every object of a YAML or JSON stream; ``List`` kinds flattened, empty documents skipped.
-
-    Errors give the line and column, never PyYAML's problem text, which can quote the input.
-    """
-    try:
-        loaded = list(yaml.load_all(data, Loader=Loader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ManifestError(f"malformed YAML{at}", where=source) from None
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError):
-        raise ManifestError("malformed YAML or not UTF-8 text", where=source) from None
-    return [Document(source, obj) for obj in _objects(loaded, source)]
-
-
-def dump_stream(objects: list[dict[str, Any]]) -> str:
-    """``---``-separated YAML, keys in their input order."""
-    return yaml.dump_all(
-        objects, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=2**31 - 1
-    )
-
-
-def _objects(docs: list[Any], source: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for index, doc in enumerate(docs):
-        if doc is None:
-            continue
-        if not isinstance(doc, dict):
-            raise ManifestError(
-                f"document {index + 1} is a {type(doc).__name__}, not a Kubernetes object",
-                where=source,
-            )
-        if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
-            out += _objects(doc["items"], source)
-        else:
-            out.append(doc)
-    return out
+    """Every object of a YAML or JSON stream; ``List`` kinds flattened, empty documents skipped."""
+    return [Document(source, obj) for obj in load_documents(data, source=source)]
 
 
 def load_path(path: str, *, environ: Mapping[str, str] = os.environ) -> list[Document]:

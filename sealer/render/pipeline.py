@@ -17,9 +17,10 @@ from typing import Any
 import yaml
 
 from sealer.errors import InputError, SealopsError
+from sealer.manifests import dump_documents
 from sealer.render.config import default_kv_version, vault_config
 from sealer.render.engine import Mode, RenderOptions, render
-from sealer.render.inputs import Document, dump_stream, load_path, load_stream
+from sealer.render.inputs import Document, load_path, load_stream
 from sealer.render.krm import function_options, parse_resource_list, result_list
 from sealer.render.reference import ConnectionKind, ConnectionRef
 from sealer.vault.counter import RequestCounter
@@ -65,7 +66,7 @@ def render_text(
     counter: RequestCounter | None = None,
 ) -> str:
     objects = render(documents, resolver=_resolver_factory(environ, counter), options=options)
-    return dump_stream(objects) if objects else ""
+    return dump_documents(objects, "yaml") if objects else ""
 
 
 def load(target: str | None, stdin: bytes | None, environ: Mapping[str, str]) -> list[Document]:

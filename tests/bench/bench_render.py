@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
+from sealer.manifests import dump_documents
 from sealer.render import RenderOptions, load_stream, render
-from sealer.render.inputs import Loader, dump_stream
 from sealer.render.placeholders import Placeholder, clear_cache, split
 from sealer.vault import RequestCounter, TokenAuth, VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
@@ -109,7 +109,7 @@ def _measure(server: OpenBao) -> list[Row]:
         clear_cache()  # each seal render process parses its placeholders afresh
         start = time.perf_counter()
         out = render(load_stream(text, source="bench.yaml"), resolver=make, options=RenderOptions())
-        dump_stream(out)
+        dump_documents(out, "yaml")
         subject_times.append(time.perf_counter() - start)
         counts = counter.snapshot()
         assert out[1]["data"]["k0"] == "value-1-0"
@@ -122,7 +122,7 @@ def _measure(server: OpenBao) -> list[Row]:
         for placeholder in placeholders:
             assert placeholder.ref is not None
             resolver.read(placeholder.ref.location).value(placeholder.ref.field or "")
-        dump_stream([d.obj for d in docs])
+        dump_documents([d.obj for d in docs], "yaml")
         base_times.append(time.perf_counter() - start)
         base_reads = base_counter.snapshot()["read"]
         resolver.close()
@@ -132,11 +132,15 @@ def _measure(server: OpenBao) -> list[Row]:
     def render_plain() -> object:
         docs = load_stream(plain, source="bench.yaml")
         never: list[Resolver] = []
-        return dump_stream(render(docs, resolver=lambda: never[0], options=RenderOptions()))
+        return dump_documents(
+            render(docs, resolver=lambda: never[0], options=RenderOptions()), "yaml"
+        )
 
     def bare() -> object:
-        # The same libyaml loader and dumper, with nothing in between.
-        return dump_stream(list(yaml.load_all(plain, Loader=Loader)))
+        # PyYAML's libyaml loader and dumper, with nothing in between.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        return yaml.dump_all(list(yaml.load_all(plain, Loader=loader)), Dumper=dumper)
 
     plain_time, bare_time = interleaved(render_plain, bare, calls=1, rounds=5)
 
