@@ -25,7 +25,7 @@ from controller.http import HttpServer
 from controller.keyring import KeyPolicy, Keyring, KeyStore
 from controller.metrics import Metrics
 from controller.peering import CLUSTER_PEERINGS, PEERINGS, is_active, own_identity
-from controller.reporting import Reporter
+from controller.reporting import Reporter, StatusSink
 from controller.scheduler import Scheduler
 from controller.sealedsecrets import SEALED_SECRETS, SealedSecretReconciler
 from controller.secretwriter import ANN_OWNED_BY, LABEL_MANAGED_BY, SecretWriter
@@ -166,10 +166,12 @@ def _refresh(app: App, key: str) -> None:
     _sync_vault_secret(app, body)
 
 
-def _sync_vault_secret(app: App, body: Mapping[str, Any]) -> None:
+def _sync_vault_secret(
+    app: App, body: Mapping[str, Any], *, status_sink: StatusSink | None = None
+) -> None:
     meta = body.get("metadata") or {}
     key = f"{meta.get('namespace')}/{meta.get('name')}"
-    result = app.vault.reconcile(body)
+    result = app.vault.reconcile(body, status_sink=status_sink)
     if result.next_run is None:
         app.scheduler.cancel(key)
     else:
@@ -265,9 +267,14 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
     @kopf.on.resume(vgroup, vversion, vplural, registry=registry)
     @kopf.on.create(vgroup, vversion, vplural, registry=registry)
     @kopf.on.update(vgroup, vversion, vplural, registry=registry)
-    def vault_secret(body: kopf.Body, **_: Any) -> None:
+    def vault_secret(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
         # Retries and refreshes go through our scheduler, not kopf's (no finalizers, no timers).
-        _sync_vault_secret(app, dict(body))
+        # The status rides in kopf's own PATCH, as for SealedSecrets (one watch event, not two).
+        def to_patch(status: dict[str, Any]) -> None:
+            for key, value in status.items():
+                patch.status[key] = value
+
+        _sync_vault_secret(app, dict(body), status_sink=to_patch)
 
     @kopf.on.event("", "v1", "secrets", labels={LABEL_MANAGED_BY: "sealops"}, registry=registry)
     def managed_secret(event: kopf.RawEvent, **_: Any) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from controller.connections import Connections
 from controller.durations import parse_duration
 from controller.metrics import Metrics
-from controller.reporting import Reporter, Verdict
+from controller.reporting import Reporter, StatusSink, Verdict
 from controller.secretwriter import (
     DesiredSecret,
     Owner,
@@ -92,13 +92,16 @@ class VaultSecretReconciler:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def reconcile(self, body: Mapping[str, Any]) -> SyncResult:
+    def reconcile(
+        self, body: Mapping[str, Any], *, status_sink: StatusSink | None = None
+    ) -> SyncResult:
+        """One sync; the status is patched, or given to ``status_sink`` (kopf's patch) to write."""
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
         with self._lock(key):
             verdict, refresh = self._sync(body)
         self.metrics.vault.labels("success" if verdict.ready else "error", verdict.reason).inc()
-        self.reporter.report(VAULT_SECRETS, body, verdict)
+        self.reporter.report(VAULT_SECRETS, body, verdict, status_sink=status_sink)
         if verdict.ready:
             self._failures.pop(key, None)
             next_run = None if refresh <= 0 else refresh * (0.9 + 0.2 * self.jitter())
