@@ -1,0 +1,83 @@
+"""Examples 04, 05 and 07: ``seal render`` against a real OpenBao, as Argo CD's plugin sidecar
+and as kustomize's plugin run it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.examples.conftest import ROOT, Example
+from tests.openbao import OpenBao
+
+pytestmark = pytest.mark.integration
+
+PLUGIN = yaml.safe_load((ROOT / "deploy" / "argocd" / "plugin.yaml").read_text())
+
+
+def vault_env(bao: OpenBao) -> dict[str, str]:
+    return {"VAULT_ADDR": bao.address, "VAULT_TOKEN": bao.root_token}
+
+
+def by_kind(docs: list[Any]) -> dict[str, Any]:
+    return {d["kind"]: d for d in docs}
+
+
+def cmp_generate(ex: Example, application: str, sidecar_env: dict[str, str]) -> bytes:
+    """Run plugin.yaml's ``generate`` as argocd-cmp-server does for ``application``: in a copy of
+    the app's directory, with its plugin env as ``ARGOCD_ENV_*`` and its parameters as
+    ``PARAM_*``, on top of the sidecar's own env."""
+    app = ex.yaml(application)
+    source = app["spec"]["source"]
+    assert source["plugin"]["name"] == f"{PLUGIN['metadata']['name']}-{PLUGIN['spec']['version']}"
+    work = ex.dir.parent.parent / "cmp-work" / app["metadata"]["name"]
+    shutil.copytree(ROOT / source["path"], work)
+    env = {
+        **ex.env,
+        **sidecar_env,
+        "ARGOCD_APP_NAME": app["metadata"]["name"],
+        "ARGOCD_APP_NAMESPACE": app["spec"]["destination"]["namespace"],
+    }
+    for item in source["plugin"].get("env") or []:
+        env[f"ARGOCD_ENV_{item['name']}"] = item["value"]
+    for param in source["plugin"].get("parameters") or []:
+        env["PARAM_" + re.sub(r"[^A-Z0-9]", "_", param["name"].upper())] = param["string"]
+    step = PLUGIN["spec"]["generate"]
+    done = subprocess.run(
+        [*step["command"], *step["args"]], cwd=work, env=env, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout
+
+
+def test_04_argocd_cmp(example: Any, bao: OpenBao) -> None:
+    ex = example("04-argocd-cmp", **vault_env(bao))
+    ex.run()
+    values = {"API_KEY": "example-api-key", "WEBHOOK_SECRET": "example-webhook-secret"}
+
+    inline = by_kind(ex.docs("rendered-inline.yaml"))
+    assert set(inline) == {"ConfigMap", "Deployment", "Secret"}
+    assert inline["Secret"]["stringData"] == values
+    reference = by_kind(ex.docs("rendered-reference.yaml"))
+    assert set(reference) == {"ConfigMap", "Deployment", "VaultSecret"}
+    refs = {e["key"]: e["ref"] for e in reference["VaultSecret"]["spec"]["data"]}
+    assert refs == {
+        "API_KEY": "secret/shop/payments#api_key",
+        "WEBHOOK_SECRET": "secret/shop/payments#webhook_secret",
+    }
+    assert reference["VaultSecret"]["spec"]["connectionRef"]["name"] == "vault"
+    assert "example-" not in ex.path("rendered-reference.yaml").read_text()
+
+    # The Applications, through the plugin's own generate command.
+    sidecar = vault_env(bao)
+    from_cmp = by_kind(
+        list(yaml.safe_load_all(cmp_generate(ex, "application-inline.yaml", sidecar)))
+    )
+    assert from_cmp == inline
+    out = cmp_generate(ex, "application-reference.yaml", sidecar)
+    assert by_kind(list(yaml.safe_load_all(out))) == reference
+    assert b"example-" not in out
