@@ -3,6 +3,7 @@ and as kustomize's plugin run it."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -81,3 +82,66 @@ def test_04_argocd_cmp(example: Any, bao: OpenBao) -> None:
     out = cmp_generate(ex, "application-reference.yaml", sidecar)
     assert by_kind(list(yaml.safe_load_all(out))) == reference
     assert b"example-" not in out
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_05_kustomize_plugin(example: Any, bao: OpenBao) -> None:
+    ex = example("05-kustomize-plugin", **vault_env(bao))
+    ex.run()
+    password = "example-db-password"
+
+    generated = by_kind(ex.docs("generated.yaml"))
+    assert generated["Secret"]["metadata"]["namespace"] == "shop"  # kustomize went on with it
+    assert generated["Secret"]["stringData"] == {"username": "inventory", "password": password}
+    assert generated["Deployment"]["metadata"]["namespace"] == "shop"
+
+    transformed = by_kind(ex.docs("transformed.yaml"))
+    assert transformed["Secret"]["stringData"]["password"] == password
+    pod = transformed["Deployment"]["spec"]["template"]
+    digest = hashlib.sha256(password.encode()).hexdigest()
+    assert pod["metadata"]["annotations"]["checksum/db"] == digest
+    assert pod["spec"]["containers"][0]["env"] == [{"name": "DB_USER", "value": "inventory"}]
+
+    # The KRM function as kustomize runs it: the resources and render.yaml as functionConfig in
+    # a ResourceList to krm/seal-render-krm.sh (and with kustomize itself where it is installed).
+    secret = {**ex.yaml("krm/secret.yaml")}
+    secret["metadata"]["namespace"] = "shop"
+    resource_list = {
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": [secret],
+        "functionConfig": ex.yaml("krm/render.yaml"),
+    }
+    done = subprocess.run(
+        ["./seal-render-krm.sh"],
+        input=yaml.safe_dump(resource_list).encode(),
+        cwd=ex.path("krm"),
+        env=ex.env,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    (vault_secret,) = yaml.safe_load(done.stdout)["items"]
+    if shutil.which("kustomize"):
+        built = subprocess.run(
+            ["kustomize", "build", "--enable-alpha-plugins", "--enable-exec", "krm"],
+            cwd=ex.dir,
+            env=ex.env,
+            capture_output=True,
+            check=False,
+        )
+        assert built.returncode == 0, built.stderr.decode()
+        (from_kustomize,) = yaml.safe_load_all(built.stdout)
+        assert from_kustomize == vault_secret
+    assert vault_secret["kind"] == "VaultSecret"
+    assert vault_secret["metadata"]["namespace"] == "shop"
+    assert {e["key"]: e["ref"] for e in vault_secret["spec"]["data"]} == {
+        "username": "secret/shop/inventory-db#username",
+        "password": "secret/shop/inventory-db#password",
+    }
+    assert vault_secret["spec"]["connectionRef"]["name"] == "vault"
+    assert password.encode() not in done.stdout
+
+    out = ex.yaml("resource-list.out.yaml")
+    assert out["kind"] == "ResourceList"
+    assert out["items"][0]["data"] == {"db_user": "inventory"}
