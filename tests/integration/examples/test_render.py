@@ -3,6 +3,7 @@ and as kustomize's plugin run it."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import shutil
@@ -145,3 +146,42 @@ def test_05_kustomize_plugin(example: Any, bao: OpenBao) -> None:
     out = ex.yaml("resource-list.out.yaml")
     assert out["kind"] == "ResourceList"
     assert out["items"][0]["data"] == {"db_user": "inventory"}
+
+
+def test_07_migrate_from_argocd_vault_plugin(example: Any, bao: OpenBao) -> None:
+    ex = example("07-migrate-from-argocd-vault-plugin", **vault_env(bao))
+    out = ex.run()
+    assert "same render" in out
+    assert (
+        ex.path("rendered-with-avp-env.yaml").read_bytes() == ex.path("rendered.yaml").read_bytes()
+    )
+
+    docs = by_kind(ex.docs("rendered.yaml"))
+    secret = docs["Secret"]
+    assert {k: base64.b64decode(v) for k, v in secret["data"].items()} == {
+        "username": b"orders",
+        "password": b"example-orders-pass-2",
+    }
+    assert secret["stringData"] == {"previous-password": "example-orders-pass-1"}  # version 1
+    deployment = docs["Deployment"]
+    assert deployment["spec"]["replicas"] == 3  # jsonParse: a number, not "3"
+    pod = deployment["spec"]["template"]
+    digest = hashlib.sha256(b"example-orders-pass-2").hexdigest()
+    assert pod["metadata"]["annotations"]["checksum/orders-db"] == digest
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["memory"] == "256Mi"
+    assert docs["ConfigMap"] == ex.yaml("app/configmap.yaml")  # ignored: untouched
+
+    # Reference mode refuses the placeholders outside Secrets, naming one, leaking nothing.
+    error = ex.path("reference-error.txt").read_text()
+    assert error.startswith("Error: ") and "Deployment shop/orders" in error, error
+    assert "example-orders" not in error
+    vault_secret = ex.yaml("orders-db.vaultsecret.yaml")
+    assert vault_secret["kind"] == "VaultSecret"
+    assert vault_secret["metadata"] == {"name": "orders-db", "namespace": "shop"}
+    refs = {e["ref"] for e in vault_secret["spec"]["data"]}
+    assert refs == {
+        "secret/shop/orders-db#username",
+        "secret/shop/orders-db#password",
+        "secret/shop/orders-db#password#1",
+    }
+    assert "example-orders" not in ex.path("orders-db.vaultsecret.yaml").read_text()
