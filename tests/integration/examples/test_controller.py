@@ -10,8 +10,13 @@ from typing import Any
 
 import pytest
 
-from sealer.kube import SECRETS
-from tests.integration.controller.conftest import Cluster, StartController
+from sealer.kube import SECRETS, ResourceRef
+from tests.integration.controller.conftest import Cluster, StartController, wait_for
+from tests.integration.examples.conftest import ROOT
+from tests.openbao import OpenBao
+
+VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
+DEPLOYMENTS = ResourceRef("apps", "v1", "deployments")
 
 TEST_KEY_4096 = "SHA256:g9ueS+pZcwDw5Bx6ncinBFalenbpEzVH1UiYOBPAXnY"  # tests/data/fingerprints.txt
 
@@ -54,3 +59,68 @@ def test_06_migrate_from_bitnami(
     # serves both SealedSecrets.
     (key,) = json.loads(controller.get("/v1/keys"))["keys"]
     assert key["fingerprint"] == TEST_KEY_4096 and key["sealedSecrets"] == 2, key
+
+
+def vault_secret_ready(cluster: Cluster, namespace: str, name: str) -> dict[str, Any] | None:
+    body = cluster.kube.get(VAULT_SECRETS, namespace, name)
+    for condition in (body.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready" and condition.get("status") == "True":
+            return dict(condition)
+    return None
+
+
+def test_03_vaultsecret_kubernetes_auth(
+    example: Any,
+    cluster: Cluster,
+    start_controller: StartController,
+    plaintexts: list[bytes],
+    bao: OpenBao,
+) -> None:
+    plaintexts += [b"example-api-key", b"example-webhook-secret", b"payments@shop.example"]
+    ex = example(
+        "03-vaultsecret-kubernetes-auth",
+        KUBECONFIG=str(cluster.kubeconfig),
+        VAULT_ADDR=bao.address,
+        VAULT_TOKEN=bao.root_token,
+        KUBERNETES_HOST=cluster.kubeapi.url,
+        KUBERNETES_CA=str(ROOT / "tests" / "data" / "cert-2048.pem"),  # never used over http
+    )
+    connection = ex.path("vaultconnection.yaml")
+    connection.write_text(
+        connection.read_text().replace("http://openbao.openbao.svc:8200", bao.address)
+    )
+    controller = start_controller()
+    ex.run(0, 3)  # Vault setup, values, kubectl apply
+
+    condition = wait_for(
+        lambda: vault_secret_ready(cluster, "shop", "payments"), what="VaultSecret Ready"
+    )
+    assert condition["reason"] == "Synced"
+    assert secret_data(cluster, "shop", "payments") == {
+        "API_KEY": b"example-api-key",
+        "WEBHOOK_SECRET": b"example-webhook-secret",
+        "region": b"eu-west-1",
+        "support_email": b"payments@shop.example",
+        "PAYMENTS_URL": b"https://example-api-key@payments.example/eu-west-1",
+    }
+    secret = cluster.kube.get(SECRETS, "shop", "payments")
+    assert secret["metadata"]["labels"]["app"] == "checkout"
+    (owner,) = secret["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"]) == ("VaultSecret", "payments")
+    assert "logged in to Vault (kubernetes role 'shop'" in controller.logs()
+    assert not restarted_at(cluster)  # the first sync restarts nothing
+
+    ex.run(3)  # a new value in Vault, then a shorter refreshInterval
+    wait_for(
+        lambda: (
+            (secret_data(cluster, "shop", "payments") or {}).get("API_KEY") == b"example-api-key-2"
+        ),
+        what="the new value in the Secret",
+    )
+    wait_for(lambda: restarted_at(cluster), what="checkout restarted")
+
+
+def restarted_at(cluster: Cluster) -> str | None:
+    deployment = cluster.kube.get(DEPLOYMENTS, "shop", "checkout")
+    annotations = deployment["spec"]["template"]["metadata"].get("annotations") or {}
+    return annotations.get("sealops.dev/restartedAt")
