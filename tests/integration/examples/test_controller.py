@@ -4,19 +4,30 @@ emulator, with the real controller process (and, for 03, OpenBao)."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import shutil
+import time
 from typing import Any
 
 import pytest
+import yaml
 
-from sealer.kube import SECRETS, ResourceRef
-from tests.integration.controller.conftest import Cluster, StartController, wait_for
+from sealer.kube import SECRETS, KubeNotFound, ResourceRef
+from tests.integration.controller.conftest import (
+    SEALED,
+    Cluster,
+    Controller,
+    StartController,
+    wait_for,
+)
 from tests.integration.examples.conftest import ROOT
 from tests.openbao import OpenBao
 
 VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
 DEPLOYMENTS = ResourceRef("apps", "v1", "deployments")
+SERVICES = ResourceRef("", "v1", "services")
+ENDPOINTS = ResourceRef("", "v1", "endpoints")
 
 TEST_KEY_4096 = "SHA256:g9ueS+pZcwDw5Bx6ncinBFalenbpEzVH1UiYOBPAXnY"  # tests/data/fingerprints.txt
 
@@ -124,3 +135,75 @@ def restarted_at(cluster: Cluster) -> str | None:
     deployment = cluster.kube.get(DEPLOYMENTS, "shop", "checkout")
     annotations = deployment["spec"]["template"]["metadata"].get("annotations") or {}
     return annotations.get("sealops.dev/restartedAt")
+
+
+def expose(cluster: Cluster, controller: Controller) -> None:
+    """Service ``sealops-system/sealops-controller`` (deploy/base) with Endpoints at the
+    controller's port: what a cluster's kube-proxy setup gives ``seal``'s service-proxy calls."""
+    port = int(controller.url.rpartition(":")[2])
+    endpoints: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "sealops-controller", "namespace": "sealops-system"},
+        "subsets": [
+            {"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": port}]}
+        ],
+    }
+    try:
+        current = cluster.kube.get(ENDPOINTS, "sealops-system", "sealops-controller")
+    except KubeNotFound:
+        service = yaml.safe_load((ROOT / "deploy" / "base" / "service.yaml").read_text())
+        cluster.kube.create(SERVICES, "sealops-system", service)
+        cluster.kube.create(ENDPOINTS, "sealops-system", endpoints)
+        return
+    endpoints["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    cluster.kube.replace(ENDPOINTS, "sealops-system", "sealops-controller", endpoints)
+
+
+def keys(controller: Controller) -> dict[str, dict[str, Any]]:
+    return {k["fingerprint"]: k for k in json.loads(controller.get("/v1/keys"))["keys"]}
+
+
+def test_08_key_rotation(
+    example: Any, cluster: Cluster, start_controller: StartController, plaintexts: list[bytes]
+) -> None:
+    plaintexts.append(b"example-db-pass-1")
+    ex = example("08-key-rotation", KUBECONFIG=str(cluster.kubeconfig))
+    first = start_controller()
+    expose(cluster, first)
+    ex.run(0, 2)  # seal with the controller's key, apply, back up the keys
+    cluster.wait_ready("shop", "db-credentials")
+    assert secret_data(cluster, "shop", "db-credentials") == {"password": b"example-db-pass-1"}
+    (old,) = keys(first)
+    (item,) = ex.yaml("sealops-keys.yaml")["items"]
+    assert not {"resourceVersion", "uid"} & set(item["metadata"]) and item["data"]["tls.key"]
+
+    # The README's `kubectl set env … SEALOPS_KEY_CUTOFF_TIME=now`, then the rollout: the same
+    # controller restarted with that environment.
+    first.stop()
+    cutoff = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    time.sleep(1.1)  # the new key must be made after the cutoff, to the second
+    second = start_controller(env={"SEALOPS_KEY_CUTOFF_TIME": cutoff})
+    expose(cluster, second)
+    (new,) = set(keys(second)) - {old}
+    assert keys(second)[new]["sealing"] and keys(second)[old]["sealedSecrets"] == 1
+
+    ex.run(2, 4)  # seal keys, reencrypt, apply; seal keys
+    wait_for(
+        lambda: cluster.kube.get(SEALED, "shop", "db-credentials")["status"]["sealedWith"] == [new],
+        what="db-credentials opened with the new key",
+    )
+    resealed = ex.yaml("db-credentials.sealed.yaml")
+    assert resealed["metadata"]["annotations"]["sealops.dev/sealed-with"] == new
+    wait_for(lambda: keys(second)[old]["sealedSecrets"] == 0, what="the old key serves nothing")
+    assert secret_data(cluster, "shop", "db-credentials") == {"password": b"example-db-pass-1"}
+
+    ex.run(4, 5)  # retire the old key
+    old_secret = keys(second)[old]["secret"]
+    wait_for(lambda: old not in keys(second), what="the old key unloaded")
+    assert cluster.kube.get(SEALED, "shop", "db-credentials")  # nothing else touched
+    assert secret_data(cluster, "shop", "db-credentials") == {"password": b"example-db-pass-1"}
+
+    ex.run(5)  # restore from the backup
+    wait_for(lambda: old in keys(second), what="the old key restored")
+    assert keys(second)[old]["secret"] == old_secret and keys(second)[new]["sealing"]
