@@ -33,7 +33,17 @@ import yaml
 from tests.integration.controller.conftest import cluster, plaintexts, start_controller
 from tests.openbao import OpenBao, bao_binary
 
-__all__ = ["ROOT", "Example", "bao", "cluster", "example", "plaintexts", "start_controller"]
+__all__ = [
+    "BIN",
+    "ROOT",
+    "Example",
+    "bao",
+    "cluster",
+    "example",
+    "plaintexts",
+    "sh_blocks",
+    "start_controller",
+]
 
 ROOT = Path(__file__).parents[3]
 BIN = Path(sys.executable).parent

@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import json
 import shutil
+import subprocess
 import time
 from typing import Any
 
@@ -70,6 +71,37 @@ def test_06_migrate_from_bitnami(
     # serves both SealedSecrets.
     (key,) = json.loads(controller.get("/v1/keys"))["keys"]
     assert key["fingerprint"] == TEST_KEY_4096 and key["sealedSecrets"] == 2, key
+
+
+def test_06_bitnami_keys_in_place(
+    example: Any, cluster: Cluster, start_controller: StartController, plaintexts: list[bytes]
+) -> None:
+    """Option b of the README: ``--bitnami-compat`` reads Bitnami's key Secrets in kube-system."""
+    plaintexts.append(b"hello world")
+    ex = example("06-migrate-from-bitnami", KUBECONFIG=str(cluster.kubeconfig))
+    ex.run(0, 2)  # the backup stand-in, migrate
+    cluster.namespace("kube-system")
+    # Bitnami's keys where Bitnami's controller keeps them (a cluster already has them).
+    done = subprocess.run(
+        ["kubectl", "apply", "--validate=false", "-f", "bitnami-keys.yaml"],
+        cwd=ex.dir,
+        env=ex.env,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    controller = start_controller("--bitnami-compat")
+    ex.run(5)  # kubectl apply the migrated SealedSecrets
+    for name in ("my-secret", "greeter-settings"):
+        cluster.wait_ready("default", name, timeout=30)
+        assert secret_data(cluster, "default", name) == {"message": b"hello world"}
+    assert TEST_KEY_4096 in keys(controller)
+    # Nothing was copied into the controller's namespace.
+    copied = cluster.kube.list(SECRETS, "sealops-system")
+    assert all(
+        "sealedsecrets.bitnami.com/sealed-secrets-key" not in (s["metadata"].get("labels") or {})
+        for s in copied
+    )
 
 
 def vault_secret_ready(cluster: Cluster, namespace: str, name: str) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sealer.keys import load_recipient
-from tests.integration.examples.conftest import BIN
+from tests.integration.examples.conftest import BIN, ROOT, sh_blocks
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +86,19 @@ def test_02_several_clusters(example: Any) -> None:
         check=False,
     )
     assert alone.returncode != 0 and alone.stdout == b""
+
+
+def test_every_example_is_tested_and_safe_to_commit() -> None:
+    """Each examples/NN-topic has a README with steps and a test_NN_ here; `seal check` (the
+    repository's pre-commit hook) passes on every example file."""
+    here = Path(__file__).parent
+    tests = "".join(p.read_text() for p in here.glob("test_*.py"))
+    folders = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
+    assert [p.name[:3] for p in folders] == [f"{n:02d}-" for n in range(1, len(folders) + 1)]
+    for folder in folders:
+        assert sh_blocks(folder / "README.md"), folder.name
+        assert f"def test_{folder.name[:2]}_" in tests, f"no test for {folder.name}"
+    done = subprocess.run(
+        [str(BIN / "seal"), "check", "examples"], cwd=ROOT, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
