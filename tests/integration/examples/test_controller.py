@@ -220,7 +220,7 @@ def test_08_key_rotation(
     (new,) = set(keys(second)) - {old}
     assert keys(second)[new]["sealing"] and keys(second)[old]["sealedSecrets"] == 1
 
-    ex.run(2, 4)  # seal keys, reencrypt, apply; seal keys
+    ex.run(2, 3)  # seal keys, reencrypt, apply
     wait_for(
         lambda: cluster.kube.get(SEALED, "shop", "db-credentials")["status"]["sealedWith"] == [new],
         what="db-credentials opened with the new key",
@@ -229,10 +229,14 @@ def test_08_key_rotation(
     assert resealed["metadata"]["annotations"]["sealops.dev/sealed-with"] == new
     wait_for(lambda: keys(second)[old]["sealedSecrets"] == 0, what="the old key serves nothing")
     assert secret_data(cluster, "shop", "db-credentials") == {"password": b"example-db-pass-1"}
+    table = ex.run(3, 4)  # seal keys
+    (old_row,) = [line.split() for line in table.splitlines() if line.startswith(old)]
+    assert old_row[2:4] == ["0", "Secret"], table  # not sealing, serves 0
+    old_secret = keys(second)[old]["secret"]
 
     ex.run(4, 5)  # retire the old key
-    old_secret = keys(second)[old]["secret"]
     wait_for(lambda: old not in keys(second), what="the old key unloaded")
+    assert second.metric("sealops_keys_removed_total") == 1
     assert cluster.kube.get(SEALED, "shop", "db-credentials")  # nothing else touched
     assert secret_data(cluster, "shop", "db-credentials") == {"password": b"example-db-pass-1"}
 
