@@ -8,6 +8,8 @@ import hashlib
 import re
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,15 +31,19 @@ def by_kind(docs: list[Any]) -> dict[str, Any]:
     return {d["kind"]: d for d in docs}
 
 
-def cmp_generate(ex: Example, application: str, sidecar_env: dict[str, str]) -> bytes:
+def cmp_generate(
+    ex: Example, application: str, sidecar_env: dict[str, str], *, extra: str = ""
+) -> subprocess.CompletedProcess[bytes]:
     """Run plugin.yaml's ``generate`` as argocd-cmp-server does for ``application``: in a copy of
     the app's directory, with its plugin env as ``ARGOCD_ENV_*`` and its parameters as
     ``PARAM_*``, on top of the sidecar's own env."""
     app = ex.yaml(application)
     source = app["spec"]["source"]
     assert source["plugin"]["name"] == f"{PLUGIN['metadata']['name']}-{PLUGIN['spec']['version']}"
-    work = ex.dir.parent.parent / "cmp-work" / app["metadata"]["name"]
+    work = Path(tempfile.mkdtemp(dir=ex.dir.parent.parent)) / app["metadata"]["name"]
     shutil.copytree(ROOT / source["path"], work)
+    if extra:
+        (work / "extra.yaml").write_text(extra)
     env = {
         **ex.env,
         **sidecar_env,
@@ -49,11 +55,14 @@ def cmp_generate(ex: Example, application: str, sidecar_env: dict[str, str]) -> 
     for param in source["plugin"].get("parameters") or []:
         env["PARAM_" + re.sub(r"[^A-Z0-9]", "_", param["name"].upper())] = param["string"]
     step = PLUGIN["spec"]["generate"]
-    done = subprocess.run(
+    return subprocess.run(
         [*step["command"], *step["args"]], cwd=work, env=env, capture_output=True, check=False
     )
+
+
+def generated(done: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
     assert done.returncode == 0, done.stderr.decode()
-    return done.stdout
+    return by_kind(list(yaml.safe_load_all(done.stdout)))
 
 
 def test_04_argocd_cmp(example: Any, bao: OpenBao) -> None:
@@ -76,13 +85,16 @@ def test_04_argocd_cmp(example: Any, bao: OpenBao) -> None:
 
     # The Applications, through the plugin's own generate command.
     sidecar = vault_env(bao)
-    from_cmp = by_kind(
-        list(yaml.safe_load_all(cmp_generate(ex, "application-inline.yaml", sidecar)))
-    )
-    assert from_cmp == inline
-    out = cmp_generate(ex, "application-reference.yaml", sidecar)
-    assert by_kind(list(yaml.safe_load_all(out))) == reference
-    assert b"example-" not in out
+    assert generated(cmp_generate(ex, "application-inline.yaml", sidecar)) == inline
+    by_reference = cmp_generate(ex, "application-reference.yaml", sidecar)
+    assert generated(by_reference) == reference
+    assert b"example-" not in by_reference.stdout
+    # Its env asks for deny-plaintext: a Secret with a literal value fails the render.
+    literal = "apiVersion: v1\nkind: Secret\nmetadata: {name: x, namespace: shop}\n"
+    literal += "stringData: {k: literal}\n"
+    refused = cmp_generate(ex, "application-reference.yaml", sidecar, extra=literal)
+    assert refused.returncode != 0 and refused.stdout == b""
+    assert b"Secret shop/x" in refused.stderr, refused.stderr
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
