@@ -167,11 +167,11 @@ def _refresh(app: App, key: str) -> None:
 
 
 def _sync_vault_secret(
-    app: App, body: Mapping[str, Any], *, status_sink: StatusSink | None = None
+    app: App, body: Mapping[str, Any], *, status_sink: StatusSink | None = None, fresh: bool = False
 ) -> None:
     meta = body.get("metadata") or {}
     key = f"{meta.get('namespace')}/{meta.get('name')}"
-    result = app.vault.reconcile(body, status_sink=status_sink)
+    result = app.vault.reconcile(body, status_sink=status_sink, fresh=fresh)
     if result.next_run is None:
         app.scheduler.cancel(key)
     else:
@@ -274,7 +274,9 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
             for key, value in status.items():
                 patch.status[key] = value
 
-        _sync_vault_secret(app, dict(body), status_sink=to_patch)
+        # Created, changed or resumed: read Vault afresh, not from the refresh window's cache,
+        # so editing or annotating a VaultSecret (e.g. sealops.dev/force-sync) syncs it now.
+        _sync_vault_secret(app, dict(body), status_sink=to_patch, fresh=True)
 
     @kopf.on.event("", "v1", "secrets", labels={LABEL_MANAGED_BY: "sealops"}, registry=registry)
     def managed_secret(event: kopf.RawEvent, **_: Any) -> None:

@@ -36,7 +36,7 @@ from controller.secretwriter import (
 from sealer.errors import SealopsError, TemplateError
 from sealer.kube import Kube, KubeConflict, KubeError, ResourceRef
 from sealer.templating import render_template_data
-from sealer.vault import VaultError, parse_ref, resolve_data, resolve_value
+from sealer.vault import VaultError, VaultRef, parse_ref, resolve_data, resolve_value
 
 __all__ = ["VAULT_SECRETS", "VaultSecretReconciler", "rollout_ref"]
 
@@ -93,13 +93,17 @@ class VaultSecretReconciler:
             return self._locks.setdefault(key, threading.Lock())
 
     def reconcile(
-        self, body: Mapping[str, Any], *, status_sink: StatusSink | None = None
+        self, body: Mapping[str, Any], *, status_sink: StatusSink | None = None, fresh: bool = False
     ) -> SyncResult:
-        """One sync; the status is patched, or given to ``status_sink`` (kopf's patch) to write."""
+        """One sync; the status is patched, or given to ``status_sink`` (kopf's patch) to write.
+
+        ``fresh`` reads this VaultSecret's secrets from Vault even if the refresh window's cache
+        has them: the user just created or changed it (or annotated it to force a sync).
+        """
         meta = body.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
         with self._lock(key):
-            verdict, refresh = self._sync(body)
+            verdict, refresh = self._sync(body, fresh=fresh)
         self.metrics.vault.labels("success" if verdict.ready else "error", verdict.reason).inc()
         self.reporter.report(VAULT_SECRETS, body, verdict, status_sink=status_sink)
         if verdict.ready:
@@ -123,7 +127,7 @@ class VaultSecretReconciler:
             self._locks.pop(key, None)
         self._failures.pop(key, None)
 
-    def _sync(self, body: Mapping[str, Any]) -> tuple[Verdict, float]:
+    def _sync(self, body: Mapping[str, Any], *, fresh: bool) -> tuple[Verdict, float]:
         meta = body.get("metadata") or {}
         spec = body.get("spec") or {}
         namespace, name = str(meta.get("namespace")), str(meta.get("name"))
@@ -150,7 +154,7 @@ class VaultSecretReconciler:
             ), refresh
         try:
             values = self._read(
-                namespace, spec, max_age=refresh if refresh > 0 else DEFAULT_REFRESH
+                namespace, spec, max_age=refresh if refresh > 0 else DEFAULT_REFRESH, fresh=fresh
             )
         except SealopsError as exc:
             reason = (
@@ -214,14 +218,24 @@ class VaultSecretReconciler:
             refresh,
         )
 
-    def _read(self, namespace: str, spec: Mapping[str, Any], *, max_age: float) -> dict[str, str]:
+    def _read(
+        self, namespace: str, spec: Mapping[str, Any], *, max_age: float, fresh: bool
+    ) -> dict[str, str]:
         connection_ref = spec.get("connectionRef") or {}
         resolver = self.connections.resolver_for(namespace, connection_ref, max_age=max_age)
+        forget = getattr(resolver, "forget", None) if fresh else None
+
+        def ref_of(text: str) -> VaultRef:
+            ref = parse_ref(text)
+            if callable(forget):
+                forget(ref.location)  # read it afresh, once, for this sync
+            return ref
+
         values: dict[str, str] = {}
         for index, item in enumerate(spec.get("dataFrom") or []):
             field = f"spec.dataFrom[{index}].ref"
             try:
-                values.update(resolve_data(resolver, parse_ref(str((item or {}).get("ref", "")))))
+                values.update(resolve_data(resolver, ref_of(str((item or {}).get("ref", "")))))
             except VaultError as exc:
                 raise exc.located(field=field) from None
         for index, item in enumerate(spec.get("data") or []):
@@ -230,7 +244,7 @@ class VaultSecretReconciler:
             if not key:
                 raise SealopsError("key is required", field=f"{field}.key")
             try:
-                values[key] = resolve_value(resolver, parse_ref(str(item.get("ref", ""))))
+                values[key] = resolve_value(resolver, ref_of(str(item.get("ref", ""))))
             except VaultError as exc:
                 raise exc.located(field=f"{field}.ref ({key})") from None
         if not values:

@@ -27,6 +27,10 @@ _VAULT_TOKEN = re.compile(
     rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{20,}|[sb]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])"
 )
 _PLACEHOLDER = re.compile(r"<(?:path|vault):[^<>\n]+>|^\s*<[A-Za-z0-9_.\-]+(?:\s*\|[^<>]*)?>\s*$")
+# With avp.kubernetes.io/path, argocd-vault-plugin fills generic <key> placeholders anywhere in a
+# value (postgres://<user>:<password>@db), so such a value holds a placeholder too.
+_GENERIC = re.compile(r"<[A-Za-z0-9_.\-]+(?:\s*\|[^<>]*)?>")
+_AVP_PATH = "avp.kubernetes.io/path"
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,8 @@ def _line_of(content: bytes, offset: int) -> int:
     return content.count(b"\n", 0, offset) + 1
 
 
-def _is_placeholder(value: str) -> bool:
-    return bool(_PLACEHOLDER.search(value))
+def _is_placeholder(value: str, *, generic: bool = False) -> bool:
+    return bool(_PLACEHOLDER.search(value) or (generic and _GENERIC.search(value)))
 
 
 def _plaintext_secrets(path: str, content: bytes) -> list[Finding]:
@@ -97,6 +101,8 @@ def _check_document(path: str, node: yaml.Node, doc: Any) -> list[Finding]:
     name = (
         f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
     )
+    annotations = meta.get("annotations")
+    generic = isinstance(annotations, dict) and bool(annotations.get(_AVP_PATH))
     findings = []
     for section, decode in (("stringData", False), ("data", True)):
         values = doc.get(section)
@@ -104,7 +110,7 @@ def _check_document(path: str, node: yaml.Node, doc: Any) -> list[Finding]:
             continue
         section_node = _mapping_value(node, section)
         for key, value in values.items():
-            if value in (None, "") or _is_placeholder(_as_text(value, decode)):
+            if value in (None, "") or _is_placeholder(_as_text(value, decode), generic=generic):
                 continue
             line = _key_line(section_node, str(key)) or node.start_mark.line + 1
             findings.append(

@@ -29,6 +29,7 @@ metadata:
 stringData:
   user: <user>
   url: postgres://<path:secret/data/db#user>:<vault:secret/db#password>@db:5432/app
+  generic: postgres://<user>:<password>@db:5432/app
   empty: ""
 data:
   token: PHBhdGg6c2VjcmV0L2RhdGEvYXBwI3Rva2VuPg==
@@ -44,6 +45,13 @@ spec:
 """
 
 FAILING = [
+    (
+        "generic-placeholder-without-avp-path",
+        b"apiVersion: v1\nkind: Secret\nmetadata: {name: g}\nstringData:\n  url: pg://<user>:hunter2@db\n",
+        5,
+        "stringData.url",
+        "<key> is a placeholder only where avp.kubernetes.io/path says where to read it",
+    ),
     (
         "plaintext-secret",
         PLAIN_SECRET,

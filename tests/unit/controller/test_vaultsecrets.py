@@ -239,3 +239,19 @@ def test_concurrent_first_syncs_share_one_resolver() -> None:
         )
     assert len(made) == 1
     assert all(r is got[0] for r in got)
+
+
+def test_a_changed_vault_secret_reads_afresh(
+    reconciler: VaultSecretReconciler, kube: FakeKube, vault: FakeVault
+) -> None:
+    body = vault_secret(
+        kube, data=[{"key": "p", "ref": "secret/shop/db#password"}], refreshInterval="1h"
+    )
+    reconciler.reconcile(body)
+    vault.put("secret/shop/db", {"user": "admin", "password": "changed-in-vault"})
+    reconciler.reconcile(body)
+    assert data_of(kube) == {"p": b"s3cr3t-value"}, (
+        "a refresh inside the window is served from the cache"
+    )
+    reconciler.reconcile(body, fresh=True)  # what an edit or a force-sync annotation does
+    assert data_of(kube) == {"p": b"changed-in-vault"}
