@@ -153,7 +153,7 @@ def test_03_vaultsecret_kubernetes_auth(
     assert "logged in to Vault (kubernetes role 'shop'" in controller.logs()
     assert not restarted_at(cluster)  # the first sync restarts nothing
 
-    ex.run(3)  # a new value in Vault, then a shorter refreshInterval
+    ex.run(3)  # a new value in Vault, then the force-sync annotation
     wait_for(
         lambda: (
             (secret_data(cluster, "shop", "payments") or {}).get("API_KEY") == b"example-api-key-2"
