@@ -348,13 +348,28 @@ def _resync_once(app: App) -> None:
         for body in app.kube.list(SEALED_SECRETS, namespace):
             meta = body.get("metadata") or {}
             secret = secrets.get((meta.get("namespace"), meta.get("name")))
-            ready = any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (body.get("status") or {}).get("conditions") or []
-            )
-            if ready and (secret is None or not app.writer.in_sync(secret)):
+            if not _converged(body):
+                # kopf drops an object whose status patch failed (a 409 or 500 from the API)
+                # until its next watch event, which may never come: its reconcile, or its
+                # retry, is lost. Anything not Ready for its generation is tried again here.
+                if not meta.get("deletionTimestamp"):
+                    log.info("resync: SealedSecret %s/%s is not Ready for its generation",
+                             meta.get("namespace"), meta.get("name"))  # fmt: skip
+                    app.sealed.reconcile(body)
+            elif secret is None or not app.writer.in_sync(secret):
                 app.metrics.drift.labels(KIND).inc()
                 app.sealed.reconcile(body)
+
+
+def _converged(body: Mapping[str, Any]) -> bool:
+    """Ready=True, written for the object's current generation."""
+    status = body.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    generation = (body.get("metadata") or {}).get("generation")
+    return ready and status.get("observedGeneration") == generation
 
 
 def _is_active(app: App, namespace: str | None) -> bool:
