@@ -16,7 +16,7 @@ by chance). Registered from ``tests/conftest.py`` (``pytest_plugins``); the fixt
 from __future__ import annotations
 
 import base64
-import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,24 +59,20 @@ class Ledger:
         path.write_bytes(text.encode("utf-8", "replace") if isinstance(text, str) else text)
         self.haystacks.append((where, path))
 
+    def size(self) -> int:
+        return sum(path.stat().st_size for _, path in self.haystacks)
+
     def scan(self) -> list[Leak]:
         """Every (value, haystack) hit, raw or base64-encoded."""
         needles: dict[bytes, tuple[str, str, bytes]] = {}
         for value, origin in self.values.items():
             needles.setdefault(value, (origin, "raw", value))
             needles.setdefault(base64.b64encode(value), (origin, "base64", value))
-        if not needles:
-            return []
-        # One pass per haystack with an alternation, longest first; a hit is then confirmed and
-        # every other needle in that haystack looked for with a plain search.
-        pattern = re.compile(
-            b"|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True))
-        )
+        # A plain search per needle (C speed, GB/s); one regex alternation of thousands of
+        # literals is far slower in Python's engine (measured: 17 s against 1.8 s on 6 MB).
         found: list[Leak] = []
         for where, path in self.haystacks:
             text = path.read_bytes()
-            if pattern.search(text) is None:
-                continue
             for needle, (origin, form, value) in needles.items():
                 if needle in text:
                     preview = value[:3].decode("utf-8", "replace")
@@ -98,11 +94,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     ledger = session.config.stash.get(_LEDGER, None)
     if ledger is None or not ledger.haystacks:
         return
+    started = time.monotonic()
     leaks = ledger.scan()
+    took = time.monotonic() - started
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     summary = (
         f"whole-run leak scan: {len(ledger.values)} plaintexts x {len(ledger.haystacks)} "
-        f"haystacks, {len(leaks)} hit(s)"
+        f"haystacks ({ledger.size() / 1e6:.1f} MB), {len(leaks)} hit(s), in {took:.1f} s"
     )
     if reporter is not None:
         reporter.ensure_newline()

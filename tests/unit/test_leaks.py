@@ -83,6 +83,6 @@ def test_the_session_check_fails_a_run_with_a_leak(tmp_path: Path, output: str, 
         check=False,
     )  # fmt: skip
     assert run.returncode == code, run.stdout + run.stderr
-    assert "whole-run leak scan: 1 plaintexts x 2 haystacks" in run.stdout
+    assert "whole-run leak scan: 1 plaintexts x 2 haystacks (" in run.stdout
     assert ("LEAK: raw value pla… of test_a found in test_b: log" in run.stdout) == bool(code)
     assert "planted-secret-value-42" not in run.stdout.replace(output, "")
