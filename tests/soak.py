@@ -30,7 +30,7 @@ from typing import Any
 import kubernetes
 
 from sealer.keys import load_recipient
-from sealer.kube import SECRETS, ResourceRef
+from sealer.kube import SECRETS, KubeConflict, ResourceRef
 from sealer.kubeclient import KubeApi
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
@@ -170,9 +170,7 @@ class Soak:
             return
         namespace, name = self._random.choice(sorted(self.sealed))
         doc, data = self._sealed_doc(namespace, name)
-        current = self.kube.get(SEALED, namespace, name)
-        current["spec"] = doc["spec"]
-        self.kube.replace(SEALED, namespace, name, current)
+        self._replace_spec(SEALED, namespace, name, doc["spec"])
         self.sealed[(namespace, name)] = data
 
     def sealed_delete(self) -> None:
@@ -203,9 +201,7 @@ class Soak:
         namespace, name = self._random.choice(sorted(self.vault))
         path = self._random.randrange(self.plan.paths)
         field_index = self._random.randrange(self.plan.fields)
-        current = self.kube.get(VAULT_SECRETS, namespace, name)
-        current["spec"] = self._vault_spec(path, field_index)
-        self.kube.replace(VAULT_SECRETS, namespace, name, current)
+        self._replace_spec(VAULT_SECRETS, namespace, name, self._vault_spec(path, field_index))
         self.vault[(namespace, name)] = (path, field_index)
 
     def vault_delete(self) -> None:
@@ -215,6 +211,20 @@ class Soak:
         self._delete(VAULT_SECRETS, namespace, name)
         del self.vault[(namespace, name)]
         self.deleted.add(("VaultSecret", namespace, name))
+
+    def _replace_spec(
+        self, ref: ResourceRef, namespace: str, name: str, spec: dict[str, Any]
+    ) -> None:
+        """Read, change the spec, write; again on 409 (the controller wrote the status between)."""
+        for _ in range(10):
+            current = self.kube.get(ref, namespace, name)
+            current["spec"] = spec
+            try:
+                self.kube.replace(ref, namespace, name, current)
+                return
+            except KubeConflict:
+                continue
+        raise RuntimeError(f"{ref.plural} {namespace}/{name}: 10 conflicts in a row")
 
     def _delete(self, ref: ResourceRef, namespace: str, name: str) -> None:
         self.custom.delete_namespaced_custom_object(

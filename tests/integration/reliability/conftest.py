@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sealer.keys import load_recipient
-from sealer.kube import SECRETS
+from sealer.kube import SECRETS, KubeConflict
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.integration.controller.conftest import (
@@ -52,6 +52,7 @@ __all__ = [
     "fresh_bao",
     "fresh_env",
     "plaintexts",
+    "replace_spec",
     "sealed_batch",
     "secret_uids",
     "start_controller",
@@ -78,6 +79,20 @@ def sealed_batch(
         )
         expected[name] = data
     return docs, expected
+
+
+def replace_spec(cluster: Cluster, namespace: str, name: str, spec: dict[str, Any]) -> None:
+    """A user's edit of a SealedSecret's spec: read, change, write; again on 409 (the controller
+    may write the status in between, which changes the resourceVersion)."""
+    for _ in range(10):
+        current = cluster.kube.get(SEALED, namespace, name)
+        current["spec"] = spec
+        try:
+            cluster.kube.replace(SEALED, namespace, name, current)
+            return
+        except KubeConflict:
+            continue
+    raise AssertionError(f"SealedSecret {namespace}/{name}: 10 conflicts in a row")
 
 
 def _ready(body: dict[str, Any]) -> dict[str, Any] | None:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.reliability.conftest import (
-    SEALED,
     Cluster,
     DeletionWatch,
     StartController,
+    replace_spec,
     sealed_batch,
     secret_uids,
     wait_converged,
@@ -53,9 +53,7 @@ def _update(
     """New values for ``names``: each SealedSecret's spec replaced (its generation bumps)."""
     changed, new_values = sealed_batch(cert, NS, names, plaintexts)
     for doc in changed:
-        current = cluster.kube.get(SEALED, NS, doc["metadata"]["name"])
-        current["spec"] = doc["spec"]
-        cluster.kube.replace(SEALED, NS, doc["metadata"]["name"], current)
+        replace_spec(cluster, NS, doc["metadata"]["name"], doc["spec"])
     expected.update(new_values)
 
 

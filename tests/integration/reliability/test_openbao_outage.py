@@ -17,11 +17,11 @@ import pytest
 
 from sealer.kube import SECRETS
 from tests.integration.reliability.conftest import (
-    SEALED,
     DeletionWatch,
     Env,
     StartController,
     not_converged,
+    replace_spec,
     sealed_batch,
     wait_for,
 )
@@ -70,9 +70,7 @@ def test_openbao_outage_with_sealed_and_vault_secrets(
     # Meanwhile SealedSecrets keep working: one new, one updated.
     new, new_expected = sealed_batch(cert, NS, ["ss-new", "ss-0"], env.plaintexts)
     cluster.apply_sealed(new[0])
-    current = cluster.kube.get(SEALED, NS, "ss-0")
-    current["spec"] = new[1]["spec"]
-    cluster.kube.replace(SEALED, NS, "ss-0", current)
+    replace_spec(cluster, NS, "ss-0", new[1]["spec"])
     expected.update(new_expected)
     wait_for(
         lambda: not not_converged(cluster, NS, expected), what="SealedSecrets during the outage"
