@@ -128,6 +128,10 @@ class KeyStore:
         self.clock = clock
         self.on_removed = on_removed
         self.load_errors: list[str] = []
+        # Names of key Secrets that disappeared while loaded. A new key never takes one: the
+        # backup of the lost key is restored under that name, and would collide with it (a
+        # conflict, or with the backup's resourceVersion stripped, the new key overwritten).
+        self.removed_names: set[str] = set()
 
     def load(self) -> Keyring:
         """Read every key Secret; a broken one is reported and skipped, never fatal."""
@@ -155,11 +159,12 @@ class KeyStore:
         self.load_errors = errors
         before = self.keyring.all()
         self.keyring.replace(pairs, sealing=sealing)
-        if self.on_removed is not None:
-            # A key Secret was deleted: say so loudly. Nothing else changes: no Secret is deleted,
-            # and SealedSecrets sealed only for that key fail on their next sync until it is back.
-            for pair in before:
-                if self.keyring.get(pair.fingerprint) is None:
+        # A key Secret was deleted: say so loudly. Nothing else changes: no Secret is deleted,
+        # and SealedSecrets sealed only for that key fail on their next sync until it is back.
+        for pair in before:
+            if self.keyring.get(pair.fingerprint) is None:
+                self.removed_names.add(pair.name.rpartition("/")[2])
+                if self.on_removed is not None:
                     self.on_removed(pair)
         return self.keyring
 
@@ -169,13 +174,22 @@ class KeyStore:
         newest = self.keyring.newest()
         period = self.policy.renew_period
         if newest is None:
-            return _slot_name(now, period)
+            return self._unused(_slot_name(now, period))
         created = _created(newest)
         if self.policy.cutoff is not None and created < self.policy.cutoff <= now:
-            return f"sealops-key-cutoff-{int(self.policy.cutoff.timestamp())}"
+            return self._unused(f"sealops-key-cutoff-{int(self.policy.cutoff.timestamp())}")
         if period > 0 and now - created >= dt.timedelta(seconds=period):
-            return _slot_name(now, period)
+            return self._unused(_slot_name(now, period))
         return None
+
+    def _unused(self, name: str) -> str:
+        """``name``, or ``name-2``, ``-3``… if a removed key had it (the same for every replica
+        that saw the removal, so racing replicas still agree on one name)."""
+        candidate, count = name, 1
+        while candidate in self.removed_names:
+            count += 1
+            candidate = f"{name}-{count}"
+        return candidate
 
     def ensure_current(self) -> KeyPair | None:
         """Generate and store a key if none exists or the newest is due for renewal.

@@ -86,6 +86,8 @@ class App:
     scheduler: Scheduler
     vault_requests: RequestCounter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # SealedSecrets not converged at the last resync: (namespace, name) -> resourceVersion.
+    stuck: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def build_app(settings: Settings) -> App:
@@ -356,16 +358,50 @@ def _resync_once(app: App) -> None:
             ((s.get("metadata") or {}).get("namespace"), (s.get("metadata") or {}).get("name")): s
             for s in app.kube.list(SECRETS, namespace, label_selector=f"{LABEL_MANAGED_BY}=sealops")
         }
+        stuck: dict[tuple[str, str], str] = {}
         for body in app.kube.list(SEALED_SECRETS, namespace):
             meta = body.get("metadata") or {}
             secret = secrets.get((meta.get("namespace"), meta.get("name")))
-            ready = any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (body.get("status") or {}).get("conditions") or []
-            )
-            if ready and (secret is None or not app.writer.in_sync(secret)):
+            if not _converged(body):
+                # kopf drops an object whose status patch failed (a 409 or 500 from the API)
+                # until its next watch event, which may never come: its reconcile, or its
+                # retry, is lost. What stayed unchanged and not Ready for its generation over a
+                # whole interval is reconciled again, read afresh: a newer one is kopf's backlog,
+                # a deleted one must not get its Secret back.
+                key = (str(meta.get("namespace")), str(meta.get("name")))
+                version = str(meta.get("resourceVersion"))
+                stuck[key] = version
+                if app.stuck.get(key) == version and not meta.get("deletionTimestamp"):
+                    _reconcile_stuck(app, key, version)
+            elif secret is None or not app.writer.in_sync(secret):
                 app.metrics.drift.labels(KIND).inc()
                 app.sealed.reconcile(body)
+        kept = (
+            {} if namespace is None else {k: v for k, v in app.stuck.items() if k[0] != namespace}
+        )
+        app.stuck = {**kept, **stuck}
+
+
+def _reconcile_stuck(app: App, key: tuple[str, str], version: str) -> None:
+    try:
+        body = app.kube.get(SEALED_SECRETS, key[0], key[1])
+    except KubeNotFound:
+        return
+    if str((body.get("metadata") or {}).get("resourceVersion")) != version:
+        return  # it moved on: kopf has it
+    log.info("resync: SealedSecret %s/%s is not Ready for its generation", *key)
+    app.sealed.reconcile(body)
+
+
+def _converged(body: Mapping[str, Any]) -> bool:
+    """Ready=True, written for the object's current generation."""
+    status = body.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    generation = (body.get("metadata") or {}).get("generation")
+    return ready and status.get("observedGeneration") == generation
 
 
 def _is_active(app: App, namespace: str | None) -> bool:

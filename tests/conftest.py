@@ -8,8 +8,9 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 
-# The Kubernetes API emulator (`kubeapi` fixture) for every integration test.
-pytest_plugins = ["tests.kubeapi.pytest_plugin"]
+# The Kubernetes API emulator (`kubeapi` fixture) for every integration test, and the
+# whole-run leak scan (`leak_ledger` fixture, checked when the session ends).
+pytest_plugins = ["tests.kubeapi.pytest_plugin", "tests.leaks"]
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@
 ``start_controller`` runs ``python -m controller`` as a separate process with ``KUBECONFIG``
 pointing at it, waits for ``/healthz``, and stops it at teardown. Every test registers the
 plaintexts it uses in ``plaintexts``; at teardown the controller's logs, every Event and every
-status in the emulator are searched for them (the leak test).
+status in the emulator are searched for them (the leak test); both the values and those
+haystacks also go to the whole-run ledger (``tests/leaks.py``), which cross-searches every test's
+values in every test's outputs when the session ends.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import yaml
 from sealer.kube import EVENTS, SECRETS, KubeConflict, KubeNotFound, ResourceRef
 from sealer.kubeclient import KubeApi, connect
 from tests.kubeapi.harness import RunningKubeApi
+from tests.leaks import Ledger
 
 ROOT = Path(__file__).parents[3]
 CRDS = ROOT / "deploy" / "crds"
@@ -217,7 +220,12 @@ def start_controller(cluster: Cluster, tmp_path: Path) -> Iterator[StartControll
 
 
 @pytest.fixture
-def plaintexts(cluster: Cluster, start_controller: StartController) -> Iterator[list[bytes]]:
+def plaintexts(
+    request: pytest.FixtureRequest,
+    cluster: Cluster,
+    start_controller: StartController,
+    leak_ledger: Ledger,
+) -> Iterator[list[bytes]]:
     """Register every plaintext a test uses; teardown proves none leaked."""
     values: list[bytes] = []
     yield values
@@ -228,17 +236,35 @@ def plaintexts(cluster: Cluster, start_controller: StartController) -> Iterator[
             p.read_text(errors="replace")
             for p in cluster.kubeconfig.parent.glob("controller-*.log")
         ],
+        ledger=leak_ledger,
+        test=request.node.nodeid,
     )
 
 
-def leak_scan(cluster: Cluster, values: list[bytes], *, extra_logs: list[str]) -> None:
-    """No plaintext in logs, Events, or any SealedSecret/VaultSecret status."""
+def leak_scan(
+    cluster: Cluster,
+    values: list[bytes],
+    *,
+    extra_logs: list[str],
+    ledger: Ledger | None = None,
+    test: str = "",
+) -> None:
+    """No plaintext in logs, Events, or any SealedSecret/VaultSecret status.
+
+    With a ``ledger``, the values and haystacks are also kept for the whole-run scan.
+    """
     haystacks: list[tuple[str, str]] = [(f"log {i}", log) for i, log in enumerate(extra_logs)]
     for event in cluster.kube.list(EVENTS):
         haystacks.append(("Event", json.dumps(event)))
     for plural in ("sealedsecrets", "vaultsecrets"):
         for body in cluster.kube.list(ResourceRef("sealops.dev", "v1alpha1", plural)):
             haystacks.append((f"{plural} status", json.dumps(body.get("status") or {})))
+    if ledger is not None:
+        ledger.plaintexts(test, values)
+        for kind in ("log", "Event", "status"):
+            texts = [hay for where, hay in haystacks if kind in where]
+            if texts:
+                ledger.haystack(f"{test}: {kind}s", "\n".join(texts))
     for value in values:
         if len(value) < 6:
             continue  # too short to search for without false hits

@@ -2,7 +2,8 @@
 
 The app is rendered by the real ``seal render --mode reference`` over a directory; the output is
 searched for every seeded value holding the marker, raw and base64-encoded. The same app in
-inline mode does contain them, which shows the search would find a leak.
+inline mode does contain them, which shows the search would find a leak. The values, the
+reference stream and both runs' stderr also go to the whole-run leak scan (``tests/leaks.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import requests
 import yaml
 
 from tests.integration.render.conftest import MARK, Bao
+from tests.leaks import Ledger
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +84,9 @@ def secret_values(bao: Bao) -> set[str]:
     return found
 
 
-def test_reference_stream_holds_no_secret_value(tmp_path: Path, bao: Bao) -> None:
+def test_reference_stream_holds_no_secret_value(
+    request: pytest.FixtureRequest, tmp_path: Path, bao: Bao, leak_ledger: Ledger
+) -> None:
     app = tmp_path / "app"
     app.mkdir()
     for name, text in APP.items():
@@ -100,6 +104,10 @@ def test_reference_stream_holds_no_secret_value(tmp_path: Path, bao: Bao) -> Non
     reference = seal_render(app, bao, "--mode", "reference", "--connection", "vault")
     assert reference.returncode == 0, reference.stderr.decode()
     text = reference.stdout.decode()
+    test = request.node.nodeid
+    leak_ledger.plaintexts(test, values)
+    leak_ledger.haystack(f"{test}: reference stream", reference.stdout)
+    leak_ledger.haystack(f"{test}: render stderr", inline.stderr + reference.stderr)
     assert MARK not in text
     assert not [n for n in needles if n in text]
     kinds = [d["kind"] for d in yaml.safe_load_all(text)]

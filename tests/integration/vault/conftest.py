@@ -19,6 +19,7 @@ import pytest
 
 from sealer.vault.config import AppRoleAuth, TokenAuth, VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
+from tests.leaks import Ledger
 from tests.openbao import Admin, OpenBao, bao_binary
 
 E = TypeVar("E", bound=BaseException)
@@ -177,7 +178,7 @@ class LeakGuard:
 
 @pytest.fixture(autouse=True)
 def leak_guard(
-    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture, leak_ledger: Ledger
 ) -> Iterator[LeakGuard]:
     credentials: set[str] = set()
     for name in ("openbao", "fresh_openbao"):
@@ -189,5 +190,8 @@ def leak_guard(
     yield guard
     texts = guard.texts + [r.getMessage() for r in caplog.records]
     texts += [caplog.text]
+    # And into the whole-run scan (tests/leaks.py): the credentials against every test's output.
+    leak_ledger.plaintexts(request.node.nodeid, guard.credentials)
+    leak_ledger.haystack(f"{request.node.nodeid}: logs and errors", "\n".join(texts))
     leaked = {leak for text in texts for leak in guard.leaks(text)}
     assert not leaked, f"secret material in logs or exception messages: {sorted(leaked)}"

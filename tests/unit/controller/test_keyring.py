@@ -144,3 +144,26 @@ def test_a_removed_key_is_reported(kube: FakeKube, clock: Clock) -> None:
     keys.load()
     assert removed == [small_key(2).fingerprint]
     assert keys.keyring.get(small_key(1).fingerprint) is not None
+
+
+def test_a_new_key_never_takes_the_name_of_a_removed_one(kube: FakeKube, clock: Clock) -> None:
+    """Found by tests/integration/reliability/test_key_loss.py: the key made after a loss took
+    the lost key's slot name, so restoring the lost key's backup collided with it."""
+    keys = store(kube, clock)
+    keys.load()
+    lost = keys.ensure_current()
+    assert lost is not None
+    (secret,) = kube.list(SECRETS, "sealops-system", label_selector=KEY_LABEL)
+    backup = dict(secret)
+    del kube.objects[("", "secrets", "sealops-system", secret["metadata"]["name"])]
+    keys.load()
+    replacement = keys.ensure_current()  # same renewal slot as the lost key
+    assert replacement is not None and replacement.fingerprint != lost.fingerprint
+    names = [s["metadata"]["name"] for s in kube.list(SECRETS, "sealops-system")]
+    assert secret["metadata"]["name"] not in names
+    kube.put(SECRETS, backup)  # the restore: no collision, both keys load
+    keys.load()
+    assert {k.fingerprint for k in keys.keyring.all()} == {
+        lost.fingerprint,
+        replacement.fingerprint,
+    }
