@@ -9,12 +9,12 @@ status, Event, metrics. Failures keep whatever Secret exists untouched.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from controller.keyring import Keyring, KeyStore
+from controller.locks import KeyedLocks
 from controller.metrics import Metrics
 from controller.reporting import Reporter, StatusSink, Verdict
 from controller.secretwriter import DesiredSecret, Owner, SecretNotOwned, SecretWriter, UpdateFailed
@@ -46,13 +46,8 @@ class SealedSecretReconciler:
         self.writer = writer
         self.reporter = reporter
         self.metrics = metrics
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._lock = KeyedLocks()
         self._last_reload = 0.0
-
-    def _lock(self, key: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(key, threading.Lock())
 
     def reconcile(
         self, body: Mapping[str, Any], *, retry: int = 0, status_sink: StatusSink | None = None

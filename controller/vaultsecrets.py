@@ -16,13 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from controller.connections import Connections
 from controller.durations import parse_duration
+from controller.locks import KeyedLocks
 from controller.metrics import Metrics
 from controller.reporting import Reporter, StatusSink, Verdict
 from controller.secretwriter import (
@@ -84,13 +84,8 @@ class VaultSecretReconciler:
         self.metrics = metrics
         self.clock = clock
         self.jitter = jitter
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._lock = KeyedLocks()
         self._failures: dict[str, int] = {}
-
-    def _lock(self, key: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
 
     def reconcile(
         self, body: Mapping[str, Any], *, status_sink: StatusSink | None = None, fresh: bool = False
@@ -123,8 +118,7 @@ class VaultSecretReconciler:
         return SyncResult(verdict, next_run)
 
     def forget(self, key: str) -> None:
-        with self._guard:
-            self._locks.pop(key, None)
+        self._lock.forget(key)
         self._failures.pop(key, None)
 
     def _sync(self, body: Mapping[str, Any], *, fresh: bool) -> tuple[Verdict, float]:
