@@ -123,6 +123,16 @@ def record_controller_calls() -> dict[tuple[str, str], set[str]]:
         secret = kube.get(SECRETS, "prod", owner)
         operator._check_drift(app, {"type": "DELETED", "object": secret})
     operator._resync_once(app)
+    # With --peering the resync loop first reads the peering object, cluster-wide or (sharded)
+    # per namespace, to act only in the active replica, as kopf does.
+    from controller.peering import CLUSTER_PEERINGS, PEERINGS
+
+    kube.put(CLUSTER_PEERINGS, {"metadata": {"name": "sealops"}, "status": {}})
+    kube.put(PEERINGS, {"metadata": {"name": "sealops", "namespace": "prod"}, "status": {}})
+    for shards in ((), ("prod",)):
+        app.settings = operator.Settings(peering="sealops", peering_identity="me", priority=1,
+                                         watch_namespaces=shards)  # fmt: skip
+        operator._resync_once(app)
     operator._refresh(app, "prod/app-v")
     count_key_usage(kube.list(SEALED_SECRETS))
     calls: dict[tuple[str, str], set[str]] = {}
