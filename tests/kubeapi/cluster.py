@@ -170,7 +170,28 @@ class Cluster:
         stored = self.store.put(rt.key, obj, prev=None)
         if rt.key == CRD_KEY:
             self._serve_crd(stored)
+        self._collect_if_owners_absent(rt, stored)
         return stored
+
+    def _collect_if_owners_absent(self, rt: ResourceType, obj: Obj) -> None:
+        """A dependent written after all its owners are gone is collected, as the real collector
+        does when it finds every owner absent (a race: the writer read the owner before its
+        deletion). https://kubernetes.io/docs/concepts/architecture/garbage-collection/"""
+        meta = obj["metadata"]
+        refs = meta.get("ownerReferences") or []
+        if not refs or any(self.store.by_uid(r.get("uid", "")) for r in refs):
+            return
+        namespace, name = meta.get("namespace", ""), meta["name"]
+
+        def collect() -> None:
+            current = self.store.get(rt.key, namespace, name)
+            if current is None or current["metadata"].get("uid") != meta.get("uid"):
+                return
+            owners = current["metadata"].get("ownerReferences") or []
+            if owners and not any(self.store.by_uid(r.get("uid", "")) for r in owners):
+                self.delete(rt, namespace, name, {"propagationPolicy": "Background"})
+
+        self.defer(collect)
 
     def update(
         self,
@@ -231,6 +252,7 @@ class Cluster:
         stored = self.store.put(rt.key, new, prev=old)
         if rt.key == CRD_KEY:
             self._serve_crd(stored)
+        self._collect_if_owners_absent(rt, stored)
         return stored
 
     # -- delete and garbage collection ----------------------------------------------------------

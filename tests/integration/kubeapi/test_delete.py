@@ -111,3 +111,17 @@ def test_delete_collection(core: Any) -> None:
         )
     core.delete_collection_namespaced_config_map("default", label_selector="app=x")
     assert [i.metadata.name for i in core.list_namespaced_config_map("default").items] == ["c"]
+
+
+def test_dependent_written_after_its_owner_is_gone_is_collected(core: Any) -> None:
+    # https://kubernetes.io/docs/concepts/architecture/garbage-collection/: the collector deletes a
+    # dependent whose owners are all absent, e.g. one a controller wrote from a stale read of an
+    # owner deleted meanwhile.
+    owner = core.create_namespaced_config_map("default", {"metadata": {"name": "gone-owner"}})
+    core.delete_namespaced_config_map("gone-owner", "default")
+    core.create_namespaced_config_map("default", _owned("late", owner))
+    _until(lambda: _missing(core, "late"))
+    live = core.create_namespaced_config_map("default", {"metadata": {"name": "live-owner"}})
+    core.create_namespaced_config_map("default", _owned("kept", live))
+    time.sleep(0.2)
+    assert not _missing(core, "kept"), "a dependent with a live owner stays"
