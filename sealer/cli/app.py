@@ -32,6 +32,7 @@ from sealer.keys import (
 from sealer.manifests import (
     KIND,
     PlainSecret,
+    SealedSecretDoc,
     dump_documents,
     load_documents,
     object_ref,
@@ -203,6 +204,22 @@ def _load_keys(paths: Sequence[str]) -> list[KeyPair]:
     for path in paths:
         keys += load_private_keys(read_path(path, what="private key"), source=path)
     return keys
+
+
+def _read_sealed(
+    file: str | None, *, allow_bitnami: bool = False, default_namespace: str | None = None
+) -> tuple[list[SealedSecretDoc], str]:
+    """Every SealedSecret in FILE or stdin, all parsed before any is used; none is an error."""
+    data, source = read_input(file, what="SealedSecret manifest")
+    parsed = [
+        parse_sealed_secret(
+            doc, source=source, allow_bitnami=allow_bitnami, default_namespace=default_namespace
+        )
+        for doc in load_documents(data, source=source)
+    ]
+    if not parsed:
+        raise ManifestError("holds no SealedSecret", where=source)
+    return parsed, source
 
 
 def _emit(text: str | bytes, write: str | None) -> None:
@@ -418,14 +435,11 @@ def unseal_cmd(
         plain, _, _ = unseal_value(blob.decode("ascii", "replace").strip(), keys, label)
         _emit(plain, None)
         return
-    data, source = read_input(file, what="SealedSecret manifest")
+    parsed, _ = _read_sealed(file, allow_bitnami=True, default_namespace=namespace)
     secrets = []
-    for doc in load_documents(data, source=source):
-        sealed = parse_sealed_secret(doc, source=source, default_namespace=namespace)
+    for sealed in parsed:
         opened = unseal(sealed, keys)
         secrets.append(secret_manifest(unsealed_secret(sealed, opened.values)))
-    if not secrets:
-        raise ManifestError("holds no SealedSecret", where=source)
     _emit(dump_documents(secrets, output), None)
 
 
@@ -453,13 +467,7 @@ def reencrypt_cmd(
     Online (default): the controller re-seals them (POST /v1/rotate); nothing leaves it in
     plaintext. Offline: --private-key OLD --cert NEW, on this machine.
     """
-    data, source = read_input(file, what="SealedSecret manifest")
-    parsed = [
-        parse_sealed_secret(doc, source=source, allow_bitnami=False)
-        for doc in load_documents(data, source=source)
-    ]
-    if not parsed:
-        raise ManifestError("holds no SealedSecret", where=source)
+    parsed, _ = _read_sealed(file)
     if private_keys:
         keys = _load_keys(private_keys)
         recipients = _load_recipients(certs, target)
@@ -493,12 +501,8 @@ def verify_cmd(file: str | None, **target: Any) -> None:
     """Check that the controller can unseal a SealedSecret (exit 0), else say why (exit 1)."""
     from sealer.online import request
 
-    data, source = read_input(file, what="SealedSecret manifest")
-    docs = load_documents(data, source=source)
-    if not docs:
-        raise ManifestError("holds no SealedSecret", where=source)
-    for doc in docs:
-        sealed = parse_sealed_secret(doc, source=source, allow_bitnami=False)
+    parsed, source = _read_sealed(file)
+    for sealed in parsed:
         try:
             request(target_from(target), "POST", "/v1/verify", sealed.doc)
         except SealopsError as exc:
