@@ -9,28 +9,43 @@ hand-written in-memory fake. Callers: the controller and the online ``seal`` com
     ├── KubeConflict         409 (AlreadyExists, stale resourceVersion)
     ├── KubeInvalid          422 (schema or immutability)
     └── KubeUnavailable      connection failures, 429, 5xx: retryable
+    InvalidName              (ManifestError) a name or namespace the API server would refuse
 
 Messages carry the verb, the object and the API's own reason; never a request body.
+
+**Names from users.** Every name and namespace that reaches a URL goes through
+:meth:`ResourceRef.path`, the one request builder: it checks each against the rule the API
+server applies to that kind (a DNS-1123 label for namespaces, a DNS-1123 subdomain for most
+kinds, a DNS-1035 label for Services) and percent-encodes every segment, so no value taken from a
+user's object can add a segment (``../``, ``/``, ``%2e%2e``) and walk to another namespace.
+Callers that know which field a name came from call :func:`check_name` / :func:`check_namespace`
+first, so the refusal names that field.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+from urllib.parse import quote
 
-from sealer.errors import SealopsError
+from sealer.errors import ManifestError, SealopsError
 
 __all__ = [
     "EVENTS",
     "SECRETS",
+    "InvalidName",
     "Kube",
     "KubeConflict",
     "KubeError",
     "KubeInvalid",
     "KubeNotFound",
     "KubeUnavailable",
+    "NameRule",
     "ResourceRef",
+    "check_name",
+    "check_namespace",
 ]
 
 
@@ -60,6 +75,74 @@ class KubeUnavailable(KubeError):
     retryable = True
 
 
+class InvalidName(ManifestError):
+    """A name or namespace the API server would refuse: never sent, never retried."""
+
+    reason = "InvalidSpec"
+
+
+#: How the API server validates a kind's names (k8s.io/apimachinery/pkg/util/validation):
+#: ``subdomain`` is IsDNS1123Subdomain (most kinds, custom resources included), ``label`` is
+#: IsDNS1123Label (namespaces), ``dns1035`` is IsDNS1035Label (Services).
+NameRule = Literal["subdomain", "label", "dns1035"]
+
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_PATTERNS: dict[str, tuple[re.Pattern[str], int, str]] = {
+    "subdomain": (
+        re.compile(rf"{_LABEL}(\.{_LABEL})*"),
+        253,
+        "a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', "
+        "starting and ending with a letter or digit)",
+    ),
+    "label": (
+        re.compile(_LABEL),
+        63,
+        "a DNS-1123 label (lower-case letters, digits and '-', "
+        "starting and ending with a letter or digit)",
+    ),
+    "dns1035": (
+        re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?"),
+        63,
+        "a DNS-1035 label (lower-case letters, digits and '-', "
+        "starting with a letter and ending with a letter or digit)",
+    ),
+}
+
+
+def _check(value: object, rule: str, *, field: str, where: str | None) -> str:
+    pattern, limit, words = _PATTERNS[rule]
+    if not isinstance(value, str) or not value:
+        raise InvalidName("must be a non-empty string", where=where, field=field)
+    if len(value) > limit or not pattern.fullmatch(value):
+        # The value is a name, not a secret, but it is the user's text: show it escaped and short.
+        shown = ascii(value[:64]) + ("..." if len(value) > 64 else "")
+        raise InvalidName(
+            f"{shown} is not a valid name: must be {words}, at most {limit} characters",
+            where=where,
+            field=field,
+        )
+    return value
+
+
+def check_name(
+    ref: ResourceRef, name: object, *, field: str = "metadata.name", where: str | None = None
+) -> str:
+    """``name`` if the API server would accept it for ``ref``'s kind, else :class:`InvalidName`."""
+    return _check(name, ref.name_rule, field=field, where=where)
+
+
+def check_namespace(
+    namespace: object, *, field: str = "metadata.namespace", where: str | None = None
+) -> str:
+    """``namespace`` if it is a valid namespace (a DNS-1123 label), else :class:`InvalidName`."""
+    return _check(namespace, "label", field=field, where=where)
+
+
+def _segment(value: str) -> str:
+    # Defence in depth: a checked name has nothing to escape, but nothing reaches the URL raw.
+    return quote(value, safe="")
+
+
 @dataclass(frozen=True)
 class ResourceRef:
     """Where a kind lives in the API: ``group`` is empty for the core group."""
@@ -68,15 +151,22 @@ class ResourceRef:
     version: str
     plural: str
     namespaced: bool = True
+    name_rule: NameRule = "subdomain"
 
     def path(self, namespace: str | None = None, name: str | None = None, sub: str = "") -> str:
+        """The request path; the one place names and namespaces enter a URL (checked, escaped).
+
+        ``sub`` is a subresource the code chooses (``status``, ``token``), never user input.
+        """
         base = f"/api/{self.version}" if not self.group else f"/apis/{self.group}/{self.version}"
         if self.namespaced and namespace:
-            base += f"/namespaces/{namespace}"
+            base += f"/namespaces/{_segment(check_namespace(namespace))}"
         base += f"/{self.plural}"
-        if name:
-            base += f"/{name}"
+        if name is not None:  # "" is refused, never taken for "the whole collection"
+            base += f"/{_segment(check_name(self, name))}"
         if sub:
+            if not re.fullmatch(r"[a-z]+", sub):
+                raise ValueError(f"not a subresource: {sub!r}")
             base += f"/{sub}"
         return base
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,14 @@ import urllib3.exceptions
 from kubernetes.client.exceptions import ApiException
 
 from sealer.kube import (
+    InvalidName,
     KubeConflict,
     KubeError,
     KubeInvalid,
     KubeNotFound,
     KubeUnavailable,
     ResourceRef,
+    check_name,
 )
 
 __all__ = ["KubeApi", "connect"]
@@ -167,7 +170,7 @@ class KubeApi:
         ``body`` is sent as JSON. A 404 that is a Kubernetes ``Status`` means the Service (or
         its proxy) is missing, not the controller's endpoint: that becomes :class:`KubeNotFound`.
         """
-        url = f"/api/v1/namespaces/{namespace}/services/{service}/proxy/{path.lstrip('/')}"
+        url = f"{SERVICES.path(namespace)}/{_proxy_target(service)}/proxy/{path.lstrip('/')}"
         what = f"{method} {path} on service {namespace}/{service}"
         status, raw = self._send(method, url, body=body, accept="*/*", what=what)
         if status in (502, 503):
@@ -180,6 +183,21 @@ class KubeApi:
                 status=404,
             )
         return status, raw
+
+
+SERVICES = ResourceRef("", "v1", "services", name_rule="dns1035")
+_PROXY_SCHEMES = ("http", "https")
+
+
+def _proxy_target(service: str) -> str:
+    """``[scheme:]name[:port]`` with each part checked, so it is one URL segment."""
+    parts = service.split(":")
+    if len(parts) > 1 and parts[0] in _PROXY_SCHEMES:
+        parts.pop(0)
+    if len(parts) > 2 or (len(parts) == 2 and not re.fullmatch(r"[a-z0-9-]{1,63}", parts[1])):
+        raise InvalidName(f"{service!r} is not [scheme:]name[:port]", field="service")
+    check_name(SERVICES, parts[0], field="service")
+    return service
 
 
 def _why(exc: BaseException) -> str:
