@@ -12,7 +12,7 @@ import pytest
 
 from controller.keyring import KEY_LABEL, key_secret
 from sealer.keys import KeyPair, generate_keypair, load_recipient
-from sealer.kube import SECRETS, KubeInvalid
+from sealer.kube import SECRETS, InvalidName, KubeInvalid, check_name, check_namespace
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.integration.controller.conftest import SEALED, Cluster, StartController, wait_for
@@ -57,6 +57,15 @@ def seal(
     )
 
 
+def _valid_in_a_cluster(namespace: str, name: str) -> bool:
+    try:
+        check_namespace(namespace)
+        check_name(SEALED, name)
+    except InvalidName:
+        return False
+    return True
+
+
 def test_bitnami_vectors(
     cluster: Cluster, start_controller: StartController, plaintexts: list[bytes]
 ) -> None:
@@ -84,6 +93,10 @@ def test_bitnami_vectors(
         }
         if (namespace, name) in expected:
             continue  # two cases for one object: the first one is checked
+        if not _valid_in_a_cluster(namespace, name):
+            # Upstream's label vectors include names no API server accepts (``team-a.prod-eu.1``
+            # as a namespace); the offline envelope tests cover their bytes.
+            continue
         cluster.apply_sealed(doc)
         plain = base64.b64decode(case["plaintext_b64"])
         plaintexts.append(plain)
