@@ -213,3 +213,47 @@ def test_a_huge_name_costs_no_more_than_a_short_one(kubeapi: RunningKubeApi) -> 
     assert status == 422
     assert "no more than 253 characters" in body["message"]
     assert time.monotonic() - started < 5  # slack: the machine is shared
+
+
+@pytest.mark.parametrize(
+    ("color", "accepted", "why"),
+    [
+        ("red", True, "matches"),
+        ("red\n", False, "Go's $ is the end of the text: a final newline does not match"),
+        ("Red", False, "no match"),
+        ("xred", True, "a pattern is a search, not a full match: '^' anchors it, not the server"),
+    ],
+    ids=["match", "final-newline", "no-match", "unanchored-search"],
+)
+def test_crd_patterns_read_as_go_regexps(
+    kubeapi: RunningKubeApi, color: str, accepted: bool, why: str
+) -> None:
+    """A CRD ``pattern`` is an ECMA/Go regular expression searched in the value (kube-openapi's
+    validator uses Go's regexp.MatchString), so ``'^[a-z]+$'`` refuses ``"red\\n"`` although
+    Python's ``re.search`` would take it. The real server's cause reads ``should match '...'``."""
+    crd = json.loads(json.dumps(WIDGET_CRD))
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    schema["properties"]["spec"]["properties"]["color"]["pattern"] = (
+        "^[a-z]+$" if color != "xred" else "red$"
+    )
+    status, _ = send(
+        kubeapi, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd
+    )
+    assert status == 201
+    status, body = send(
+        kubeapi,
+        "POST",
+        WIDGETS,
+        {
+            "apiVersion": "kubeapi.test/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w"},
+            "spec": {"color": color},
+        },
+    )
+    if accepted:
+        assert status == 201, (why, body)
+        return
+    assert status == 422, (why, body)
+    assert [c["field"] for c in body["details"]["causes"]] == ["spec.color"]
+    assert "should match '^[a-z]+$'" in body["message"]
