@@ -44,6 +44,7 @@ __all__ = [
     "KubeUnavailable",
     "NameRule",
     "ResourceRef",
+    "check_label_selector",
     "check_name",
     "check_namespace",
 ]
@@ -109,13 +110,17 @@ _PATTERNS: dict[str, tuple[re.Pattern[str], int, str]] = {
 }
 
 
+_SHOWN = 64  # at most this many characters of a refused name are quoted back
+
+
 def _check(value: object, rule: str, *, field: str, where: str | None) -> str:
     pattern, limit, words = _PATTERNS[rule]
     if not isinstance(value, str) or not value:
         raise InvalidName("must be a non-empty string", where=where, field=field)
+    # The length first: the pattern never runs over more than ``limit`` characters.
     if len(value) > limit or not pattern.fullmatch(value):
         # The value is a name, not a secret, but it is the user's text: show it escaped and short.
-        shown = ascii(value[:64]) + ("..." if len(value) > 64 else "")
+        shown = ascii(value[:_SHOWN]) + ("..." if len(value) > _SHOWN else "")
         raise InvalidName(
             f"{shown} is not a valid name: must be {words}, at most {limit} characters",
             where=where,
@@ -138,6 +143,22 @@ def check_namespace(
     return _check(namespace, "label", field=field, where=where)
 
 
+# Every character a label selector can hold (keys, values, operators, set syntax); nothing that
+# could end the query parameter or the request line, even before the client escapes it.
+_SELECTOR = re.compile(r"[A-Za-z0-9 ._/=!,()-]*")
+_SELECTOR_LIMIT = 4096
+
+
+def check_label_selector(selector: object, *, field: str = "labelSelector") -> str:
+    """``selector`` if it is made only of label-selector characters, else :class:`InvalidName`."""
+    if not isinstance(selector, str):
+        raise InvalidName("must be a string", field=field)
+    if len(selector) > _SELECTOR_LIMIT or not _SELECTOR.fullmatch(selector):
+        shown = ascii(selector[:_SHOWN]) + ("..." if len(selector) > _SHOWN else "")
+        raise InvalidName(f"{shown} is not a label selector", field=field)
+    return selector
+
+
 def _segment(value: str) -> str:
     # Defence in depth: a checked name has nothing to escape, but nothing reaches the URL raw.
     return quote(value, safe="")
@@ -156,19 +177,32 @@ class ResourceRef:
     def path(self, namespace: str | None = None, name: str | None = None, sub: str = "") -> str:
         """The request path; the one place names and namespaces enter a URL (checked, escaped).
 
-        ``sub`` is a subresource the code chooses (``status``, ``token``), never user input.
+        ``name=None`` is the collection (list, create). For a namespaced kind ``namespace=None``
+        is "all namespaces", and only for the collection: an object, or a subresource, always
+        needs its namespace. ``""`` is refused wherever it appears, never taken for "all" or "the
+        whole collection". A cluster-scoped kind takes no namespace. ``sub`` is a subresource the
+        code chooses (``status``, ``token``), never user input.
         """
         base = f"/api/{self.version}" if not self.group else f"/apis/{self.group}/{self.version}"
-        if self.namespaced and namespace:
-            base += f"/namespaces/{_segment(check_namespace(namespace))}"
+        if self.namespaced:
+            if namespace is not None or name is not None or sub:
+                base += f"/namespaces/{_segment(check_namespace(namespace))}"
+        elif namespace is not None:
+            raise InvalidName(
+                f"{self.plural} are cluster-scoped: no namespace", field="metadata.namespace"
+            )
         base += f"/{self.plural}"
-        if name is not None:  # "" is refused, never taken for "the whole collection"
+        if name is not None:
             base += f"/{_segment(check_name(self, name))}"
         if sub:
-            if not re.fullmatch(r"[a-z]+", sub):
+            if name is None or not re.fullmatch(r"[a-z]{1,32}", sub):
                 raise ValueError(f"not a subresource: {sub!r}")
             base += f"/{sub}"
         return base
+
+    def item_path(self, namespace: str | None, name: str, sub: str = "") -> str:
+        """The path of one object (or its subresource): ``name`` is required, never the list."""
+        return self.path(namespace, check_name(self, name), sub)
 
 
 SECRETS = ResourceRef("", "v1", "secrets")

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import kubernetes.client
 import kubernetes.config
@@ -28,7 +29,9 @@ from sealer.kube import (
     KubeNotFound,
     KubeUnavailable,
     ResourceRef,
+    check_label_selector,
     check_name,
+    check_namespace,
 )
 
 __all__ = ["KubeApi", "connect"]
@@ -91,30 +94,41 @@ class KubeApi:
             raise _api_error(status, raw, what)
         return json.loads(raw) if raw else {}
 
+    # Each verb builds its path first (checking every name), then says what it does from the
+    # checked values: an error message never quotes a name the API server would refuse.
+
     def get(self, ref: ResourceRef, namespace: str | None, name: str) -> dict[str, Any]:
-        what = _what("get", ref, namespace, name)
-        return dict(self._call("GET", ref.path(namespace, name), what=what))
+        path = ref.item_path(namespace, name)
+        return dict(self._call("GET", path, what=_what("get", ref, namespace, name)))
 
     def list(
         self, ref: ResourceRef, namespace: str | None = None, *, label_selector: str = ""
     ) -> list[dict[str, Any]]:
-        query = [("labelSelector", label_selector)] if label_selector else []
-        what = _what("list", ref, namespace, "")
-        body = self._call("GET", ref.path(namespace), query=query, what=what)
+        path = ref.path(namespace)
+        selector = check_label_selector(label_selector)
+        query = [("labelSelector", selector)] if selector else []
+        body = self._call("GET", path, query=query, what=_what("list", ref, namespace, ""))
         return list(body.get("items") or [])
 
     def create(
         self, ref: ResourceRef, namespace: str | None, body: Mapping[str, Any]
     ) -> dict[str, Any]:
-        name = str((body.get("metadata") or {}).get("name", ""))
-        what = _what("create", ref, namespace, name)
-        return dict(self._call("POST", ref.path(namespace), body=dict(body), what=what))
+        if ref.namespaced:
+            check_namespace(namespace)  # a create is never cluster-wide for a namespaced kind
+        path = ref.path(namespace)
+        meta = body.get("metadata") or {}
+        name = meta.get("name") if isinstance(meta, Mapping) else None
+        if name is not None or not (isinstance(meta, Mapping) and meta.get("generateName")):
+            name = check_name(ref, name)
+        what = _what("create", ref, namespace, str(name or ""))
+        return dict(self._call("POST", path, body=dict(body), what=what))
 
     def replace(
         self, ref: ResourceRef, namespace: str | None, name: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
+        path = ref.item_path(namespace, name)
         what = _what("update", ref, namespace, name)
-        return dict(self._call("PUT", ref.path(namespace, name), body=dict(body), what=what))
+        return dict(self._call("PUT", path, body=dict(body), what=what))
 
     def patch(
         self,
@@ -125,11 +139,12 @@ class KubeApi:
         *,
         subresource: str = "",
     ) -> dict[str, Any]:
+        path = ref.item_path(namespace, name, subresource)
         what = _what("patch", ref, namespace, name) + (f" ({subresource})" if subresource else "")
         return dict(
             self._call(
                 "PATCH",
-                ref.path(namespace, name, subresource),
+                path,
                 body=dict(body),
                 content_type="application/merge-patch+json",
                 what=what,
@@ -139,16 +154,14 @@ class KubeApi:
     def request_token(
         self, namespace: str, service_account: str, *, audiences: Sequence[str], seconds: int
     ) -> str:
-        ref = ResourceRef("", "v1", "serviceaccounts")
+        path = SERVICE_ACCOUNTS.item_path(namespace, service_account, "token")
         body = {
             "apiVersion": "authentication.k8s.io/v1",
             "kind": "TokenRequest",
             "spec": {"audiences": list(audiences), "expirationSeconds": seconds},
         }
         what = f"request token for ServiceAccount {namespace}/{service_account}"
-        answer = self._call(
-            "POST", ref.path(namespace, service_account, "token"), body=body, what=what
-        )
+        answer = self._call("POST", path, body=body, what=what)
         token = (answer.get("status") or {}).get("token")
         if not token:
             raise KubeError("the API returned no token", where=what)
@@ -170,7 +183,10 @@ class KubeApi:
         ``body`` is sent as JSON. A 404 that is a Kubernetes ``Status`` means the Service (or
         its proxy) is missing, not the controller's endpoint: that becomes :class:`KubeNotFound`.
         """
-        url = f"{SERVICES.path(namespace)}/{_proxy_target(service)}/proxy/{path.lstrip('/')}"
+        url = (
+            f"{SERVICES.path(check_namespace(namespace, field='namespace'))}"
+            f"/{_proxy_target(service)}/proxy/{_proxy_path(path)}"
+        )
         what = f"{method} {path} on service {namespace}/{service}"
         status, raw = self._send(method, url, body=body, accept="*/*", what=what)
         if status in (502, 503):
@@ -186,18 +202,35 @@ class KubeApi:
 
 
 SERVICES = ResourceRef("", "v1", "services", name_rule="dns1035")
+SERVICE_ACCOUNTS = ResourceRef("", "v1", "serviceaccounts")
 _PROXY_SCHEMES = ("http", "https")
+# A Service port: a number, or an IANA service name (lower-case letters, digits, '-').
+_PORT = re.compile(r"[0-9]{1,5}|[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?")
+_PROXY_SEGMENT = re.compile(r"[A-Za-z0-9._~-]{1,255}")
 
 
-def _proxy_target(service: str) -> str:
+def _proxy_target(service: object) -> str:
     """``[scheme:]name[:port]`` with each part checked, so it is one URL segment."""
+    if not isinstance(service, str):
+        raise InvalidName("must be a non-empty string", field="service")
     parts = service.split(":")
     if len(parts) > 1 and parts[0] in _PROXY_SCHEMES:
         parts.pop(0)
-    if len(parts) > 2 or (len(parts) == 2 and not re.fullmatch(r"[a-z0-9-]{1,63}", parts[1])):
-        raise InvalidName(f"{service!r} is not [scheme:]name[:port]", field="service")
+    if len(parts) > 2 or (len(parts) == 2 and not _PORT.fullmatch(parts[1])):
+        shown = ascii(service[:64]) + ("..." if len(service) > 64 else "")
+        raise InvalidName(f"{shown} is not [scheme:]name[:port]", field="service")
     check_name(SERVICES, parts[0], field="service")
-    return service
+    return quote(service, safe=":")
+
+
+def _proxy_path(path: str) -> str:
+    """The controller endpoint's path (code-chosen, e.g. ``/v1/cert.pem``), segment by segment:
+    no ``.``/``..``, no query, nothing to escape."""
+    segments = path.lstrip("/").split("/")
+    for segment in segments:
+        if segment in (".", "..") or not _PROXY_SEGMENT.fullmatch(segment):
+            raise ValueError(f"not a controller path: {path!r}")
+    return "/".join(segments)
 
 
 def _why(exc: BaseException) -> str:

@@ -35,6 +35,10 @@ class ResourceType:
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
     categories: tuple[str, ...] = ()
+    # How the real server validates metadata.name for this kind (see metadata.name_problem):
+    # "subdomain" (most kinds, custom resources), "label" (Namespace), "dns1035" (Service),
+    # "path" (only a valid path segment: RBAC objects, PersistentVolumeClaims).
+    name_rule: str = "subdomain"
 
     @property
     def api_version(self) -> str:
@@ -91,11 +95,13 @@ def _builtin() -> list[ResourceType]:
     rt = ResourceType
     # One row per built-in resource, kept one per line so the table reads as a table.
     return [
-        rt("", "v1", "namespaces", "Namespace", False, short_names=("ns",), has_status=True),
+        rt("", "v1", "namespaces", "Namespace", False, short_names=("ns",), has_status=True,
+           name_rule="label"),
         rt("", "v1", "secrets", "Secret", True),
         rt("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
         rt("", "v1", "events", "Event", True, short_names=("ev",)),
-        rt("", "v1", "services", "Service", True, short_names=("svc",), has_status=True),
+        rt("", "v1", "services", "Service", True, short_names=("svc",), has_status=True,
+           name_rule="dns1035"),
         rt("", "v1", "endpoints", "Endpoints", True, short_names=("ep",)),
         rt(
             "", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",),
@@ -103,7 +109,7 @@ def _builtin() -> list[ResourceType]:
         ),
         rt("", "v1", "pods", "Pod", True, short_names=("po",), has_status=True),
         rt("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True,
-           short_names=("pvc",), has_status=True),
+           short_names=("pvc",), has_status=True, name_rule="path"),
         rt("apps", "v1", "deployments", "Deployment", True,
            short_names=("deploy",), has_status=True, has_generation=True),
         rt("apps", "v1", "statefulsets", "StatefulSet", True,
@@ -120,10 +126,10 @@ def _builtin() -> list[ResourceType]:
         rt("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", False, verbs=CREATE_ONLY),
         rt("coordination.k8s.io", "v1", "leases", "Lease", True),
         rt("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, has_generation=True),
-        rt("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
-        rt("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
-        rt("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
-        rt("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
+        rt("rbac.authorization.k8s.io", "v1", "roles", "Role", True, name_rule="path"),
+        rt("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, name_rule="path"),
+        rt("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, name_rule="path"),
+        rt("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, name_rule="path"),
         rt("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True,
            short_names=("netpol",), has_generation=True),
         rt("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True,

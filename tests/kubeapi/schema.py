@@ -18,8 +18,10 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import ipaddress
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -101,6 +103,24 @@ def _unique_map_keys(
         seen.add(key)
 
 
+@functools.lru_cache(maxsize=256)
+def _go_pattern(pattern: str) -> re.Pattern[str]:
+    """``pattern`` as Go's regexp reads it: a final ``$`` ends the text (Python's ``$`` also
+    matches before a final newline, so ``'^[a-z]+$'`` would take ``"abc\\n"``)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(
+    validator: Any, pattern: str, instance: Any, schema: Obj
+) -> Iterator[jsonschema.ValidationError]:
+    """``pattern`` as the real server checks it (unanchored search, Go's ``$``), worded as its
+    message: ``should match '<pattern>'``."""
+    if isinstance(instance, str) and not _go_pattern(pattern).search(instance):
+        yield jsonschema.ValidationError(f"should match '{pattern}'")
+
+
 def _translate(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
@@ -147,7 +167,9 @@ class CompiledSchema:
         if "required" in root:
             root["required"] = [r for r in root["required"] if r != "metadata"]
         base = jsonschema.validators.validator_for(root, default=jsonschema.Draft7Validator)
-        validator_cls = jsonschema.validators.extend(base, {_MAP_KEYS: _unique_map_keys})
+        validator_cls = jsonschema.validators.extend(
+            base, {_MAP_KEYS: _unique_map_keys, "pattern": _pattern}
+        )
         self._validator = validator_cls(root, format_checker=_FORMATS)
 
     def apply(self, obj: Obj) -> Obj:

@@ -13,6 +13,7 @@ the ``/_emulator/`` control paths are in :mod:`tests.kubeapi.nonresource`, the s
 from __future__ import annotations
 
 import asyncio
+import json
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.kubeapi import nonresource, proxy, routing
+from tests.kubeapi import metadata, nonresource, proxy, routing
 from tests.kubeapi.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster
 from tests.kubeapi.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
 from tests.kubeapi.faults import Fault
@@ -53,6 +54,20 @@ def _verb(method: str, target: Target, params: Any) -> str:
     if method == "DELETE":
         return "deletecollection" if collection else "delete"
     return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
+
+
+def _check_path_name(target: Target, rt: ResourceType) -> None:
+    """A name in the path that cannot be a storage key is a 400, as from the real server's
+    ``NamespaceKeyFunc``/``NoNamespaceKeyFunc`` (IsValidPathSegmentName): not ``.`` or ``..``,
+    no ``%`` (a ``/``, even sent as ``%2F``, is already a segment boundary). A watch takes the
+    name as a field selector and checks nothing; other names the kind would refuse on create
+    are simply not found."""
+    name = target.name or ""
+    if target.subresource == "proxy" and rt.plural == "services":
+        name = proxy.parse_target(name)[1]
+    problem = metadata.path_segment_problem(name)
+    if problem:
+        raise bad_request(f"Name parameter invalid: {json.dumps(name)}: {problem}")
 
 
 class KubeApi:
@@ -125,6 +140,8 @@ class KubeApi:
                 # 429 comes with a retry hint, as from the real server's max-in-flight filter.
                 details = {"retryAfterSeconds": 1} if fault.status == 429 else None
                 raise ApiError(fault.status, fault.reason, fault.message, details=details)
+        if target.name is not None and verb != "watch":
+            _check_path_name(target, rt)
         if target.subresource == "proxy" and rt.plural == "services":
             assert self._session is not None
             return await proxy.forward(self._session, self.cluster.store, request, target)

@@ -88,10 +88,17 @@ def prepare_create(rt: ResourceType, body: Obj, *, namespace: str, now: str) -> 
             )
         meta["name"] = prefix + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
     name = meta["name"]
-    problem = metadata.name_problem(name)
+    problem = metadata.name_problem(name, rt.name_rule) if isinstance(name, str) else "a string"
     if rt.plural != "tokenreviews" and problem:
-        raise _invalid(rt, name, "metadata.name", f'Invalid value: "{name}": {problem}')
+        raise _invalid(rt, str(name), "metadata.name", f'Invalid value: "{name}": {problem}')
     _check_namespace(rt, meta, namespace)
+    if rt.namespaced:
+        # ValidateObjectMeta: a namespaced object's namespace must be a valid namespace name.
+        problem = metadata.name_problem(namespace, "label")
+        if problem:
+            raise _invalid(
+                rt, name, "metadata.namespace", f'Invalid value: "{namespace}": {problem}'
+            )
     for key in (*_SERVER_META, "resourceVersion", "generation", "managedFields", "selfLink"):
         meta.pop(key, None)
     meta["uid"] = str(uuid.uuid4())

@@ -3,6 +3,10 @@
 It keeps objects per (plural, namespace, name), sets uid/resourceVersion/generation, answers 404
 and 409 the way the API does, separates the status subresource, and records every call as
 ``(verb, group, plural[/subresource])`` so tests can compare them with the RBAC rules.
+
+Every call builds its request path with :meth:`ResourceRef.path` as the real client does, so a
+name or namespace the API server would refuse (``../x``, ``A``, ``""``, a missing namespace for
+a namespaced kind) raises :class:`InvalidName` here too, before anything is stored or recorded.
 """
 
 from __future__ import annotations
@@ -13,7 +17,16 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sealer.kube import KubeConflict, KubeInvalid, KubeNotFound, KubeUnavailable, ResourceRef
+from sealer.kube import (
+    KubeConflict,
+    KubeInvalid,
+    KubeNotFound,
+    KubeUnavailable,
+    ResourceRef,
+    check_label_selector,
+    check_name,
+    check_namespace,
+)
 
 Key = tuple[str, str, str, str]  # group, plural, namespace, name
 
@@ -89,6 +102,7 @@ class FakeKube:
         return obj
 
     def get(self, ref: ResourceRef, namespace: str | None, name: str) -> dict[str, Any]:
+        ref.item_path(namespace, name)
         self._record("get", ref)
         obj = self.find(ref, namespace, name)
         if obj is None:
@@ -100,6 +114,8 @@ class FakeKube:
     def list(
         self, ref: ResourceRef, namespace: str | None = None, *, label_selector: str = ""
     ) -> list[dict[str, Any]]:
+        ref.path(namespace)
+        check_label_selector(label_selector)
         self._record("list", ref)
         return [
             copy.deepcopy(obj)
@@ -113,9 +129,14 @@ class FakeKube:
     def create(
         self, ref: ResourceRef, namespace: str | None, body: Mapping[str, Any]
     ) -> dict[str, Any]:
-        self._record("create", ref)
+        if ref.namespaced:
+            check_namespace(namespace)
+        ref.path(namespace)
         obj = copy.deepcopy(dict(body))
         meta = obj.setdefault("metadata", {})
+        if meta.get("name") is not None or not meta.get("generateName"):
+            check_name(ref, meta.get("name"))
+        self._record("create", ref)
         if namespace:
             meta["namespace"] = namespace
         if not meta.get("name") and meta.get("generateName"):
@@ -129,6 +150,7 @@ class FakeKube:
     def replace(
         self, ref: ResourceRef, namespace: str | None, name: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
+        ref.item_path(namespace, name)
         self._record("update", ref)
         key = (ref.group, ref.plural, namespace or "", name)
         old = self.objects.get(key)
@@ -157,6 +179,7 @@ class FakeKube:
         *,
         subresource: str = "",
     ) -> dict[str, Any]:
+        ref.item_path(namespace, name, subresource)
         self._record("patch", ref, subresource)
         key = (ref.group, ref.plural, namespace or "", name)
         old = self.objects.get(key)
@@ -173,8 +196,10 @@ class FakeKube:
     def request_token(
         self, namespace: str, service_account: str, *, audiences: Sequence[str], seconds: int
     ) -> str:
-        self._record("create", ResourceRef("", "v1", "serviceaccounts"), "token")
-        if self.find(ResourceRef("", "v1", "serviceaccounts"), namespace, service_account) is None:
+        accounts = ResourceRef("", "v1", "serviceaccounts")
+        accounts.item_path(namespace, service_account, "token")
+        self._record("create", accounts, "token")
+        if self.find(accounts, namespace, service_account) is None:
             raise KubeNotFound("404 serviceaccount not found", status=404)
         return f"token-for-{namespace}-{service_account}"
 

@@ -613,6 +613,85 @@ def test_no_wildcards_anywhere_in_rbac(directory: str) -> None:
 # Helm chart. helm is not on the project machines, so the chart's static parts are checked here;
 # templates are rendered only where helm is installed.
 
+# -- names in user objects ---------------------------------------------------------------------
+# A field that names a Kubernetes object reaches an API path in the controller: the CRD refuses
+# anything but the API server's rule for that kind (see docs/security.md, "Names from users").
+
+SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+# (CRD, field path) -> (pattern, maxLength): every field that takes a name or a Secret key.
+NAME_FIELDS: dict[tuple[str, str], tuple[str, int]] = {
+    ("vaultsecrets.sealops.dev", "spec.connectionRef.name"): (SUBDOMAIN, 253),
+    ("vaultsecrets.sealops.dev", "spec.target.name"): (SUBDOMAIN, 253),
+    ("vaultsecrets.sealops.dev", "spec.rolloutRestartTargets[].name"): (SUBDOMAIN, 253),
+    ("vaultsecrets.sealops.dev", "spec.data[].key"): (SECRET_KEY, 253),
+    **{
+        (crd, field): rule
+        for crd in ("vaultconnections.sealops.dev", "clustervaultconnections.sealops.dev")
+        for field, rule in (
+            ("spec.caSecretRef.name", (SUBDOMAIN, 253)),
+            ("spec.caSecretRef.key", (SECRET_KEY, 253)),
+            ("spec.auth.appRole.secretRef.name", (SUBDOMAIN, 253)),
+            ("spec.auth.appRole.secretRef.key", (SECRET_KEY, 253)),
+            ("spec.auth.token.secretRef.name", (SUBDOMAIN, 253)),
+            ("spec.auth.token.secretRef.key", (SECRET_KEY, 253)),
+            ("spec.auth.kubernetes.serviceAccountName", (SUBDOMAIN, 253)),
+        )
+    },
+    ("clustervaultconnections.sealops.dev", "spec.allowedNamespaces[]"): (r"^[-a-z0-9*?]+$", 63),
+}
+ENUM_FIELDS = {
+    ("vaultsecrets.sealops.dev", "spec.connectionRef.kind"): [
+        "VaultConnection",
+        "ClusterVaultConnection",
+    ],
+    ("vaultsecrets.sealops.dev", "spec.rolloutRestartTargets[].kind"): [
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+    ],
+}
+
+
+def string_fields(node: Doc, path: str = "") -> Iterator[tuple[str, Doc]]:
+    """(path, schema) of every string field under ``node``; list items are ``field[]``."""
+    if node.get("type") == "string":
+        yield path, node
+    for key, sub in (node.get("properties") or {}).items():
+        if path == "" and key == "metadata":
+            continue
+        yield from string_fields(sub, f"{path}.{key}" if path else key)
+    if isinstance(node.get("items"), dict):
+        yield from string_fields(node["items"], f"{path}[]")
+
+
+def _looks_like_a_name(path: str) -> bool:
+    last = path.rsplit(".", 1)[-1].rstrip("[]")
+    return (
+        last in ("name", "key") or last.endswith(("Name", "Namespaces"))
+    ) and not path.startswith("status.")
+
+
+@pytest.mark.parametrize("name", SEALOPS_CRDS)
+def test_every_name_field_has_the_api_servers_rule(name: str) -> None:
+    fields = dict(string_fields(schema_of(crds()[name])))
+    named = {path for path in fields if _looks_like_a_name(path)}
+    expected = {field for crd, field in NAME_FIELDS if crd == name}
+    assert named == expected, "a new field that names an object needs a pattern (and a row here)"
+    for field in expected:
+        pattern, longest = NAME_FIELDS[(name, field)]
+        assert (fields[field].get("pattern"), fields[field].get("maxLength")) == (pattern, longest)
+    for (crd, field), values in ENUM_FIELDS.items():
+        if crd == name:
+            assert fields[field]["enum"] == values
+
+
+@pytest.mark.parametrize("name", SEALOPS_CRDS)
+def test_crds_cite_no_outside_document(name: str) -> None:
+    text = (CRDS / f"{name}.yaml").read_text()
+    assert "DESIGN" not in text and "§" not in text
+
+
 HELM = shutil.which("helm")
 ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 
