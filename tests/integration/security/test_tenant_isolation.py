@@ -59,9 +59,11 @@ WATCHED = {
 
 
 def _strip_patterns(schema: Any) -> None:
+    """Drop string ``pattern``s (and CEL rules, should names be checked that way) in place."""
     if isinstance(schema, dict):
         if isinstance(schema.get("pattern"), str) and schema.get("type") == "string":
             del schema["pattern"]
+        schema.pop("x-kubernetes-validations", None)
         for value in schema.values():
             _strip_patterns(value)
     elif isinstance(schema, list):
