@@ -11,6 +11,7 @@ import datetime as dt
 
 import click
 
+from controller.connections import DEFAULT_API_AUDIENCES
 from controller.durations import parse_duration
 from controller.logs import configure_logging
 
@@ -109,6 +110,14 @@ def _cutoff(value: str | None) -> dt.datetime | None:
     help="RSA size of new keys.",
 )
 @click.option(
+    "--api-audience",
+    "api_audiences",
+    multiple=True,
+    default=DEFAULT_API_AUDIENCES,
+    help="An audience of the Kubernetes API server (repeat): a VaultConnection may not ask for "
+    "tokens with it. The server's own is also learned from a TokenRequest.",
+)
+@click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info"
 )
 @click.option("--log-format", type=click.Choice(["json", "plain"]), default="json")
@@ -130,6 +139,7 @@ def main(
     rate_burst: int,
     workers: int,
     key_size: str,
+    api_audiences: tuple[str, ...],
     log_level: str,
     log_format: str,
 ) -> None:
@@ -158,6 +168,7 @@ def main(
                 rate_burst=rate_burst,
                 workers=workers,
                 key_size=int(key_size),
+                api_audiences=tuple(api_audiences),
             )
         )
     except SealopsError as exc:

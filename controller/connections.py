@@ -2,8 +2,18 @@
 
 A VaultSecret may use a VaultConnection of its own namespace, or a ClusterVaultConnection whose
 ``allowedNamespaces`` (exact names or globs like ``team-*``) include its namespace; nothing else.
+The allowed-namespaces check runs on every call, before any cached resolver is looked up.
 Credentials referenced by a VaultConnection come from its own namespace; those of a
 ClusterVaultConnection from the controller's namespace, so tenants cannot read each other's.
+Every name read from these objects is checked with :func:`sealer.kube.check_name` where it is
+read, so a bad one is refused naming its field, and no name can point into another namespace.
+A message never says what exists outside the tenant's namespace: a ClusterVaultConnection that
+does not exist and one that does not allow the namespace get the same answer.
+
+Kubernetes auth never asks for a token with the API server's own audience (such a token would let
+whoever runs the Vault address act as the ServiceAccount against the API): the audiences are the
+configured ones (``--api-audience``) plus the ``aud`` claim of one TokenRequest made without
+audiences (what the API server itself accepts), learned once per process.
 
 With Kubernetes auth the controller logs in as the VaultSecret's own namespace's ServiceAccount
 (a TokenRequest), so Vault policies apply per tenant; hence one resolver per (connection,
@@ -17,13 +27,14 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sealer.errors import SealopsError
-from sealer.kube import SECRETS, Kube, KubeNotFound, ResourceRef
+from sealer.kube import SECRETS, Kube, KubeError, KubeNotFound, ResourceRef, check_name
 from sealer.vault import (
     AppRoleAuth,
     Auth,
@@ -38,6 +49,8 @@ from sealer.vault import (
 
 __all__ = [
     "CLUSTER_VAULT_CONNECTIONS",
+    "DEFAULT_API_AUDIENCES",
+    "SERVICE_ACCOUNTS",
     "VAULT_CONNECTIONS",
     "ConnectionForbidden",
     "ConnectionInvalid",
@@ -48,7 +61,20 @@ VAULT_CONNECTIONS = ResourceRef("sealops.dev", "v1alpha1", "vaultconnections")
 CLUSTER_VAULT_CONNECTIONS = ResourceRef(
     "sealops.dev", "v1alpha1", "clustervaultconnections", namespaced=False
 )
+SERVICE_ACCOUNTS = ResourceRef("", "v1", "serviceaccounts")
 _TOKEN_SECONDS = 600
+#: The audiences API servers commonly accept (the in-cluster Service's names, with and without the
+#: scheme and the cluster domain); the real one is learned too (see the module doc).
+DEFAULT_API_AUDIENCES = (
+    "https://kubernetes.default.svc",
+    "https://kubernetes.default.svc.cluster.local",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+    "https://kubernetes.default",
+    "kubernetes.default",
+    "https://kubernetes",
+    "kubernetes",
+)
 
 
 class ConnectionInvalid(SealopsError):
@@ -83,6 +109,7 @@ class Connections:
         controller_namespace: str,
         factory: ResolverFactory,
         counter: RequestCounter,
+        api_audiences: Iterable[str] = DEFAULT_API_AUDIENCES,
     ):
         self.kube = kube
         self.controller_namespace = controller_namespace
@@ -90,60 +117,70 @@ class Connections:
         self.counter = counter
         self._lock = threading.Lock()
         self._resolvers: dict[_Key, Resolver] = {}
+        self._api_audiences = {_audience_key(a) for a in api_audiences}
+        self._audiences_learned = False
 
     def resolver_for(
         self, namespace: str, connection_ref: Mapping[str, Any], *, max_age: float
     ) -> Resolver:
         kind = str(connection_ref.get("kind") or "VaultConnection")
-        name = str(connection_ref.get("name") or "")
+        name = connection_ref.get("name")
         field = "spec.connectionRef"
-        if not name:
-            raise ConnectionInvalid("name is required", field=f"{field}.name")
+        if connection_ref.get("namespace") not in (None, "", namespace):
+            raise ConnectionInvalid(
+                "a connection is always looked up in the VaultSecret's own namespace (or, for a "
+                "ClusterVaultConnection, through its allowedNamespaces): remove it",
+                field=f"{field}.namespace",
+            )
         if kind == "VaultConnection":
+            name = check_name(VAULT_CONNECTIONS, name, field=f"{field}.name")
             conn = self._get(VAULT_CONNECTIONS, namespace, name, kind)
             secrets_namespace = namespace
+            conn_where = f"{kind} {namespace}/{name}"
         elif kind == "ClusterVaultConnection":
-            conn = self._get(CLUSTER_VAULT_CONNECTIONS, None, name, kind)
-            allowed = (conn.get("spec") or {}).get("allowedNamespaces") or []
-            if not any(fnmatch.fnmatchcase(namespace, str(p)) for p in allowed):
-                raise ConnectionForbidden(
-                    f"ClusterVaultConnection {name} does not allow namespace {namespace} "
-                    "(spec.allowedNamespaces)",
-                    field=field,
-                )
+            name = check_name(CLUSTER_VAULT_CONNECTIONS, name, field=f"{field}.name")
+            conn = self._cluster_connection(name, namespace)
             secrets_namespace = self.controller_namespace
+            conn_where = f"{kind} {name}"
         else:
             raise ConnectionInvalid(
-                f"kind must be VaultConnection or ClusterVaultConnection, not {kind!r}",
+                f"must be VaultConnection or ClusterVaultConnection, not {kind[:64]!a}",
                 field=f"{field}.kind",
             )
         spec = conn.get("spec") or {}
         auth_spec = spec.get("auth") or {}
         credential_versions: list[str] = []
+        cluster_wide = kind == "ClusterVaultConnection"
 
         def secret_value(ref: Mapping[str, Any] | None, what: str) -> str:
             ref = ref or {}
-            secret_name, key = str(ref.get("name") or ""), str(ref.get("key") or "")
-            where = f"{kind} {name}: {what}"
-            if not secret_name or not key:
-                raise ConnectionInvalid("needs name and key", where=where)
+            key = str(ref.get("key") or "")
+            what = f"spec.{what}"
+            if not ref.get("name") or not key:
+                raise ConnectionInvalid("needs name and key", where=conn_where, field=what)
+            secret_name = check_name(
+                SECRETS, ref.get("name"), field=f"{what}.name", where=conn_where
+            )
+            # A ClusterVaultConnection's Secrets are the cluster admin's, in the controller's
+            # namespace: the tenant using it is told that one is wrong, never its name.
+            shown = "its Secret" if cluster_wide else f"Secret {secrets_namespace}/{secret_name}"
             try:
                 secret = self.kube.get(SECRETS, secrets_namespace, secret_name)
             except KubeNotFound:
                 raise ConnectionInvalid(
-                    f"Secret {secrets_namespace}/{secret_name} not found", where=where
+                    f"{shown} not found", where=conn_where, field=what
                 ) from None
             credential_versions.append(str((secret.get("metadata") or {}).get("resourceVersion")))
             raw = (secret.get("data") or {}).get(key)
             if raw is None:
                 raise ConnectionInvalid(
-                    f"Secret {secrets_namespace}/{secret_name} has no key {key!r}", where=where
+                    f"{shown} has no key {key[:64]!a}", where=conn_where, field=what
                 )
             try:
                 return base64.b64decode(raw).decode().strip()
             except (binascii.Error, ValueError, UnicodeDecodeError):
                 raise ConnectionInvalid(
-                    f"Secret {secrets_namespace}/{secret_name} key {key!r} is not text", where=where
+                    f"{shown} key {key[:64]!a} is not text", where=conn_where, field=what
                 ) from None
 
         auth: Auth
@@ -162,8 +199,14 @@ class Connections:
             )
         elif "kubernetes" in auth_spec:
             k8s = auth_spec["kubernetes"] or {}
-            service_account = str(k8s.get("serviceAccountName") or "default")
+            service_account = check_name(
+                SERVICE_ACCOUNTS,
+                k8s.get("serviceAccountName") or "default",
+                field="spec.auth.kubernetes.serviceAccountName",
+                where=conn_where,
+            )
             audience = str(k8s.get("audience") or "vault")
+            self._check_audience(audience, namespace, service_account, where=conn_where)
 
             def jwt() -> str:
                 return self.kube.request_token(
@@ -177,9 +220,7 @@ class Connections:
             )
         else:
             raise ConnectionInvalid(
-                "needs one of kubernetes, appRole or token",
-                where=f"{kind} {name}",
-                field="spec.auth",
+                "needs one of kubernetes, appRole or token", where=conn_where, field="spec.auth"
             )
         ca_pem = None
         if spec.get("caSecretRef"):
@@ -206,7 +247,7 @@ class Connections:
                 kv_version=kv_version_from_spec(spec.get("kvVersion")),
             )
         except SealopsError as exc:
-            raise exc.located(where=f"{kind} {name}") from None
+            raise exc.located(where=conn_where) from None
         stale: list[Resolver] = []
         with self._lock:
             # Threads syncing VaultSecrets of one connection at once all get here on the first
@@ -249,3 +290,81 @@ class Connections:
             raise ConnectionInvalid(
                 f"{kind} {where} not found", field="spec.connectionRef"
             ) from None
+
+    def _cluster_connection(self, name: str, namespace: str) -> dict[str, Any]:
+        """The ClusterVaultConnection, if it allows ``namespace``; asked on every sync.
+
+        Missing and not allowed read the same, so a tenant cannot learn which exist.
+        """
+        refused = ConnectionForbidden(
+            f"ClusterVaultConnection {name} does not exist or does not allow namespace "
+            f"{namespace} (its spec.allowedNamespaces)",
+            field="spec.connectionRef",
+        )
+        try:
+            conn = self.kube.get(CLUSTER_VAULT_CONNECTIONS, None, name)
+        except KubeNotFound:
+            raise refused from None
+        allowed = (conn.get("spec") or {}).get("allowedNamespaces") or []
+        if not isinstance(allowed, list) or not any(
+            isinstance(p, str) and fnmatch.fnmatchcase(namespace, p) for p in allowed
+        ):
+            raise refused
+        return conn
+
+    def _check_audience(
+        self, audience: str, namespace: str, service_account: str, *, where: str
+    ) -> None:
+        """Refuse the API server's own audience (see the module doc)."""
+        self._learn_audiences(namespace, service_account)
+        with self._lock:
+            refused = _audience_key(audience) in self._api_audiences
+        if refused:
+            raise ConnectionInvalid(
+                f"{audience[:80]!a} is an audience of the Kubernetes API server: a token for "
+                "it would let the Vault address act as the ServiceAccount; use Vault's own (the "
+                "default, vault)",
+                where=where,
+                field="spec.auth.kubernetes.audience",
+            )
+
+    def _learn_audiences(self, namespace: str, service_account: str) -> None:
+        """Once per process: the ``aud`` of a token the API server makes for itself."""
+        with self._lock:
+            if self._audiences_learned:
+                return
+        try:
+            token = self.kube.request_token(
+                namespace, service_account, audiences=[], seconds=_TOKEN_SECONDS
+            )
+        except KubeError:
+            return  # the next sync tries again; the configured audiences are refused meanwhile
+        learned = _token_audiences(token)
+        del token  # never kept, logged or sent
+        if learned is None:
+            return
+        with self._lock:
+            self._api_audiences |= {_audience_key(a) for a in learned}
+            self._audiences_learned = True
+
+
+def _audience_key(audience: str) -> str:
+    return audience.strip().rstrip("/").lower()
+
+
+def _token_audiences(token: str) -> list[str] | None:
+    """The ``aud`` claim of a compact JWS (not verified: it comes from the API server), or None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (binascii.Error, ValueError):
+        return None
+    aud = claims.get("aud") if isinstance(claims, dict) else None
+    if isinstance(aud, str):
+        aud = [aud]
+    if not isinstance(aud, list) or not aud or not all(isinstance(a, str) for a in aud):
+        return None
+    return list(aud)

@@ -44,6 +44,12 @@ class DataHasher:
                 mac.update(len(value).to_bytes(4, "big") + value)
         return _PREFIX + base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("=")
 
+    def derive(self, purpose: str) -> bytes:
+        """A key for another purpose (``key-origin``), independent of the data-hash digests."""
+        return hmac.new(
+            self._key, f"sealops derive v1\0{purpose}".encode(), hashlib.sha256
+        ).digest()
+
     def matches(
         self, expected: str | None, data: Mapping[str, bytes], keys: Iterable[str] | None = None
     ) -> bool:

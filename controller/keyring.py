@@ -1,9 +1,21 @@
 """The controller's sealing keys: loaded from Secrets, generated, renewed, looked up by fingerprint.
 
 Key Secrets live in the controller's namespace: type ``kubernetes.io/tls``, label
-``sealops.dev/sealing-key: active``, PEM in ``tls.key``/``tls.crt``. Any such Secret is loaded, so
-keys are restored or imported by applying them. With Bitnami compatibility, Bitnami's key Secrets
-(label ``sealedsecrets.bitnami.com/sealed-secrets-key``) are loaded too, for unsealing only.
+``sealops.dev/sealing-key: active``, PEM in ``tls.key``/``tls.crt``. Nothing else is a key: not
+another type, not a Secret the controller wrote for a user's object (``sealops.dev/managed-by``).
+With Bitnami compatibility, Bitnami's key Secrets (label
+``sealedsecrets.bitnami.com/sealed-secrets-key``, type ``kubernetes.io/tls``) are loaded too, for
+unsealing only.
+
+Which keys are trusted: at start, every key Secret there (restarting the controller after
+applying a backup is how an operator restores or imports a key). While running, a key Secret that
+appears is loaded only if the controller made it, or it is a key this process had loaded before
+(a lost key's backup applied again). "Made by the controller" is the annotation
+``sealops.dev/key-origin``: an HMAC of the namespace and the key's fingerprint under a key derived
+from the cluster's data-hash key (``sealops-data-hash-key``), which every replica shares, so a
+peer's renewal loads and nobody without that key (that is, without read access to Secrets in the
+controller's namespace, which holds the private keys themselves) can mint one. Anything else is
+skipped and reported (a warning, ``load_errors`` and the key-load-errors metric) until a restart.
 
 The newest key (by certificate start, which survives backup and restore, unlike
 creationTimestamp) seals; every key unseals. Renewal names the new Secret after the renewal slot
@@ -15,6 +27,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -25,16 +39,24 @@ from sealer.keys import KeyPair, generate_keypair, keys_from_secret, private_key
 from sealer.kube import SECRETS, Kube, KubeConflict
 
 __all__ = [
+    "ANN_KEY_ORIGIN",
     "BITNAMI_KEY_LABEL",
     "KEY_LABEL",
+    "KEY_TYPE",
     "KeyPolicy",
     "KeyStore",
     "Keyring",
+    "key_origin",
     "key_secret",
 ]
 
 KEY_LABEL = "sealops.dev/sealing-key"
 BITNAMI_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+ANN_KEY_ORIGIN = "sealops.dev/key-origin"
+KEY_TYPE = "kubernetes.io/tls"
+# The mark of a Secret written for a user's object (controller.secretwriter.LABEL_MANAGED_BY and
+# ANN_OWNED_BY; not imported, as secretwriter imports this module): such a Secret is never a key.
+_WRITTEN_FOR_USERS = ("sealops.dev/managed-by", "sealops.dev/owned-by")
 _NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 log = logging.getLogger(__name__)
@@ -91,17 +113,32 @@ class KeyPolicy:
     common_name: str = "sealed-secret"
 
 
-def key_secret(pair: KeyPair, *, name: str, namespace: str) -> dict[str, object]:
-    """The ``kubernetes.io/tls`` Secret that stores a key (also the backup/restore format)."""
+def key_origin(origin_key: bytes, namespace: str, fingerprint: str) -> str:
+    """The ``sealops.dev/key-origin`` mark: this cluster's controller made this key here."""
+    message = f"sealops key-origin v1\0{namespace}\0{fingerprint}".encode()
+    mac = hmac.new(origin_key, message, hashlib.sha256).digest()
+    return "hmac-sha256:" + base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+
+
+def key_secret(
+    pair: KeyPair, *, name: str, namespace: str, origin_key: bytes | None = None
+) -> dict[str, object]:
+    """The ``kubernetes.io/tls`` Secret that stores a key (also the backup/restore format).
+
+    With ``origin_key`` it carries the mark of a key the controller made (see the module doc).
+    """
+    annotations = {"sealops.dev/fingerprint": pair.fingerprint}
+    if origin_key is not None:
+        annotations[ANN_KEY_ORIGIN] = key_origin(origin_key, namespace, pair.fingerprint)
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "type": "kubernetes.io/tls",
+        "type": KEY_TYPE,
         "metadata": {
             "name": name,
             "namespace": namespace,
             "labels": {KEY_LABEL: "active"},
-            "annotations": {"sealops.dev/fingerprint": pair.fingerprint},
+            "annotations": annotations,
         },
         "data": {
             "tls.crt": base64.b64encode(pair.certificate_pem()).decode("ascii"),
@@ -121,13 +158,22 @@ class KeyStore:
         keyring: Keyring,
         clock: Callable[[], dt.datetime],
         on_removed: Callable[[KeyPair], None] | None = None,
+        origin_key: bytes | None = None,
     ):
         self.kube = kube
         self.policy = policy
         self.keyring = keyring
         self.clock = clock
         self.on_removed = on_removed
+        # Marks (and checks) the keys this controller makes; None: no key that appears while
+        # running is trusted but those this process made or had loaded.
+        self.origin_key = origin_key
         self.load_errors: list[str] = []
+        # Fingerprints loaded by this process (at start, made here, or marked as made by a peer):
+        # a lost one applied again from its backup loads without a restart.
+        self._trusted: set[str] = set()
+        self._started = False
+        self._refused: set[tuple[str, str]] = set()  # (name, resourceVersion) already reported
         # Names of key Secrets that disappeared while loaded. A new key never takes one: the
         # backup of the lost key is restored under that name, and would collide with it (a
         # conflict, or with the backup's resourceVersion stripped, the new key overwritten).
@@ -145,17 +191,36 @@ class KeyStore:
             for secret in self.kube.list(SECRETS, namespace, label_selector=label):
                 meta = secret.get("metadata") or {}
                 where = f"Secret {namespace}/{meta.get('name')}"
-                try:
-                    loaded = keys_from_secret(secret, source=where)
-                except KeyMaterialError as exc:
-                    errors.append(str(exc))
-                    log.warning("skipping key Secret: %s", exc)
+                refusal = _not_a_key(secret)
+                loaded: list[KeyPair] = []
+                if refusal is None:
+                    try:
+                        loaded = keys_from_secret(secret, source=where)
+                    except KeyMaterialError as exc:
+                        refusal = str(exc)
+                if refusal is None and may_seal:
+                    untrusted = [p for p in loaded if not self._trusts(p, meta)]
+                    if untrusted:
+                        refusal = (
+                            f"{where}: appeared while the controller runs and was not made by "
+                            "it: not loaded (to restore or import a key, apply it and restart "
+                            "the controller)"
+                        )
+                if refusal is not None:
+                    errors.append(refusal if refusal.startswith(where) else f"{where}: {refusal}")
+                    seen = (str(meta.get("name")), str(meta.get("resourceVersion")))
+                    if seen not in self._refused:  # once per version, not every reload
+                        self._refused.add(seen)
+                        log.warning("skipping key Secret: %s", errors[-1])
                     continue
                 state = (meta.get("labels") or {}).get(label, "")
                 for pair in loaded:
                     pairs.append(pair)
+                    if may_seal:
+                        self._trusted.add(pair.fingerprint)
                     if may_seal and state == "active":
                         sealing.append(pair.fingerprint)
+        self._started = True
         self.load_errors = errors
         before = self.keyring.all()
         self.keyring.replace(pairs, sealing=sealing)
@@ -167,6 +232,16 @@ class KeyStore:
                 if self.on_removed is not None:
                     self.on_removed(pair)
         return self.keyring
+
+    def _trusts(self, pair: KeyPair, meta: dict[str, object]) -> bool:
+        if not self._started or pair.fingerprint in self._trusted:
+            return True
+        if self.origin_key is None:
+            return False
+        annotations = meta.get("annotations")
+        mark = annotations.get(ANN_KEY_ORIGIN) if isinstance(annotations, dict) else None
+        expected = key_origin(self.origin_key, self.policy.namespace, pair.fingerprint)
+        return isinstance(mark, str) and hmac.compare_digest(mark, expected)
 
     def due(self) -> str | None:
         """The name for a new key if one is due now, else None."""
@@ -212,16 +287,36 @@ class KeyStore:
             key_size=self.policy.key_size,
             name=f"Secret {self.policy.namespace}/{name}",
         )
-        body = key_secret(pair, name=name, namespace=self.policy.namespace)
+        body = key_secret(
+            pair, name=name, namespace=self.policy.namespace, origin_key=self.origin_key
+        )
         try:
             self.kube.create(SECRETS, self.policy.namespace, body)
+            self._trusted.add(pair.fingerprint)  # made here
             log.info("generated sealing key %s in Secret %s", pair.fingerprint, name)
         except KubeConflict:
             log.info("key Secret %s was created by another replica; loading it", name)
         self.load()
         newest = self.keyring.newest()
-        assert newest is not None
+        if newest is None:  # the name was taken by a Secret the controller did not make
+            raise KeyMaterialError(
+                "no sealing key: the key Secret could not be created, and the one of that name "
+                "was not made by the controller (see the key-load errors)",
+                where=f"Secret {self.policy.namespace}/{name}",
+            )
         return newest
+
+
+def _not_a_key(secret: dict[str, object]) -> str | None:
+    """Why a labelled Secret is not a key whatever it holds, or None."""
+    if secret.get("type") != KEY_TYPE:
+        return f"is of type {str(secret.get('type'))[:64]!a}, not {KEY_TYPE}: not a key"
+    meta = secret.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    marks = {**(meta.get("labels") or {}), **(meta.get("annotations") or {})}
+    if any(mark in marks for mark in _WRITTEN_FOR_USERS):
+        return "was written by sealops for a SealedSecret or VaultSecret: never a key"
+    return None
 
 
 def _slot_name(now: dt.datetime, period: float) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import kopf
 
-from controller.connections import Connections
+from controller.connections import DEFAULT_API_AUDIENCES, Connections
 from controller.datahash import load_or_create_hasher
 from controller.http import HttpServer
 from controller.keyring import KeyPolicy, Keyring, KeyStore
@@ -63,6 +63,7 @@ class Settings:
     workers: int = 4
     key_size: int = 4096
     kubeconfig: str | None = None
+    api_audiences: tuple[str, ...] = DEFAULT_API_AUDIENCES
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,10 +95,14 @@ def build_app(settings: Settings) -> App:
     kube = connect(kubeconfig=settings.kubeconfig)
     metrics = Metrics()
     keyring = Keyring()
+    # The data-hash key first: a key derived from it marks the sealing keys this controller (or a
+    # peer replica) makes, the only new keys loaded while running (controller.keyring).
+    hasher = load_or_create_hasher(kube, settings.namespace)
     keystore = KeyStore(
         kube=kube,
         keyring=keyring,
         clock=_now,
+        origin_key=hasher.derive("key-origin"),
         policy=KeyPolicy(
             namespace=settings.namespace,
             renew_period=settings.key_renew_period,
@@ -112,8 +117,7 @@ def build_app(settings: Settings) -> App:
         reporter, metrics, pair, settings.namespace
     )
     keystore.ensure_current()
-    hasher = load_or_create_hasher(kube, settings.namespace)
-    writer = SecretWriter(kube=kube, hasher=hasher)
+    writer = SecretWriter(kube=kube, hasher=hasher, controller_namespace=settings.namespace)
     sealed = SealedSecretReconciler(
         keyring=keyring, keystore=keystore, writer=writer, reporter=reporter, metrics=metrics
     )
@@ -132,6 +136,7 @@ def build_app(settings: Settings) -> App:
         controller_namespace=settings.namespace,
         factory=_hvac_factory(counter),
         counter=counter,
+        api_audiences=settings.api_audiences,
     )
     vault = VaultSecretReconciler(
         kube=kube,

@@ -4,6 +4,9 @@ Called by the kopf handlers (create/update/resume), by the drift check on manage
 the resync loop. One reconcile: parse → unseal (hint first, then every key; a key-ring reload
 when nothing opens it) → render the template → write the Secret under the ownership rules →
 status, Event, metrics. Failures keep whatever Secret exists untouched.
+
+The Secret is the SealedSecret's own name in its own namespace (nothing in the spec can name
+another); the writer refuses the controller's namespace and reserved template metadata.
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ class SealedSecretReconciler:
             immutable=secret.immutable,
             labels=secret.labels,
             annotations=secret.annotations,
+            source=sealed.ref,
+            metadata_field="spec.template.metadata",
         )
         owner = Owner(API_VERSION, KIND, sealed.name, str(meta.get("uid", "")))
         try:
@@ -106,6 +111,8 @@ class SealedSecretReconciler:
             return Verdict(
                 False, "UpdateFailed", str(exc), extra, retry_after=_backoff(retry, 5, 300)
             )
+        except SealopsError as exc:  # the writer's tenancy rules: the spec must change first
+            return Verdict(False, exc.reason, str(exc), extra)
         self.metrics.private_key_ops.inc(opened.private_key_ops)
         self.metrics.values_unsealed.inc(len(opened.values))
         for fingerprint in opened.opened_with.values():

@@ -11,6 +11,17 @@ Rules (DESIGN §3):
 - nothing is written when the data hash, type, labels and annotations already match;
 - an immutable Secret whose data must change is not touched: :class:`UpdateFailed` says so.
 
+Tenancy (the one place that writes Secrets for users' objects, so both kinds get it):
+- nothing is written into the controller's own namespace (its key Secrets and the data-hash key
+  live there): :class:`WriteForbidden`, before anything is read;
+- template metadata may not carry reserved keys: any label or annotation under ``sealops.dev/``
+  (the sealing-key label, the ownership and data-hash annotations) or Bitnami's key label:
+  :class:`ReservedMetadata`, naming the field;
+- no Secret carrying a sealing-key label is ever written;
+- policy Merge writes only into a Secret that no other object controls: one with an
+  ownerReference ``controller: true`` to another object, or the ``owned-by`` annotation of another
+  sealops object, is :class:`SecretNotOwned`.
+
 Never deletes a Secret.
 """
 
@@ -24,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.datahash import DataHasher
+from controller.keyring import BITNAMI_KEY_LABEL, KEY_LABEL
 from sealer.errors import SealopsError
 from sealer.kube import SECRETS, Kube, KubeNotFound
 
@@ -33,14 +45,18 @@ __all__ = [
     "ANN_MANAGED",
     "ANN_OWNED_BY",
     "LABEL_MANAGED_BY",
+    "RESERVED_PREFIX",
     "DesiredSecret",
     "Owner",
     "Policy",
+    "ReservedMetadata",
     "SecretNotOwned",
     "SecretWriter",
     "UpdateFailed",
+    "WriteForbidden",
     "WriteResult",
     "decode_data",
+    "reserved_key",
 ]
 
 LABEL_MANAGED_BY = "sealops.dev/managed-by"
@@ -48,10 +64,28 @@ ANN_MANAGED = "sealops.dev/managed"
 ANN_OWNED_BY = "sealops.dev/owned-by"
 ANN_DATA_HASH = "sealops.dev/data-hash"
 ANN_DATA_KEYS = "sealops.dev/data-keys"
+#: Labels and annotations under this prefix are the controller's; a template may not set them.
+RESERVED_PREFIX = "sealops.dev/"
+_KEY_LABELS = (KEY_LABEL, BITNAMI_KEY_LABEL)
 
 
 class SecretNotOwned(SealopsError):
     reason = "SecretNotOwned"
+
+
+class WriteForbidden(SealopsError):
+    """A write no user's object may cause (into the controller's namespace, over a key)."""
+
+    reason = "Forbidden"
+
+
+class ReservedMetadata(SealopsError):
+    reason = "InvalidSpec"
+
+
+def reserved_key(key: str) -> bool:
+    """Whether a label or annotation key is the controller's to set, never a template's."""
+    return key.startswith(RESERVED_PREFIX) or key in _KEY_LABELS
 
 
 class UpdateFailed(SealopsError):
@@ -94,6 +128,11 @@ class DesiredSecret:
     immutable: bool | None = None
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    #: The user's object this Secret is written for, and where its template metadata sits in it,
+    #: for messages that name the user's field (``VaultSecret shop/app``,
+    #: ``spec.target.template.metadata``).
+    source: str = ""
+    metadata_field: str = "spec.template.metadata"
 
     @property
     def ref(self) -> str:
@@ -122,9 +161,10 @@ def _encode(data: Mapping[str, bytes]) -> dict[str, str]:
 
 
 class SecretWriter:
-    def __init__(self, *, kube: Kube, hasher: DataHasher):
+    def __init__(self, *, kube: Kube, hasher: DataHasher, controller_namespace: str):
         self.kube = kube
         self.hasher = hasher
+        self.controller_namespace = controller_namespace
 
     def is_ours(self, secret: Mapping[str, Any], owner: Owner) -> bool:
         meta = secret.get("metadata") or {}
@@ -145,6 +185,7 @@ class SecretWriter:
     def apply(
         self, desired: DesiredSecret, owner: Owner, policy: Policy = Policy.OWNER
     ) -> WriteResult:
+        self._check_allowed(desired)
         try:
             existing: dict[str, Any] | None = self.kube.get(
                 SECRETS, desired.namespace, desired.name
@@ -152,6 +193,8 @@ class SecretWriter:
         except KubeNotFound:
             existing = None
         digest = self.hasher.digest(desired.data)
+        if existing is not None:
+            self._check_target(existing, desired, owner, policy)
         if existing is None:
             if policy is Policy.MERGE:
                 raise UpdateFailed(
@@ -186,6 +229,55 @@ class SecretWriter:
         return WriteResult(
             "updated", updated, data_changed=decode_data(existing) != decode_data(body)
         )
+
+    # -- tenancy ----------------------------------------------------------------------------
+
+    def _check_allowed(self, desired: DesiredSecret) -> None:
+        """What no user's object may ask for, whatever exists: checked before any read."""
+        where = desired.source or desired.ref
+        if desired.namespace == self.controller_namespace:
+            raise WriteForbidden(
+                f"is in the controller's own namespace ({self.controller_namespace}), which holds "
+                "its keys: sealops writes no Secret there for a SealedSecret or VaultSecret",
+                where=where,
+                field="metadata.namespace",
+            )
+        for kind, keys in (("labels", desired.labels), ("annotations", desired.annotations)):
+            for key in sorted(keys):
+                if reserved_key(key):
+                    raise ReservedMetadata(
+                        f"{key[:80]!a} is reserved for the controller (every key under "
+                        f"{RESERVED_PREFIX} and {BITNAMI_KEY_LABEL}): remove it",
+                        where=where,
+                        field=f"{desired.metadata_field}.{kind}",
+                    )
+
+    def _check_target(
+        self, existing: Mapping[str, Any], desired: DesiredSecret, owner: Owner, policy: Policy
+    ) -> None:
+        meta = existing.get("metadata") or {}
+        if any(label in (meta.get("labels") or {}) for label in _KEY_LABELS):
+            raise WriteForbidden(
+                "is a sealing-key Secret: sealops never writes one for a SealedSecret or "
+                "VaultSecret",
+                where=desired.ref,
+            )
+        if policy is not Policy.MERGE:
+            return  # the ownership rule of apply() decides
+        for ref in meta.get("ownerReferences") or []:
+            if ref.get("controller") and ref.get("uid") != owner.uid:
+                raise SecretNotOwned(
+                    f"is controlled by {ref.get('kind')} {ref.get('name')}; creationPolicy Merge "
+                    "writes only into a Secret that no other object controls",
+                    where=desired.ref,
+                )
+        tag = (meta.get("annotations") or {}).get(ANN_OWNED_BY)
+        if tag and tag != owner.tag:
+            raise SecretNotOwned(
+                f"is managed by {tag}; creationPolicy Merge writes only into a Secret that no "
+                "other object controls",
+                where=desired.ref,
+            )
 
     # -- bodies -----------------------------------------------------------------------------
 

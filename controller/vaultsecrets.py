@@ -9,6 +9,11 @@ Event, metrics.
 
 On any Vault failure (outage, permission, missing key) the existing Secret is left exactly as it
 is: Ready=False with the reason, an Event, and a retry with backoff and jitter.
+
+Every name in the spec (``target.name``, ``rolloutRestartTargets[].name``) is checked where it is
+read, before anything is read from Vault, and resolved in the VaultSecret's own namespace; the
+connection's names are checked in :mod:`controller.connections`, and the Secret write's tenancy
+rules are :mod:`controller.secretwriter`'s.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from controller.secretwriter import (
     UpdateFailed,
 )
 from sealer.errors import SealopsError, TemplateError
-from sealer.kube import Kube, KubeConflict, KubeError, ResourceRef
+from sealer.kube import SECRETS, Kube, KubeConflict, KubeError, ResourceRef, check_name
 from sealer.templating import render_template_data
 from sealer.vault import VaultError, VaultRef, parse_ref, resolve_data, resolve_value
 
@@ -57,6 +62,28 @@ log = logging.getLogger(__name__)
 
 def rollout_ref(kind: str) -> ResourceRef | None:
     return _WORKLOADS.get(kind)
+
+
+def _restart_targets(targets: Any, *, where: str) -> list[tuple[str, str]]:
+    """``(kind, name)`` of each rollout target, every one checked: all in this namespace."""
+    if targets is None:
+        return []
+    if not isinstance(targets, list):
+        raise SealopsError("must be a list", where=where, field="spec.rolloutRestartTargets")
+    out = []
+    for index, target in enumerate(targets):
+        field = f"spec.rolloutRestartTargets[{index}]"
+        target = target if isinstance(target, Mapping) else {}
+        kind = str(target.get("kind") or "")
+        ref = _WORKLOADS.get(kind)
+        if ref is None:
+            raise SealopsError(
+                f"must be one of {', '.join(sorted(_WORKLOADS))}",
+                where=where,
+                field=f"{field}.kind",
+            )
+        out.append((kind, check_name(ref, target.get("name"), field=f"{field}.name", where=where)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -135,7 +162,13 @@ class VaultSecretReconciler:
         if meta.get("deletionTimestamp"):
             return Verdict(True, "Deleting", "being deleted", event=False), 0.0
         target = spec.get("target") or {}
-        secret_name = str(target.get("name") or name)
+        try:
+            secret_name = check_name(
+                SECRETS, target.get("name") or name, field="spec.target.name", where=where
+            )
+            restarts = _restart_targets(spec.get("rolloutRestartTargets"), where=where)
+        except SealopsError as exc:
+            return Verdict(False, "InvalidSpec", str(exc)), refresh
         extra = {"secretName": secret_name}
         try:
             policy = Policy(target.get("creationPolicy") or "Owner")
@@ -178,6 +211,8 @@ class VaultSecretReconciler:
             annotations={
                 str(k): str(v) for k, v in (template_meta.get("annotations") or {}).items()
             },
+            source=where,
+            metadata_field="spec.target.template.metadata",
         )
         owner = Owner(API_VERSION, KIND, name, str(meta.get("uid", "")))
         try:
@@ -186,19 +221,21 @@ class VaultSecretReconciler:
             return Verdict(False, "SecretNotOwned", str(exc), extra, retry_after=60.0), refresh
         except UpdateFailed as exc:
             return Verdict(False, "UpdateFailed", str(exc), extra, retry_after=60.0), refresh
-        except KubeConflict as exc:
-            return Verdict(
-                False, "UpdateFailed", str(exc), extra, event=False, retry_after=1.0
-            ), refresh
         except KubeError as exc:
+            if isinstance(exc, KubeConflict):
+                return Verdict(
+                    False, "UpdateFailed", str(exc), extra, event=False, retry_after=1.0
+                ), refresh
             return Verdict(False, "UpdateFailed", str(exc), extra, retry_after=5.0), refresh
+        except SealopsError as exc:  # the tenancy rules: the spec must change first
+            return Verdict(False, exc.reason, str(exc), extra), refresh
         changed = result.action != "unchanged"
         if changed:
             self.metrics.secret_writes.labels(KIND, result.action).inc()
             extra["lastSyncTime"] = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
             log.info("%s Secret %s/%s from Vault", result.action, namespace, secret_name)
         if result.data_changed:
-            self._restart(namespace, spec.get("rolloutRestartTargets") or [], body)
+            self._restart(namespace, restarts, body)
         message = f"synced {len(data)} key(s) into Secret {secret_name}"
         return (
             Verdict(
@@ -245,14 +282,13 @@ class VaultSecretReconciler:
             raise SealopsError("names no value: add data or dataFrom", field="spec")
         return values
 
-    def _restart(self, namespace: str, targets: list[Any], body: Mapping[str, Any]) -> None:
+    def _restart(
+        self, namespace: str, targets: list[tuple[str, str]], body: Mapping[str, Any]
+    ) -> None:
         stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTART_ANNOTATION: stamp}}}}}
-        for target in targets:
-            kind, name = str((target or {}).get("kind", "")), str((target or {}).get("name", ""))
-            ref = rollout_ref(kind)
-            if ref is None or not name:
-                continue
+        for kind, name in targets:
+            ref = _WORKLOADS[kind]
             try:
                 self.kube.patch(ref, namespace, name, patch)
                 self.reporter.event(

@@ -19,6 +19,8 @@ from tests.unit.fakekube import FakeKube
 
 DATA = Path(__file__).parents[2] / "data"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+HASH_KEY = b"k" * 32
+ORIGIN_KEY = DataHasher(HASH_KEY).derive("key-origin")
 
 
 class Clock:
@@ -64,8 +66,11 @@ class Harness:
             keyring=self.keyring,
             clock=clock,
             policy=KeyPolicy(namespace="sealops-system", key_size=2048),
+            origin_key=ORIGIN_KEY,
         )
-        self.writer = SecretWriter(kube=kube, hasher=DataHasher(b"k" * 32))
+        self.writer = SecretWriter(
+            kube=kube, hasher=DataHasher(HASH_KEY), controller_namespace="sealops-system"
+        )
         self.reporter = Reporter(kube=kube, clock=clock)
         self.sealed = SealedSecretReconciler(
             keyring=self.keyring,

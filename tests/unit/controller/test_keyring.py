@@ -14,7 +14,7 @@ from controller.keyring import (
     key_secret,
 )
 from sealer.kube import SECRETS
-from tests.unit.controller.conftest import DATA, Clock, small_key, upstream_key
+from tests.unit.controller.conftest import DATA, ORIGIN_KEY, Clock, small_key, upstream_key
 from tests.unit.fakekube import FakeKube
 
 
@@ -24,6 +24,7 @@ def store(kube: FakeKube, clock: Clock, **policy: object) -> KeyStore:
         keyring=Keyring(),
         clock=clock,
         policy=KeyPolicy(namespace="sealops-system", key_size=2048, **policy),  # type: ignore[arg-type]
+        origin_key=ORIGIN_KEY,
     )
 
 

@@ -55,10 +55,10 @@ KOPF_CALLS: dict[tuple[str, str], set[str]] = {
 def record_controller_calls() -> dict[tuple[str, str], set[str]]:
     kube = FakeKube()
     harness = Harness(kube, Clock())
-    # Keys and the data-hash key.
+    # Keys and the data-hash key (a restored key loads at start; a renewal adds one).
+    kube.put(SECRETS, key_secret(small_key(1), name="k1", namespace="sealops-system"))
     harness.keystore.load()
     harness.keystore.ensure_current()
-    kube.put(SECRETS, key_secret(small_key(1), name="k1", namespace="sealops-system"))
     harness.keystore.load()
     load_or_create_hasher(kube, "sealops-system")
     # A SealedSecret: create, then update its Secret.

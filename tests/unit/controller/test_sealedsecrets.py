@@ -159,10 +159,14 @@ def test_invalid_spec(harness: Harness, kube: FakeKube) -> None:
 
 
 def test_lost_key_restored_from_backup_is_picked_up(harness: Harness, kube: FakeKube) -> None:
-    install_keys(harness, small_key(1))
+    """A key the controller had loaded, deleted, then applied again from its backup, loads
+    without a restart (a key it never saw does not: tests/unit/controller/test_tenancy.py)."""
+    install_keys(harness, small_key(1), small_key(2))
+    backup = kube.objects.pop(("", "secrets", "sealops-system", "key-1"))
+    harness.keystore.load()
     body = sealed_body(kube, small_key(2))
     assert harness.sealed.reconcile(body).reason == "DecryptFailed"
-    kube.put(SECRETS, key_secret(small_key(2), name="restored", namespace="sealops-system"))
+    kube.put(SECRETS, backup)
     harness.sealed._last_reload = 0.0  # the reload is rate-limited; pretend time has passed
     assert harness.sealed.reconcile(body).ready
 

@@ -42,7 +42,9 @@ def foreign(**extra: object) -> dict[str, object]:
 
 @pytest.fixture
 def writer(kube: FakeKube) -> SecretWriter:
-    return SecretWriter(kube=kube, hasher=DataHasher(b"k" * 32))
+    return SecretWriter(
+        kube=kube, hasher=DataHasher(b"k" * 32), controller_namespace="sealops-system"
+    )
 
 
 def test_creates_with_owner_label_and_hash(writer: SecretWriter, kube: FakeKube) -> None:
