@@ -162,7 +162,7 @@ def run_tool(
         raise InputError(f"{command[0]} failed: {type(exc).__name__}", where=where) from None
     assert proc.stdout is not None and proc.stderr is not None
     err_tail = bytearray()
-    stderr = proc.stderr
+    stdout, stderr = proc.stdout, proc.stderr
 
     def drain() -> None:
         for chunk in iter(lambda: stderr.read(_CHUNK), b""):
@@ -182,7 +182,7 @@ def run_tool(
     out = bytearray()
     too_big = False
     try:
-        for chunk in iter(lambda: proc.stdout.read(_CHUNK) if proc.stdout else b"", b""):
+        for chunk in iter(lambda: stdout.read(_CHUNK), b""):
             out += chunk
             if len(out) > limit:
                 too_big = True
@@ -191,7 +191,7 @@ def run_tool(
         proc.wait()
     finally:
         timer.cancel()
-        proc.stdout.close()
+        stdout.close()
         reader.join(timeout=5)
         stderr.close()
     if too_big:

@@ -17,7 +17,7 @@ import socket
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,8 +159,8 @@ REFUSED = [
     LinkCase(
         "directory-link-not-a-manifest-name",
         "a directory link is refused whatever its name",
-        lambda t: t.link("zz/.x/../y", "/etc"),
-        "zz/y",
+        lambda t: t.link("conf", "/etc"),
+        "conf",
         OUT,
     ),
     LinkCase(
@@ -223,21 +223,21 @@ REFUSED = [
         "newline-in-name",
         "a name with a newline must not split the error line",
         lambda t: t.link("evil\nError: fine.yaml", "../outside/secret.yaml"),
-        "evil\\nError: fine.yaml",
+        "evil\nError: fine.yaml",
         OUT,
     ),
     LinkCase(
         "terminal-escape-in-name",
         "an ANSI escape that would erase the line on a terminal",
         lambda t: t.link("\x1b[2K\rok2.yaml", "../outside/secret.yaml"),
-        "\\x1b[2K\\rok2.yaml",
+        "\x1b[2K\rok2.yaml",
         OUT,
     ),
     LinkCase(
         "right-to-left-override",
         "U+202E makes 'lmay.x' look like 'x.yaml'",
         lambda t: t.link("\u202elmay.x.yaml", "../outside/secret.yaml"),
-        "\\u202elmay.x.yaml",
+        "\u202elmay.x.yaml",
         OUT,
     ),
     LinkCase(
@@ -295,18 +295,23 @@ def test_links_out_and_special_files_are_refused(case: LinkCase, tree: Tree) -> 
         load_path(str(tree.app), environ={})
     assert time.monotonic() - started < 10, "a FIFO or device must not be opened"
     message = str(caught.value)
-    assert caught.value.where == shown(tree.app / case.where.replace("\\n", "\n")) or (
-        caught.value.where == str(tree.app) + "/" + case.where
-    ), (case.reason, caught.value.where)
+    assert caught.value.where == shown(tree.app / case.where), (case.reason, caught.value.where)
     assert case.says in message, (case.reason, message)
-    assert "\n" not in message and "\x1b" not in message and "\u202e" not in message
+    assert message.isprintable(), "one plain line, whatever the names"  # no \n, ESC, U+202E
     assert PLANT not in message
 
 
-def test_refusal_is_one_error_line_from_the_cli(seal: Seal, tree: Tree) -> None:
-    tree.link("evil\nname.yaml", "../outside/secret.yaml")
+@pytest.mark.parametrize(
+    "name,shown_as",
+    [("evil\nname.yaml", "evil\\nname.yaml"), ("\u202elmay.yaml", "\\u202elmay.yaml")],
+    ids=["newline", "right-to-left"],
+)
+def test_refusal_is_one_error_line_from_the_cli(
+    seal: Seal, tree: Tree, name: str, shown_as: str
+) -> None:
+    tree.link(name, "../outside/secret.yaml")
     line = error_line(seal("render", "app"))
-    assert line.startswith("Error: app/evil\\nname.yaml: is a symbolic link to a path outside")
+    assert line.startswith(f"Error: app/{shown_as}: is a symbolic link to a path outside"), line
     assert PLANT not in line
 
 
@@ -772,15 +777,7 @@ def test_deny_plaintext_may_only_be_tightened(
         assert options().deny_plaintext is want, reason
 
 
-@pytest.fixture
-def no_argocd_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in list(os.environ):
-        if key.startswith(("ARGOCD_ENV_", "SEALOPS_", "VAULT_")):
-            monkeypatch.delenv(key)
-    yield
-
-
-def test_empty_values_set_nothing(no_argocd_env: None) -> None:
+def test_empty_values_set_nothing() -> None:
     """Argo CD passes an empty plugin env entry as an empty variable: it changes nothing."""
     env = {**SIDECAR_TOKEN, "ARGOCD_ENV_VAULT_ADDR": "", "ARGOCD_ENV_SEALOPS_K8S_TOKEN_PATH": ""}
     assert vault_config(env).address == SIDECAR_TOKEN["VAULT_ADDR"]
