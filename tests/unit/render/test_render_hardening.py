@@ -185,6 +185,13 @@ REFUSED = [
         OUT,
     ),
     LinkCase(
+        "link-to-parent-directory",
+        "'..' itself: the directory holding the app and everything beside it",
+        lambda t: t.link("up", ".."),
+        "up",
+        OUT,
+    ),
+    LinkCase(
         "dangling",
         "a link to nothing",
         lambda t: t.link("gone.yaml", "missing.yaml"),
@@ -341,6 +348,12 @@ ALLOWED = [
         "a directory link inside is not entered: its files are read once, where they are",
         lambda t: (t.file("real/b.yaml", CM % "b"), t.link("alias", "real")),
         ["ok", "b"],
+    ),
+    AllowedCase(
+        "link-to-the-directory-itself",
+        "a link to '.' is inside, and not entered, so it cannot loop",
+        lambda t: t.link("self", "."),
+        ["ok"],
     ),
     AllowedCase(
         "link-out-in-hidden-dir-of-plain-dir",
