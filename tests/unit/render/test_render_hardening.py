@@ -30,6 +30,7 @@ from sealer.render.config import check_application_env, vault_config
 from sealer.render.engine import RenderOptions
 from sealer.render.files import MAX_FILE_BYTES, read_bounded, run_tool, shown
 from sealer.render.inputs import load_path
+from sealer.render.krm import parse_resource_list
 from sealer.render.pipeline import make_options, plugin_options
 from sealer.vault import KubernetesAuth, TokenAuth
 from sealer.vault.errors import VaultConfigError
@@ -794,3 +795,22 @@ def test_empty_values_set_nothing() -> None:
     """Argo CD passes an empty plugin env entry as an empty variable: it changes nothing."""
     env = {**SIDECAR_TOKEN, "ARGOCD_ENV_VAULT_ADDR": "", "ARGOCD_ENV_SEALOPS_K8S_TOKEN_PATH": ""}
     assert vault_config(env).address == SIDECAR_TOKEN["VAULT_ADDR"]
+
+
+def test_a_krm_item_path_with_a_newline_stays_on_one_line() -> None:
+    data = yaml.safe_dump(
+        {
+            "kind": "ResourceList",
+            "items": [
+                {
+                    "kind": "ConfigMap",
+                    "metadata": {
+                        "name": "c",
+                        "annotations": {"config.kubernetes.io/path": "a\nError: b.yaml"},
+                    },
+                }
+            ],
+        }
+    ).encode()
+    _, (doc,) = parse_resource_list(data)
+    assert doc.source == "a\\nError: b.yaml"
