@@ -672,7 +672,7 @@ def render_cmd(
 
     Output is all or nothing: on any error stdout stays empty and the exit code is non-zero.
     Vault settings: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, SEALOPS_AUTH, and
-    the same names with Argo CD's ARGOCD_ENV_ prefix.
+    the same names with Argo CD's ARGOCD_ENV_ prefix (an allow-list: see the README).
     """
     from sealer.render.pipeline import load, make_options, plugin_options, render_krm, render_text
 

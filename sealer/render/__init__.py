@@ -4,12 +4,15 @@ For Argo CD (a ConfigManagementPlugin sidecar, ``deploy/argocd/``) and kustomize
 or a legacy exec plugin). Modules, in the order a run uses them:
 
 * :mod:`.inputs` — directories, kustomizations, Helm charts, files, streams → documents;
+* :mod:`.files` — what may be read from an app directory (no link out, no FIFO or device), size
+  bounds, and running kustomize / helm with bounded output;
 * :mod:`.placeholders` — the placeholder grammar (argocd-vault-plugin's and ``<vault:…>``);
 * :mod:`.engine` — inline and reference modes, one read per secret, parallel reads;
 * :mod:`.modifiers` / :mod:`.jsonpath` — argocd-vault-plugin's modifiers;
 * :mod:`.reference` — Secret → VaultSecret;
 * :mod:`.krm` — ResourceList in and out;
-* :mod:`.config` — Vault settings from ``VAULT_*``, ``SEALOPS_*`` and ``ARGOCD_ENV_*``.
+* :mod:`.config` — Vault settings from ``VAULT_*`` and ``SEALOPS_*``, and the allow-list of what
+  an Argo CD Application may set through ``ARGOCD_ENV_*``.
 
 Only :mod:`sealer.vault` talks to Vault; nothing here imports kubernetes or kopf.
 """

@@ -20,12 +20,31 @@ Pure: :func:`vault_config` takes the environment as a mapping and returns a
                            auto (a ``data/`` segment means KV v2)
 =========================  ====================================================================
 
-**Argo CD's prefix.** Argo CD hands a plugin an Application's ``spec.source.plugin.env`` as
-``ARGOCD_ENV_<NAME>``. Every name above may come that way, and *fills in* what the sidecar's own
-environment leaves unset; the sidecar's value wins where both exist. One combination is
-refused: an Application may not choose the address (``ARGOCD_ENV_VAULT_ADDR`` or
-``ARGOCD_ENV_VAULT_CACERT``) while the credentials are the sidecar's, since that would send the
-sidecar's token, AppRole secret or ServiceAccount JWT to a server of the Application's choosing.
+**Argo CD's prefix: an allow-list.** Argo CD hands a plugin an Application's
+``spec.source.plugin.env`` as ``ARGOCD_ENV_<NAME>`` (and ``deploy/argocd/plugin.yaml`` passes
+the plugin parameters ``mode``, ``connection``, ``connection-kind`` and ``deny-plaintext`` the
+same way). Whoever can edit an Application chooses these, so :func:`check_application_env`
+accepts only what is safe for it to choose, and refuses every other ``ARGOCD_ENV_`` name with one
+line naming the variable (never its value), before anything is read:
+
+* always: ``SEALOPS_KV_VERSION`` / ``AVP_KV_VERSION``; ``SEALOPS_CONNECTION``,
+  ``SEALOPS_CONNECTION_KIND`` (what reference mode writes into the app's own VaultSecrets);
+  ``AVP_TYPE=vault``; ``SEALOPS_MODE`` and ``SEALOPS_DENY_PLAINTEXT`` to *tighten* only:
+  ``reference`` over the sidecar's ``inline``, ``true`` over ``false``, never the reverse;
+* only when the Application brings its own credentials (its own ``VAULT_TOKEN``, or its own
+  ``SEALOPS_ROLE_ID`` *and* ``SEALOPS_SECRET_ID``, and the sidecar sets no auth method that
+  overrides them): ``VAULT_ADDR``, ``VAULT_NAMESPACE``, ``SEALOPS_AUTH`` (token or approle),
+  ``SEALOPS_AUTH_MOUNT`` and those credentials themselves;
+* never: ``SEALOPS_K8S_TOKEN_PATH``, ``SEALOPS_K8S_ROLE``, ``VAULT_CACERT`` (paths in the
+  sidecar's filesystem, and Kubernetes auth always presents the sidecar's ServiceAccount), and any
+  name not listed here.
+
+While the sidecar's identity is used, an address, namespace, auth method, mount or role chosen
+by the Application would hand the sidecar's token, AppRole secret or JWT to a server (or a Vault
+namespace's auth method, which forwards the JWT to a Kubernetes API of its admin's choosing) that
+the Application picks; a token path would send any file the sidecar can read as the JWT
+(``/proc/self/environ`` holds ``VAULT_TOKEN``). Where the sidecar and the Application set the
+same allowed name, the sidecar's value wins (the mode and deny-plaintext: the stricter).
 """
 
 from __future__ import annotations
@@ -34,11 +53,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sealer.render.files import shown
 from sealer.render.placeholders import KvVersion
 from sealer.vault.config import AppRoleAuth, Auth, KubernetesAuth, TokenAuth, VaultConfig
 from sealer.vault.errors import VaultConfigError
 
-__all__ = ["ARGOCD_PREFIX", "DEFAULT_JWT_PATH", "default_kv_version", "vault_config"]
+__all__ = [
+    "ARGOCD_PREFIX",
+    "DEFAULT_JWT_PATH",
+    "ApplicationPolicy",
+    "check_application_env",
+    "default_kv_version",
+    "vault_config",
+]
 
 ARGOCD_PREFIX = "ARGOCD_ENV_"
 DEFAULT_JWT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
@@ -82,6 +109,137 @@ def _settings(environ: Mapping[str, str]) -> dict[str, _Setting]:
     return found
 
 
+# What an Application may set whatever the credentials (values checked in _app_value_error).
+_APP_ALWAYS = frozenset(
+    {
+        "SEALOPS_KV_VERSION",
+        "AVP_KV_VERSION",
+        "SEALOPS_MODE",
+        "SEALOPS_DENY_PLAINTEXT",
+        "SEALOPS_CONNECTION",
+        "SEALOPS_CONNECTION_KIND",
+        "AVP_TYPE",
+    }
+)
+# What it may set only with its own credentials: then nothing of the sidecar's is sent.
+_APP_WITH_OWN_CREDENTIALS = frozenset(
+    {
+        "VAULT_ADDR",
+        "VAULT_TOKEN",
+        "VAULT_NAMESPACE",
+        "SEALOPS_AUTH",
+        "AVP_AUTH_TYPE",
+        "SEALOPS_ROLE_ID",
+        "AVP_ROLE_ID",
+        "SEALOPS_SECRET_ID",
+        "AVP_SECRET_ID",
+        "SEALOPS_AUTH_MOUNT",
+        "AVP_MOUNT_PATH",
+    }
+)
+_MODE_ORDER = {"inline": 0, "reference": 1}
+_TRUE = frozenset({"true", "1", "yes", "y", "on", "t"})
+_FALSE = frozenset({"false", "0", "no", "n", "off", "f"})
+
+
+@dataclass(frozen=True)
+class ApplicationPolicy:
+    """What the Application asked for that tightens the run: applied by the pipeline."""
+
+    mode: str | None = None  # "reference" when the Application asks for it
+    deny_plaintext: bool = False
+
+
+def _flag(value: str) -> bool | None:
+    lowered = value.strip().lower()
+    return True if lowered in _TRUE else False if lowered in _FALSE else None
+
+
+def _own_credentials(settings: Mapping[str, _Setting]) -> bool:
+    """Whether the credentials that would be used are all the Application's own."""
+    kind_setting = settings.get("SEALOPS_AUTH")
+    kind = _AUTH_NAMES.get(kind_setting.value) if kind_setting else "token"
+    if kind == "token":
+        token = settings.get("VAULT_TOKEN")
+        return token is not None and token.from_app
+    if kind == "approle":
+        role_id, secret_id = settings.get("SEALOPS_ROLE_ID"), settings.get("SEALOPS_SECRET_ID")
+        return (
+            role_id is not None
+            and secret_id is not None
+            and role_id.from_app
+            and secret_id.from_app
+        )
+    return False  # kubernetes: the JWT is always the sidecar's ServiceAccount's
+
+
+def check_application_env(environ: Mapping[str, str]) -> ApplicationPolicy:
+    """Refuse every ``ARGOCD_ENV_`` setting an Application may not make; see the module doc.
+
+    Raises :class:`VaultConfigError` naming the variables (never a value); returns what the
+    Application tightens. Empty values are ignored, as everywhere else (they set nothing).
+    """
+    names = sorted(
+        key[len(ARGOCD_PREFIX) :]
+        for key, value in environ.items()
+        if key.startswith(ARGOCD_PREFIX) and value != ""
+    )
+    if not names:
+        return ApplicationPolicy()
+    own = _own_credentials(_settings(environ))
+    refused = [
+        name
+        for name in names
+        if name not in _APP_ALWAYS and not (own and name in _APP_WITH_OWN_CREDENTIALS)
+    ]
+    if refused:
+        listed = ", ".join(shown(ARGOCD_PREFIX + name) for name in refused)
+        if not own and all(n in _APP_WITH_OWN_CREDENTIALS for n in refused):
+            why = (
+                "while the plugin's own Vault credentials are used: set it in the plugin's "
+                "environment, or give the Application its own VAULT_TOKEN or AppRole"
+            )
+        else:
+            why = (
+                "(it may set SEALOPS_KV_VERSION, SEALOPS_MODE, SEALOPS_DENY_PLAINTEXT, "
+                "SEALOPS_CONNECTION, SEALOPS_CONNECTION_KIND and AVP_TYPE; VAULT_ADDR, "
+                "VAULT_NAMESPACE, SEALOPS_AUTH and SEALOPS_AUTH_MOUNT only with its own token "
+                "or AppRole; nothing else)"
+            )
+        raise VaultConfigError(f"the Application may not set {listed} {why}")
+    for name in names:
+        problem = _app_value_error(name, environ[ARGOCD_PREFIX + name], environ)
+        if problem:
+            raise VaultConfigError(f"{ARGOCD_PREFIX}{name} {problem}")
+    mode = environ.get(ARGOCD_PREFIX + "SEALOPS_MODE")
+    deny = _flag(environ.get(ARGOCD_PREFIX + "SEALOPS_DENY_PLAINTEXT") or "false")
+    return ApplicationPolicy(mode=mode or None, deny_plaintext=bool(deny))
+
+
+def _app_value_error(name: str, value: str, environ: Mapping[str, str]) -> str | None:
+    """Why the Application's ``value`` for ``name`` is refused (the value is never quoted)."""
+    if name == "SEALOPS_MODE":
+        if value not in _MODE_ORDER:
+            return "must be inline or reference"
+        sidecar = environ.get("SEALOPS_MODE")
+        if sidecar in _MODE_ORDER and _MODE_ORDER[value] < _MODE_ORDER[sidecar]:
+            return f"may tighten the plugin's SEALOPS_MODE={sidecar}, not loosen it to {value}"
+    elif name == "SEALOPS_DENY_PLAINTEXT":
+        flag = _flag(value)
+        if flag is None:
+            return "must be true or false"
+        if not flag and _flag(environ.get("SEALOPS_DENY_PLAINTEXT") or "false"):
+            return "may not turn off the plugin's SEALOPS_DENY_PLAINTEXT=true"
+    elif name == "AVP_TYPE" and value != "vault":
+        return "must be vault (the only backend sealops reads)"
+    elif name == "SEALOPS_CONNECTION_KIND" and value not in (
+        "VaultConnection",
+        "ClusterVaultConnection",
+    ):
+        return "must be VaultConnection or ClusterVaultConnection"
+    return None
+
+
 def default_kv_version(environ: Mapping[str, str]) -> KvVersion | None:
     setting = _settings(environ).get("SEALOPS_KV_VERSION")
     if setting is None or setting.value == "auto":
@@ -93,19 +251,12 @@ def default_kv_version(environ: Mapping[str, str]) -> KvVersion | None:
 
 def vault_config(environ: Mapping[str, str]) -> VaultConfig:
     """The connection the environment describes; :class:`VaultConfigError` names what is missing."""
+    check_application_env(environ)
     settings = _settings(environ)
     address = settings.get("VAULT_ADDR")
     if address is None:
         raise VaultConfigError("VAULT_ADDR is not set: say which Vault to read placeholders from")
-    auth, credentials_from_app = _auth(settings)
-    chosen_by_app = address.from_app or (
-        "VAULT_CACERT" in settings and settings["VAULT_CACERT"].from_app
-    )
-    if chosen_by_app and not credentials_from_app:
-        raise VaultConfigError(
-            "the Application sets the Vault address (ARGOCD_ENV_VAULT_ADDR / _VAULT_CACERT) but "
-            "the credentials are the plugin's own: set the address in the plugin's environment"
-        )
+    auth = _auth(settings)
     cacert = settings.get("VAULT_CACERT")
     namespace = settings.get("VAULT_NAMESPACE")
     return VaultConfig(
@@ -116,8 +267,8 @@ def vault_config(environ: Mapping[str, str]) -> VaultConfig:
     )
 
 
-def _auth(settings: Mapping[str, _Setting]) -> tuple[Auth, bool]:
-    """The auth method, and whether its credentials all came from the Application."""
+def _auth(settings: Mapping[str, _Setting]) -> Auth:
+    """The auth method (check_application_env has already vetted what the Application set)."""
     kind_setting = settings.get("SEALOPS_AUTH")
     kind = _AUTH_NAMES.get(kind_setting.value) if kind_setting else "token"
     if kind is None:
@@ -131,20 +282,17 @@ def _auth(settings: Mapping[str, _Setting]) -> tuple[Auth, bool]:
         token = settings.get("VAULT_TOKEN")
         if token is None:
             raise VaultConfigError("VAULT_TOKEN is not set (or choose SEALOPS_AUTH)")
-        return TokenAuth(token.value), token.from_app
+        return TokenAuth(token.value)
     if kind == "approle":
         role_id, secret_id = settings.get("SEALOPS_ROLE_ID"), settings.get("SEALOPS_SECRET_ID")
         if role_id is None or secret_id is None:
             raise VaultConfigError(
                 "SEALOPS_AUTH=approle needs SEALOPS_ROLE_ID and SEALOPS_SECRET_ID"
             )
-        auth = AppRoleAuth(role_id.value, secret_id.value, mount_path or "approle")
-        return auth, role_id.from_app and secret_id.from_app
+        return AppRoleAuth(role_id.value, secret_id.value, mount_path or "approle")
     role = settings.get("SEALOPS_K8S_ROLE")
     if role is None:
         raise VaultConfigError("SEALOPS_AUTH=kubernetes needs SEALOPS_K8S_ROLE")
     jwt = settings.get("SEALOPS_K8S_TOKEN_PATH")
     jwt_path = Path(jwt.value) if jwt else Path(DEFAULT_JWT_PATH)
-    k8s = KubernetesAuth(role.value, mount_path=mount_path or "kubernetes", jwt_file=jwt_path)
-    # The default JWT path is the sidecar's own ServiceAccount: a credential of the plugin.
-    return k8s, jwt is not None and jwt.from_app
+    return KubernetesAuth(role.value, mount_path=mount_path or "kubernetes", jwt_file=jwt_path)

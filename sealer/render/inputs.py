@@ -6,13 +6,18 @@ that ``kubectl kustomize``; one holding ``Chart.yaml`` with ``helm template`` (t
 ``ARGOCD_APP_NAME``, the namespace ``ARGOCD_APP_NAMESPACE``, as Argo CD names them). Any other
 directory gives every ``*.yaml``, ``*.yml`` and ``*.json`` below it, in path order, skipping
 hidden directories. The tools' output stays in memory; nothing is written to disk.
+
+The directory's contents come from whoever can push to the repository, so before anything is
+read or run, :func:`~sealer.render.files.check_tree` refuses a link out of it and any FIFO,
+socket or device in it; every file read and every tool's output is bounded in size
+(:mod:`sealer.render.files`). Tools get ``--`` before their positional arguments, and absolute
+paths, so no directory name is taken for a flag.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +25,7 @@ from typing import Any
 
 from sealer.errors import InputError
 from sealer.manifests import load_documents
+from sealer.render.files import MAX_TOTAL_BYTES, check_tree, read_bounded, run_tool, shown
 
 __all__ = ["Document", "load_path", "load_stream"]
 
@@ -41,66 +47,80 @@ def load_stream(data: bytes, *, source: str) -> list[Document]:
 
 
 def load_path(path: str, *, environ: Mapping[str, str] = os.environ) -> list[Document]:
+    """The documents at ``path``: a file, or a directory (kustomization, chart or manifests).
+
+    A file named on the command line is read as given. A directory is first checked with
+    :func:`~sealer.render.files.check_tree`: no link in it may point outside it, and nothing in
+    it may be a FIFO, socket or device.
+    """
     root = Path(path)
     if root.is_file():
-        return load_stream(_read(root), source=str(root))
+        return load_stream(read_bounded(root), source=shown(root))
     if not root.is_dir():
-        raise InputError("no such file or directory", where=str(root))
-    if any((root / name).is_file() for name in _KUSTOMIZATIONS):
+        raise InputError("no such file or directory", where=shown(root))
+    if any(_exists(root / name) for name in _KUSTOMIZATIONS):
+        check_tree(root, hidden=True)
         return _kustomize(root)
-    if (root / "Chart.yaml").is_file():
+    if _exists(root / "Chart.yaml"):
+        check_tree(root, hidden=True)
         return _helm(root, environ)
+    check_tree(root, hidden=False)
     docs: list[Document] = []
-    for file in sorted(_manifest_files(root)):
-        docs += load_stream(_read(file), source=os.path.normpath(file))
+    total = 0
+    for file in _manifest_files(root):
+        data = read_bounded(file)
+        total += len(data)
+        if total > MAX_TOTAL_BYTES:
+            raise InputError(
+                f"its manifests add up to more than {MAX_TOTAL_BYTES // 2**20} MiB: refused",
+                where=shown(root),
+            )
+        docs += load_stream(data, source=shown(os.path.normpath(file)))
     return docs
 
 
+def _exists(path: Path) -> bool:
+    """A kustomization or Chart.yaml, as a file or as a link (checked by check_tree next)."""
+    return path.is_symlink() or path.is_file()
+
+
 def _manifest_files(root: Path) -> list[Path]:
+    """Every manifest below ``root`` once, in path order: regular files and links to files
+    (links to directories are not entered: their target is inside ``root``, and read there)."""
     found = []
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root, followlinks=False):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found += [Path(folder) / f for f in files if f.endswith(_SUFFIXES)]
-    return found
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", where=str(path)) from None
+    return sorted(found)
 
 
 def _kustomize(root: Path) -> list[Document]:
+    # `--` ends the flags, and the path is absolute: a directory named like a flag stays a path.
+    target = str(root.resolve())
     if shutil.which("kustomize"):
-        command = ["kustomize", "build", str(root)]
+        command = ["kustomize", "build", "--", target]
     elif shutil.which("kubectl"):
-        command = ["kubectl", "kustomize", str(root)]
+        command = ["kubectl", "kustomize", "--", target]
     else:
         raise InputError(
-            "holds a kustomization, but neither kustomize nor kubectl is on PATH", where=str(root)
+            "holds a kustomization, but neither kustomize nor kubectl is on PATH",
+            where=shown(root),
         )
-    return load_stream(_run(command, root), source=f"{root} ({' '.join(command[:2])})")
+    out = run_tool(command, where=shown(root), timeout=_TOOL_TIMEOUT)
+    return load_stream(out, source=f"{shown(root)} ({' '.join(command[:2])})")
 
 
 def _helm(root: Path, environ: Mapping[str, str]) -> list[Document]:
     if not shutil.which("helm"):
         raise InputError(
-            "holds a Helm chart (Chart.yaml), but helm is not on PATH", where=str(root)
+            "holds a Helm chart (Chart.yaml), but helm is not on PATH", where=shown(root)
         )
     release = environ.get("ARGOCD_APP_NAME") or root.resolve().name
-    command = ["helm", "template", release, str(root)]
+    command = ["helm", "template"]
     if environ.get("ARGOCD_APP_NAMESPACE"):
         command += ["--namespace", environ["ARGOCD_APP_NAMESPACE"]]
-    return load_stream(_run(command, root), source=f"{root} (helm template)")
-
-
-def _run(command: list[str], root: Path) -> bytes:
-    try:
-        proc = subprocess.run(command, capture_output=True, timeout=_TOOL_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise InputError(f"{command[0]} failed: {type(exc).__name__}", where=str(root)) from None
-    if proc.returncode != 0:
-        lines = proc.stderr.decode(errors="replace").strip().splitlines() or ["(no message)"]
-        raise InputError(f"{' '.join(command[:2])} failed: {lines[-1][:300]}", where=str(root))
-    return proc.stdout
+    # Flags first, then `--`, then the release and the (absolute) chart path: neither a release
+    # nor a chart directory named like a flag (`--post-renderer=…`) is read as one.
+    command += ["--", release, str(root.resolve())]
+    out = run_tool(command, where=shown(root), timeout=_TOOL_TIMEOUT)
+    return load_stream(out, source=f"{shown(root)} (helm template)")

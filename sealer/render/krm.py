@@ -16,6 +16,7 @@ import yaml
 
 from sealer.errors import InputError, SealopsError
 from sealer.render.engine import RenderFailed
+from sealer.render.files import shown
 from sealer.render.inputs import Document
 
 __all__ = ["ResourceList", "function_options", "parse_resource_list", "result_list"]
@@ -81,5 +82,5 @@ def _source(item: dict[str, Any], index: int) -> str:
     notes = meta.get("annotations") or {} if isinstance(meta, dict) else {}
     for name in _PATH_ANNOTATIONS:
         if isinstance(notes, dict) and notes.get(name):
-            return str(notes[name])
+            return shown(notes[name])  # a path with a newline must not split an error line
     return f"ResourceList items[{index}]"

@@ -18,8 +18,9 @@ import yaml
 
 from sealer.errors import InputError, SealopsError
 from sealer.manifests import dump_documents
-from sealer.render.config import default_kv_version, vault_config
+from sealer.render.config import check_application_env, default_kv_version, vault_config
 from sealer.render.engine import Mode, RenderOptions, render
+from sealer.render.files import inside, read_bounded, shown
 from sealer.render.inputs import Document, load_path, load_stream
 from sealer.render.krm import function_options, parse_resource_list, result_list
 from sealer.render.reference import ConnectionKind, ConnectionRef
@@ -37,10 +38,18 @@ def make_options(
     connection_kind: str,
     environ: Mapping[str, str],
 ) -> RenderOptions:
-    """Options from the command line (already merged with SEALOPS_* by click)."""
+    """Options from the command line (already merged with SEALOPS_* by click).
+
+    An Argo CD Application's ``ARGOCD_ENV_*`` settings are vetted first
+    (:func:`~sealer.render.config.check_application_env`); what it asks for may only tighten
+    the run: ``reference`` mode and deny-plaintext win over the flags and the sidecar's env.
+    """
+    app = check_application_env(environ)
+    if app.mode == "reference":
+        mode = "reference"
     settings = {
         "mode": mode,
-        "denyPlaintext": str(deny_plaintext),
+        "denyPlaintext": str(deny_plaintext or app.deny_plaintext),
         "connectionKind": connection_kind,
     }
     if connection:
@@ -89,13 +98,19 @@ def render_krm(
 
 
 def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOptions, list[str]]:
-    """A kustomize exec plugin's config: options, and its ``files`` (none for a transformer)."""
+    """A kustomize exec plugin's config: options, and its ``files`` (none for a transformer).
+
+    kustomize runs the plugin in the kustomization's directory; each of ``files`` must resolve
+    inside it (as kustomize's own load restrictor requires of a kustomization's files), so a
+    kustomization cannot make the renderer print ``/proc/self/environ`` or ``../secret.yaml``.
+    """
+    data = read_bounded(Path(config_path))
     try:
-        config = yaml.safe_load(Path(config_path).read_bytes())
+        config = yaml.safe_load(data)
     except (OSError, yaml.YAMLError):
-        raise InputError("cannot read the plugin config", where=config_path) from None
+        raise InputError("cannot read the plugin config", where=shown(config_path)) from None
     if not isinstance(config, dict):
-        raise InputError("the plugin config is not an object", where=config_path)
+        raise InputError("the plugin config is not an object", where=shown(config_path))
     settings = {
         str(k): str(v)
         for k, v in config.items()
@@ -103,7 +118,15 @@ def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOpti
     }
     files = config.get("files") or []
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        raise InputError("files must be a list of paths", where=config_path)
+        raise InputError("files must be a list of paths", where=shown(config_path))
+    root = Path.cwd()
+    for file in files:
+        if not inside(Path(file), root):
+            raise InputError(
+                f"files: {shown(file)} is outside the kustomization's directory: refused "
+                "(kustomize's load restrictor refuses it too)",
+                where=shown(config_path),
+            )
     return _with_settings(options, settings), files
 
 

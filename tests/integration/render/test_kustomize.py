@@ -132,3 +132,37 @@ def test_failure_stops_the_build(tmp_path: Path, bao: Bao) -> None:
         b"secret.yaml: Secret db: stringData.user: Vault secret 'secret/db' has no field 'nope'"
         in out.stderr
     )
+
+
+OUTSIDE_LINK = "outside-link.yaml"
+
+
+@pytest.mark.parametrize(
+    "files,named,reason",
+    [
+        (["../outside/secret.yaml"], "../outside/secret.yaml", "a path climbing out"),
+        (["/proc/self/environ"], "/proc/self/environ", "the process's environment"),
+        ([OUTSIDE_LINK], OUTSIDE_LINK, "a link in the kustomization to a file outside it"),
+    ],
+    ids=["parent", "proc-environ", "link-out"],
+)
+def test_generator_files_stay_in_the_kustomization(
+    tmp_path: Path, bao: Bao, files: list[str], named: str, reason: str
+) -> None:
+    """kustomize's load restrictor keeps a kustomization's files below it; the generator's
+    `files:` obey the same rule, so nothing outside reaches the build's output."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text(SECRET.replace("name: db", f"name: {MARK}-stolen"))
+    root = write(
+        tmp_path / "gen",
+        {
+            "kustomization.yaml": "generators: [renderer.yaml]\n",
+            "renderer.yaml": renderer(files=files),
+        },
+    )
+    (root / OUTSIDE_LINK).symlink_to("../outside/secret.yaml")
+    out = kustomize(root, bao)
+    assert out.returncode != 0 and out.stdout == b"", reason
+    assert f"files: {named} is outside the kustomization's directory".encode() in out.stderr
+    assert MARK.encode() not in out.stderr

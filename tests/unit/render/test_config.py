@@ -28,21 +28,25 @@ OK = [
         ("http://v:8200", TokenAuth("t"), None),
     ),
     Case(
-        "argocd-fills-in",
-        "ARGOCD_ENV_ fills in what the sidecar leaves unset",
-        {"VAULT_ADDR": "http://v", "VAULT_TOKEN": "t", "ARGOCD_ENV_VAULT_NAMESPACE": "team-a"},
-        ("http://v", TokenAuth("t"), "team-a"),
+        "app-own-token-and-namespace",
+        "with its own token an Application may name its Vault namespace",
+        {
+            "ARGOCD_ENV_VAULT_ADDR": "http://mine",
+            "ARGOCD_ENV_VAULT_TOKEN": "own",
+            "ARGOCD_ENV_VAULT_NAMESPACE": "team-a",
+        },
+        ("http://mine", TokenAuth("own"), "team-a"),
     ),
     Case(
         "sidecar-wins",
-        "the sidecar's value wins over the Application's",
+        "the sidecar's value wins over the Application's, even where the Application may set it",
         {
             "VAULT_ADDR": "http://v",
-            "VAULT_TOKEN": "t",
             "VAULT_NAMESPACE": "ops",
+            "ARGOCD_ENV_VAULT_TOKEN": "own",
             "ARGOCD_ENV_VAULT_NAMESPACE": "team-a",
         },
-        ("http://v", TokenAuth("t"), "ops"),
+        ("http://v", TokenAuth("own"), "ops"),
     ),
     Case(
         "app-brings-all",
@@ -112,6 +116,24 @@ BAD = [
             "SEALOPS_K8S_ROLE": "r",
         },
         "plugin's own",
+    ),
+    Case(
+        "app-namespace-with-sidecar-token",
+        "a Vault namespace is where the sidecar's credentials log in: not the Application's choice",
+        {"VAULT_ADDR": "http://v", "VAULT_TOKEN": "sidecar", "ARGOCD_ENV_VAULT_NAMESPACE": "x"},
+        "ARGOCD_ENV_VAULT_NAMESPACE",
+    ),
+    Case(
+        "app-token-path-exfiltration",
+        "the reported bypass: a token path is a file of the sidecar's, never the Application's",
+        {
+            "VAULT_TOKEN": "sidecar",
+            "ARGOCD_ENV_VAULT_ADDR": "http://evil",
+            "ARGOCD_ENV_SEALOPS_AUTH": "kubernetes",
+            "ARGOCD_ENV_SEALOPS_K8S_ROLE": "r",
+            "ARGOCD_ENV_SEALOPS_K8S_TOKEN_PATH": "/proc/self/environ",
+        },
+        "ARGOCD_ENV_SEALOPS_K8S_TOKEN_PATH",
     ),
     Case(
         "bad-auth",
