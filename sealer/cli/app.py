@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from sealer.bounded import Limit
+from sealer.bounded import Limit, read_bounded
 from sealer.cli.io import fetch_url_final, is_plain_http, read_input, read_path, write_atomic
 from sealer.envelope import Scope, label_for
 from sealer.errors import InputError, KeyMaterialError, ManifestError, SealopsError
@@ -242,6 +242,11 @@ def _read_sealed(
     if not parsed:
         raise ManifestError("holds no SealedSecret", where=source)
     return parsed, source
+
+
+def _stdin_stream() -> bytes:
+    """The renderer's stdin (a stream or a KRM ResourceList), bounded like every other input."""
+    return read_bounded(sys.stdin.buffer, Limit.MANIFEST, what="manifest stream", where="<stdin>")
 
 
 def _emit(text: str | bytes, write: str | None) -> None:
@@ -724,7 +729,7 @@ def render_cmd(
         environ=os.environ,
     )
     if krm:
-        text, ok = render_krm(sys.stdin.buffer.read(), options, environ=os.environ)
+        text, ok = render_krm(_stdin_stream(), options, environ=os.environ)
         _emit(text, None)
         if not ok:
             raise SystemExit(1)
@@ -734,8 +739,8 @@ def render_cmd(
         if files:  # a generator renders its files; a transformer the stream on stdin
             documents = [doc for file in files for doc in load(file, None, os.environ)]
         else:
-            documents = load("-", sys.stdin.buffer.read(), os.environ)
+            documents = load("-", _stdin_stream(), os.environ)
     else:
-        stdin = sys.stdin.buffer.read() if target in (None, "-") else None
+        stdin = _stdin_stream() if target in (None, "-") else None
         documents = load(target, stdin, os.environ)
     _emit(render_text(documents, options, environ=os.environ), None)

@@ -153,6 +153,22 @@ BOUND_CASES = [
         stdin=True,
     ),
     BoundCase(
+        "render-stdin",
+        lambda big: ["render", "-"],
+        Limit.MANIFEST,
+        "manifest stream",
+        "the renderer's stream input",
+        stdin=True,
+    ),
+    BoundCase(
+        "render-krm-stdin",
+        lambda big: ["render", "--krm"],
+        Limit.MANIFEST,
+        "manifest stream",
+        "a KRM ResourceList from kustomize",
+        stdin=True,
+    ),
+    BoundCase(
         "raw-stdin",
         lambda big: ["raw", "-n", "y", "--name", "x", "--cert", str(CERT)],
         Limit.VALUE,
