@@ -997,3 +997,38 @@ def test_chart_network_policy_renders_with_helm(sets: list[str], rules: int | No
     deployment = one(docs, "Deployment", "sealops-controller")
     assert policy_problems(policy, deployment["spec"]["template"]["metadata"]["labels"]) == []
     assert len(policy["spec"].get("ingress") or []) == rules
+
+
+# What docs/security.md promises the controller is never granted, each with why it matters.
+NEVER_GRANTED = [
+    ("delete", None, "nothing is deleted because something failed; owned Secrets go by GC"),
+    ("deletecollection", None, "the same, in bulk"),
+    ("escalate", None, "would let it grant itself more than it holds"),
+    ("bind", None, "would let it bind roles it does not hold"),
+    ("impersonate", None, "would let it act as any user or group"),
+    (None, "pods", "no pod creation: it would run code as any ServiceAccount"),
+    (None, "pods/exec", "no exec into other workloads"),
+    (None, "roles", "no RBAC objects"),
+    (None, "rolebindings", "no RBAC objects"),
+    (None, "clusterroles", "no RBAC objects"),
+    (None, "clusterrolebindings", "no RBAC objects"),
+    (None, "nodes", "no node access"),
+]
+
+
+@pytest.mark.parametrize(
+    ("verb", "resource", "reason"),
+    NEVER_GRANTED,
+    ids=[f"{v or '*'}-{r or '*'}" for v, r, _ in NEVER_GRANTED],
+)
+def test_the_controller_is_never_granted(
+    verb: str | None, resource: str | None, reason: str
+) -> None:
+    chart = grants(one(tuple(static_render("rbac.yaml")), "ClusterRole", "X"))
+    for role in (base_controller_rules(), chart):
+        for (_, res), verbs in role.items():
+            plain = {v.split("[")[0] for v in verbs}
+            if resource is None:
+                assert verb not in plain, f"{res}: {reason}"
+            elif res == resource:
+                pytest.fail(f"{res} is granted: {reason}")
