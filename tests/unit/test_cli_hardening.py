@@ -289,6 +289,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     routes: ClassVar[dict[str, tuple[int, dict[str, str], Callable[[], Iterator[bytes]]]]] = {}
 
     def do_GET(self) -> None:
+        if self.path == "/redirect-to-own-address":  # loopback URL, body from another address
+            port = self.connection.getsockname()[1]
+            own = f"http://{own_address()}:{port}/cert.pem"
+            self.routes[self.path] = (
+                302,
+                {"Location": own, "Content-Length": "0"},
+                lambda: iter([]),
+            )
         status, headers, body = self.routes.get(self.path, (404, {}, lambda: iter([b"no"])))
         self.send_response(status)
         for name, value in headers.items():
@@ -356,6 +364,18 @@ def test_plain_http_certificate_warns_once_and_still_seals(
     assert url in warning and "plain http" in warning
     assert "SHA256:" in warning, "the fingerprint to compare"
     assert run.stderr.strip() == warning, "one line, nothing else"
+
+
+def test_the_warning_judges_the_url_after_redirects(seal: Seal, server: tuple[str, int]) -> None:
+    # A redirect can move a quiet URL (loopback, or https) to plain http across a network.
+    host, port = server
+    if host.startswith("127."):
+        pytest.skip("no outward interface: every address here is loopback")
+    run = seal.ok(
+        "--cert", f"http://127.0.0.1:{port}/redirect-to-own-address", stdin=dump(secret_doc())
+    )
+    (warning,) = warnings_in(run)
+    assert f"http://{host}:{port}/cert.pem" in warning, "the address the body came from"
 
 
 def test_controller_url_over_plain_http_warns_when_it_gives_the_certificate(
