@@ -29,8 +29,11 @@ from sealer.bounded import Limit, read_bounded
 from sealer.errors import InputError
 
 __all__ = [
+    "NEW_FILE_MODE",
+    "PIPE_WAIT",
     "Limit",
     "fetch_url",
+    "fetch_url_final",
     "is_plain_http",
     "read_bounded",
     "read_input",
