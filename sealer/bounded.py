@@ -58,7 +58,7 @@ def read_bounded(stream: _Readable, bound: int, *, what: str, where: str | None)
             break
         chunks.append(bytes(chunk))
         left -= len(chunk)
-    data = b"".join(chunks)
-    if len(data) > bound:
+    if left <= 0:  # bound + 1 bytes arrived: refused without joining them into one more copy
+        chunks.clear()
         raise InputError(f"{what} is larger than the {human_size(bound)} limit", where=where)
-    return data
+    return b"".join(chunks)

@@ -190,6 +190,33 @@ def test_every_input_is_read_only_up_to_its_bound(
     assert ("<stdin>" if case.stdin else str(big)) in line, "the error names the input"
 
 
+def test_an_endless_stdin_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    # `seal < /dev/zero`: the largest bound (manifests, 32 MiB) is read and refused; the peak
+    # memory is that bound plus the interpreter, not the stream.
+    report = (
+        "import atexit, resource, sys\n"
+        "atexit.register(lambda: sys.stderr.write("
+        "'RSS-KB %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        "from sealer.cli import main\n"
+        f"sys.argv = ['seal', '--cert', {str(CERT)!r}]\n"
+        "main()\n"
+    )
+    with open("/dev/zero", "rb") as zero:
+        proc = subprocess.run(
+            [sys.executable, "-c", report],
+            stdin=zero,
+            capture_output=True,
+            timeout=60,
+            check=False,
+            cwd=tmp_path,
+        )
+    lines = proc.stderr.decode().splitlines()
+    assert proc.returncode == 1
+    assert lines[0] == "Error: <stdin>: Secret manifest is larger than the 32 MiB limit"
+    peak_mb = int(lines[-1].split()[1]) / 1024
+    assert peak_mb < 32 + 100, f"peak {peak_mb:.0f} MB"
+
+
 def test_a_file_exactly_at_the_bound_is_read(seal: Seal, tmp_path: Path) -> None:
     # bound + 1 bytes are read to tell "at the bound" from "over it": the bound itself is allowed.
     value = tmp_path / "value"

@@ -964,6 +964,9 @@ def test_chart_network_policy_is_off_by_default_and_has_no_allow_all_branch() ->
     assert policy_problems(policy, labels) == []
     (rule,) = policy["spec"]["ingress"]
     assert rule["from"] == [{"ipBlock": {"cidr": "X"}}], "each apiServer CIDR is an ipBlock"
+    notes = template_text("NOTES.txt")
+    assert "if not (or .Values.networkPolicy.apiServer.cidrs .Values.networkPolicy.from)" in notes
+    assert "admits nobody" in notes, "installing a policy that shuts `seal` out says so"
 
 
 @pytest.mark.skipif(
