@@ -31,6 +31,7 @@ __all__ = [
     "KIND",
     "PlainSecret",
     "SealedSecretDoc",
+    "check_data_keys",
     "dump_documents",
     "format_sealed_with",
     "load_documents",
@@ -244,7 +245,8 @@ def _check_kind(
 _DATA_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 
-def _check_data_keys(keys: Iterable[str], where: str, field_name: str) -> None:
+def check_data_keys(keys: Iterable[str], where: str, field_name: str) -> None:
+    """Refuse a key the API server would refuse in a Secret's data (naming the field)."""
     for key in keys:
         if len(key) > 253 or not _DATA_KEY.fullmatch(key) or key in (".", ".."):
             raise ManifestError(
@@ -312,14 +314,14 @@ def parse_secret(
     name, namespace = _identity(meta, where, default_namespace)
     data: dict[str, bytes] = {}
     encoded = _string_map(doc.get("data"), where, "data")
-    _check_data_keys(encoded, where, "data")
+    check_data_keys(encoded, where, "data")
     for key, value in encoded.items():
         try:
             data[key] = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise ManifestError("is not valid base64", where=where, field=f"data.{key}") from None
     plain = _string_map(doc.get("stringData"), where, "stringData")
-    _check_data_keys(plain, where, "stringData")
+    check_data_keys(plain, where, "stringData")
     for key, value in plain.items():
         data[key] = value.encode()
     immutable = _optional_bool(doc.get("immutable"), where, "immutable")
@@ -462,7 +464,7 @@ def parse_sealed_secret(
             field="spec.data",
         )
     encrypted = _string_map(spec.get("encryptedData"), where, "spec.encryptedData")
-    _check_data_keys(encrypted, where, "spec.encryptedData")
+    check_data_keys(encrypted, where, "spec.encryptedData")
     template = _template(spec.get("template"), where)
     _string_map(meta.get("labels"), where, "metadata.labels")
     annotations = _string_map(meta.get("annotations"), where, "metadata.annotations")
@@ -488,7 +490,7 @@ def _template(value: Any, where: str) -> dict[str, Any]:
     _string_map(meta.get("labels"), where, "spec.template.metadata.labels")
     _string_map(meta.get("annotations"), where, "spec.template.metadata.annotations")
     data = _string_map(template.get("data"), where, "spec.template.data")
-    _check_data_keys(data, where, "spec.template.data")
+    check_data_keys(data, where, "spec.template.data")
     return template
 
 

@@ -34,6 +34,7 @@ from sealer.manifests import (
     KIND,
     PlainSecret,
     SealedSecretDoc,
+    check_data_keys,
     dump_documents,
     load_documents,
     object_ref,
@@ -367,6 +368,7 @@ def create(
             raise click.UsageError(f"{origin}: empty key")
         if key in values:
             raise click.UsageError(f"{origin}: key {key!r} given twice")
+        check_data_keys([key], origin, "")
         values[key] = value
 
     for literal in literals:

@@ -773,6 +773,32 @@ def test_the_fuzz_table_covers_every_command_that_reads_manifests() -> None:
     assert len(SECRET_MUTATIONS) >= 40 and len(SEALED_MUTATIONS) >= 60
 
 
+CREATE_KEYS = [
+    (
+        "literal-slash",
+        ["--from-literal", "a/b=1"],
+        "--from-literal: key 'a/b' is not a valid Secret key",
+        "a path",
+    ),
+    ("literal-dotdot", ["--from-literal", "..=1"], "key '..'", "'..' is refused by the API"),
+    ("literal-space", ["--from-literal", "my key=1"], "key 'my key'", "spaces are not allowed"),
+    ("file-name-space", ["--from-file", "{tmp}/my file"], "key 'my file'", "the default key"),
+    ("env-key-colon", ["--from-env-file", "{tmp}/colon.env"], "key 'A:B'", "env files too"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected", "reason"), [c[1:] for c in CREATE_KEYS], ids=[c[0] for c in CREATE_KEYS]
+)
+def test_create_refuses_keys_the_api_server_refuses(
+    tmp_path: Path, args: list[str], expected: str, reason: str
+) -> None:
+    (tmp_path / "my file").write_bytes(b"v")
+    (tmp_path / "colon.env").write_bytes(b"A:B=1\n")
+    argv = ["create", "x", "-n", "y", "--cert", str(CERT)] + [a.format(tmp=tmp_path) for a in args]
+    assert_one_error(invoke(argv, b""), expected)
+
+
 # The same kind of mistake through the real console script, to see what a user's shell sees.
 REAL_CASES = [
     (
