@@ -57,8 +57,12 @@ class KubeApi:
         content_type: str = "application/json",
         accept: str = "application/json",
         what: str,
+        limit: int | None = None,
     ) -> tuple[int, bytes]:
-        """One request; returns (status, body) for any HTTP status, raises only if unreachable."""
+        """One request; returns (status, body) for any HTTP status, raises only if unreachable.
+
+        With ``limit``, at most ``limit + 1`` bytes of the body are read (the caller refuses more).
+        """
         request = self._client.param_serialize(
             method,
             path,
@@ -69,7 +73,7 @@ class KubeApi:
         )
         try:
             response = self._client.call_api(*request, _request_timeout=_TIMEOUT)
-            data = response.read()
+            data = response.read() if limit is None else response.response.read(limit + 1)
         except (urllib3.exceptions.HTTPError, OSError, ApiException) as exc:
             host = getattr(self._client.configuration, "host", "")
             raise KubeUnavailable(
@@ -177,8 +181,12 @@ class KubeApi:
         path: str,
         method: str = "GET",
         body: Any = None,
+        limit: int | None = None,
     ) -> tuple[int, bytes]:
         """A request to ``service`` through the API server's service proxy: (status, body).
+
+        With ``limit``, at most ``limit + 1`` bytes of the answer are read; the caller refuses
+        a longer one.
 
         ``body`` is sent as JSON. A 404 that is a Kubernetes ``Status`` means the Service (or
         its proxy) is missing, not the controller's endpoint: that becomes :class:`KubeNotFound`.
@@ -188,7 +196,7 @@ class KubeApi:
             f"/{_proxy_target(service)}/proxy/{_proxy_path(path)}"
         )
         what = f"{method} {path} on service {namespace}/{service}"
-        status, raw = self._send(method, url, body=body, accept="*/*", what=what)
+        status, raw = self._send(method, url, body=body, accept="*/*", what=what, limit=limit)
         if status in (502, 503):
             raise KubeUnavailable(f"the controller is not reachable ({status})", where=what)
         if status == 404 and _is_k8s_status(raw):

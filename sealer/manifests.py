@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "KIND",
     "PlainSecret",
     "SealedSecretDoc",
+    "check_data_keys",
     "dump_documents",
     "format_sealed_with",
     "load_documents",
@@ -70,12 +72,36 @@ _SERVER_METADATA = (
 
 def object_ref(doc: Mapping[str, Any]) -> str:
     """``Kind ns/name`` (or ``Kind name``) for messages."""
-    kind = doc.get("kind") or "object"
+    kind = _word(doc.get("kind")) or "object"
     raw = doc.get("metadata")
     meta: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    name = str(meta.get("name") or meta.get("generateName") or "<unnamed>")
-    ns = meta.get("namespace")
+    name = _word(meta.get("name")) or _word(meta.get("generateName")) or "<unnamed>"
+    ns = _word(meta.get("namespace"))
     return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
+
+
+def _word(value: Any) -> str:
+    """A string field for a message: itself (cut to 100 characters), else empty."""
+    return value[:100] if isinstance(value, str) else ""
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: a string as it is (cut), else its YAML type, never its text."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return value[:100] or "''"
+    return f"a {_TYPE_NAMES.get(type(value), 'value')}"
+
+
+_TYPE_NAMES: dict[type, str] = {
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    list: "list",
+    dict: "mapping",
+    bytes: "binary value",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,16 +168,92 @@ def _metadata(doc: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _string_map(value: Any, where: str, field_name: str) -> dict[str, str]:
+    """A mapping of strings to strings (labels, annotations, data); anything else is refused."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ManifestError("must be a mapping", where=where, field=field_name)
+        raise ManifestError(
+            f"must be a mapping, not {_shown(value)}", where=where, field=field_name
+        )
     out: dict[str, str] = {}
     for key, item in value.items():
+        if not isinstance(key, str):
+            raise ManifestError(
+                f"has a key that is {_shown(key)}, not a string", where=where, field=field_name
+            )
         if not isinstance(item, str):
-            raise ManifestError("must be a string", where=where, field=f"{field_name}.{key}")
-        out[str(key)] = item
+            raise ManifestError(
+                f"must be a string, not {_shown(item) if item is None else 'a ' + _kind(item)}",
+                where=where,
+                field=f"{field_name}.{key}",
+            )
+        out[key] = item
     return out
+
+
+def _kind(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), "value")
+
+
+def _optional_string(value: Any, where: str, field_name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ManifestError(f"must be a string, not a {_kind(value)}", where=where, field=field_name)
+
+
+def _optional_bool(value: Any, where: str, field_name: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ManifestError("must be true or false", where=where, field=field_name)
+
+
+def _optional_mapping(value: Any, where: str, field_name: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ManifestError(
+            f"must be a mapping, not {_shown(value)}", where=where, field=field_name
+        )
+    return value
+
+
+def _identity(
+    meta: Mapping[str, Any], where: str, default_namespace: str | None
+) -> tuple[str, str | None]:
+    """``metadata.name`` (required) and ``metadata.namespace`` (or the default), both strings."""
+    name = meta.get("name")
+    if name is None or name == "":
+        raise ManifestError("is required", where=where, field="metadata.name")
+    if not isinstance(name, str):
+        raise ManifestError(
+            f"must be a string, not a {_kind(name)}", where=where, field="metadata.name"
+        )
+    namespace = _optional_string(meta.get("namespace"), where, "metadata.namespace")
+    return name, namespace or default_namespace or None
+
+
+def _check_kind(
+    doc: Mapping[str, Any], where: str, *, kinds: set[tuple[str, str]], want: str
+) -> None:
+    api, kind = doc.get("apiVersion"), doc.get("kind")
+    if not (isinstance(api, str) and isinstance(kind, str)) or (api, kind) not in kinds:
+        got = f"apiVersion {_shown(api)}, kind {_shown(kind)}"
+        raise ManifestError(f"expected {want}, got {got}", where=where)
+
+
+# Secret data keys as the API server checks them (IsConfigMapKey).
+_DATA_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def check_data_keys(keys: Iterable[str], where: str, field_name: str) -> None:
+    """Refuse a key the API server would refuse in a Secret's data (naming the field)."""
+    for key in keys:
+        if len(key) > 253 or not _DATA_KEY.fullmatch(key) or key in (".", ".."):
+            raise ManifestError(
+                f"key {key[:64]!r} is not a valid Secret key (letters, digits, '-', '_', '.')",
+                where=where,
+                field=field_name,
+            )
 
 
 def scope_from_annotations(annotations: Mapping[str, str], *, where: str) -> Scope | None:
@@ -201,33 +303,32 @@ class PlainSecret:
 def parse_secret(
     doc: Mapping[str, Any], *, source: str, default_namespace: str | None = None
 ) -> PlainSecret:
-    """A ``v1 Secret`` manifest: ``data`` (base64) and ``stringData`` merged, stringData winning."""
+    """A ``v1 Secret`` manifest: ``data`` (base64) and ``stringData`` merged, stringData winning.
+
+    Every field is checked for its type: a wrong one is a :class:`ManifestError` naming it.
+    """
     where = f"{source}: {object_ref(doc)}" if source else object_ref(doc)
-    if doc.get("kind") != "Secret" or doc.get("apiVersion", "v1") != "v1":
-        raise ManifestError(
-            f"expected a v1 Secret, got {doc.get('apiVersion', '?')} {doc.get('kind', '?')}",
-            where=where,
-        )
+    if doc.get("apiVersion", "v1") != "v1" or doc.get("kind") != "Secret":
+        _check_kind(doc, where, kinds=set(), want="a v1 Secret")
     meta = _metadata(doc, where)
-    name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        raise ManifestError("is required", where=where, field="metadata.name")
-    namespace = meta.get("namespace") or default_namespace
+    name, namespace = _identity(meta, where, default_namespace)
     data: dict[str, bytes] = {}
-    for key, value in _string_map(doc.get("data"), where, "data").items():
+    encoded = _string_map(doc.get("data"), where, "data")
+    check_data_keys(encoded, where, "data")
+    for key, value in encoded.items():
         try:
             data[key] = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise ManifestError("is not valid base64", where=where, field=f"data.{key}") from None
-    for key, value in _string_map(doc.get("stringData"), where, "stringData").items():
+    plain = _string_map(doc.get("stringData"), where, "stringData")
+    check_data_keys(plain, where, "stringData")
+    for key, value in plain.items():
         data[key] = value.encode()
-    immutable = doc.get("immutable")
-    if immutable is not None and not isinstance(immutable, bool):
-        raise ManifestError("must be true or false", where=where, field="immutable")
+    immutable = _optional_bool(doc.get("immutable"), where, "immutable")
     return PlainSecret(
         name=name,
-        namespace=str(namespace) if namespace else None,
-        type=str(doc.get("type") or "Opaque"),
+        namespace=namespace,
+        type=_optional_string(doc.get("type"), where, "type") or "Opaque",
         immutable=immutable,
         labels=_string_map(meta.get("labels"), where, "metadata.labels"),
         annotations=_string_map(meta.get("annotations"), where, "metadata.annotations"),
@@ -330,24 +431,32 @@ def parse_sealed_secret(
     allow_bitnami: bool = True,
     default_namespace: str | None = None,
 ) -> SealedSecretDoc:
+    """A SealedSecret manifest, every field checked for its type before anything uses it.
+
+    ``spec.template`` is checked as deep as sealops reads it (``type``, ``immutable``,
+    ``metadata.labels``/``annotations`` as string maps, ``data`` as template strings), so no
+    caller (CLI, ``/v1/verify``, the reconciler) meets a field of the wrong type.
+    """
     where = f"{source}: {object_ref(doc)}" if source else object_ref(doc)
     api = doc.get("apiVersion")
     bitnami = api == BITNAMI_API_VERSION
-    if doc.get("kind") != KIND or api not in (API_VERSION, BITNAMI_API_VERSION):
-        raise ManifestError(
-            f"expected a {API_VERSION} SealedSecret, got {api} {doc.get('kind')}", where=where
-        )
+    _check_kind(
+        doc,
+        where,
+        kinds={(API_VERSION, KIND), (BITNAMI_API_VERSION, KIND)},
+        want=f"a {API_VERSION} SealedSecret",
+    )
     if bitnami and not allow_bitnami:
         raise ManifestError(
             "is a Bitnami SealedSecret: convert it with `seal migrate`", where=where
         )
     meta = _metadata(doc, where)
-    name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        raise ManifestError("is required", where=where, field="metadata.name")
+    name, namespace = _identity(meta, where, default_namespace)
     spec = doc.get("spec")
-    if not isinstance(spec, dict):
+    if spec is None:
         raise ManifestError("is required", where=where, field="spec")
+    if not isinstance(spec, dict):
+        raise ManifestError(f"must be a mapping, not {_shown(spec)}", where=where, field="spec")
     if "encryptedData" not in spec and "data" in spec:
         raise ManifestError(
             "holds the legacy single-blob format; re-seal it with kubeseal >= 0.7 first",
@@ -355,15 +464,14 @@ def parse_sealed_secret(
             field="spec.data",
         )
     encrypted = _string_map(spec.get("encryptedData"), where, "spec.encryptedData")
-    template = spec.get("template") or {}
-    if not isinstance(template, dict):
-        raise ManifestError("must be a mapping", where=where, field="spec.template")
+    check_data_keys(encrypted, where, "spec.encryptedData")
+    template = _template(spec.get("template"), where)
+    _string_map(meta.get("labels"), where, "metadata.labels")
     annotations = _string_map(meta.get("annotations"), where, "metadata.annotations")
     scope = scope_from_annotations(annotations, where=where) or Scope.STRICT
-    namespace = meta.get("namespace") or default_namespace
     return SealedSecretDoc(
         name=name,
-        namespace=str(namespace) if namespace else None,
+        namespace=namespace,
         scope=scope,
         encrypted=encrypted,
         sealed_with=parse_sealed_with(annotations.get(ANN_SEALED_WITH), encrypted),
@@ -371,6 +479,19 @@ def parse_sealed_secret(
         doc=dict(doc),
         bitnami=bitnami,
     )
+
+
+def _template(value: Any, where: str) -> dict[str, Any]:
+    """``spec.template`` with the shape every reader relies on; unknown keys are kept as given."""
+    template = _optional_mapping(value, where, "spec.template")
+    _optional_string(template.get("type"), where, "spec.template.type")
+    _optional_bool(template.get("immutable"), where, "spec.template.immutable")
+    meta = _optional_mapping(template.get("metadata"), where, "spec.template.metadata")
+    _string_map(meta.get("labels"), where, "spec.template.metadata.labels")
+    _string_map(meta.get("annotations"), where, "spec.template.metadata.annotations")
+    data = _string_map(template.get("data"), where, "spec.template.data")
+    check_data_keys(data, where, "spec.template.data")
+    return template
 
 
 def sealed_secret_manifest(

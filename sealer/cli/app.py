@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
-from sealer.cli.io import fetch_url, read_input, read_path, write_atomic
+from sealer.bounded import Limit, read_bounded
+from sealer.cli.io import fetch_url_final, is_plain_http, read_input, read_path, write_atomic
 from sealer.envelope import Scope, label_for
 from sealer.errors import InputError, KeyMaterialError, ManifestError, SealopsError
 from sealer.keys import (
@@ -33,6 +34,7 @@ from sealer.manifests import (
     KIND,
     PlainSecret,
     SealedSecretDoc,
+    check_data_keys,
     dump_documents,
     load_documents,
     object_ref,
@@ -168,32 +170,52 @@ def _scope_option(fn: F) -> F:
 def fetch_certificate(target: ControllerTarget) -> bytes:
     from sealer.online import request
 
-    return request(target, "GET", "/v1/cert.pem")
+    return request(target, "GET", "/v1/cert.pem", limit=Limit.CERTIFICATE)
+
+
+def _warn_plain_http(url: str, recipient: Recipient) -> None:
+    """One stderr line when a certificate came over plain http from another machine.
+
+    Whoever sits on the path could have swapped in their own certificate and so read every value
+    sealed for it. The run goes on (the URL was the user's explicit choice, as with curl); the
+    fingerprint lets the user compare with ``seal keys`` or another channel.
+    """
+    if is_plain_http(url):
+        click.echo(
+            f"Warning: {url}: certificate fetched over plain http, not protected in transit; "
+            f"check its fingerprint {recipient.fingerprint} or use https:// or a file",
+            err=True,
+        )
 
 
 def _load_recipients(certs: Sequence[str], params: dict[str, Any]) -> list[Recipient]:
-    sources: list[tuple[str, bytes]] = []
+    sources: list[tuple[str, bytes, str | None]] = []  # (source, bytes, URL it came from)
     for cert in certs:
         if cert.startswith(("http://", "https://")):
-            sources.append((cert, fetch_url(cert)))
+            data, final = fetch_url_final(cert, limit=Limit.CERTIFICATE)
+            sources.append((cert, data, final))
         else:
-            sources.append((cert, read_path(cert, what="certificate")))
+            sources.append(
+                (cert, read_path(cert, what="certificate", limit=Limit.CERTIFICATE), None)
+            )
     if not sources:
         target = target_from(params)
         try:
-            sources.append((target.describe(), fetch_certificate(target)))
+            sources.append((target.describe(), fetch_certificate(target), target.url))
         except SealopsError as exc:
             raise InputError(
                 f"no certificate: {exc} (give --cert FILE|URL, or reach the controller)"
             ) from None
     recipients: list[Recipient] = []
     now = _now()
-    for source, data in sources:
+    for source, data, url in sources:
         recipient = load_recipient(data, source=source)
         recipient.check_valid(now)
         if any(r.fingerprint == recipient.fingerprint for r in recipients):
             raise KeyMaterialError("the same key is given twice", where=source)
         recipients.append(recipient)
+        if url:
+            _warn_plain_http(url, recipient)
     return recipients
 
 
@@ -202,7 +224,8 @@ def _load_keys(paths: Sequence[str]) -> list[KeyPair]:
         raise click.UsageError("give --private-key FILE (repeat it for several keys)")
     keys: list[KeyPair] = []
     for path in paths:
-        keys += load_private_keys(read_path(path, what="private key"), source=path)
+        data = read_path(path, what="private key", limit=Limit.PRIVATE_KEY)
+        keys += load_private_keys(data, source=path)
     return keys
 
 
@@ -220,6 +243,11 @@ def _read_sealed(
     if not parsed:
         raise ManifestError("holds no SealedSecret", where=source)
     return parsed, source
+
+
+def _stdin_stream() -> bytes:
+    """The renderer's stdin (a stream or a KRM ResourceList), bounded like every other input."""
+    return read_bounded(sys.stdin.buffer, Limit.MANIFEST, what="manifest stream", where="<stdin>")
 
 
 def _emit(text: str | bytes, write: str | None) -> None:
@@ -286,7 +314,9 @@ def seal_manifests(
         if len(secrets) != 1:
             raise ManifestError(f"--merge-into takes one Secret, got {len(secrets)}", where=source)
         path = merge_into_path
-        existing_docs = load_documents(read_path(path, what="SealedSecret"), source=path)
+        existing_docs = load_documents(
+            read_path(path, what="SealedSecret", limit=Limit.MANIFEST), source=path
+        )
         if len(existing_docs) != 1:
             raise ManifestError("must hold exactly one SealedSecret", where=path)
         existing = parse_sealed_secret(existing_docs[0], source=path, allow_bitnami=False)
@@ -338,6 +368,7 @@ def create(
             raise click.UsageError(f"{origin}: empty key")
         if key in values:
             raise click.UsageError(f"{origin}: key {key!r} given twice")
+        check_data_keys([key], origin, "")
         values[key] = value
 
     for literal in literals:
@@ -349,9 +380,9 @@ def create(
         key, sep, path = spec.partition("=")
         if not sep:
             path, key = spec, spec.rstrip("/").rsplit("/", 1)[-1]
-        put(key, read_path(path), "--from-file")
+        put(key, read_path(path, what="value", limit=Limit.VALUE), "--from-file")
     for env_file in env_files:
-        for number, line in enumerate(read_path(env_file).decode().splitlines(), start=1):
+        for number, line in enumerate(_env_lines(env_file), start=1):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             key, sep, value = line.partition("=")
@@ -374,6 +405,16 @@ def create(
     _emit(dump_documents([sealed], output), write)
 
 
+def _env_lines(path: str) -> list[str]:
+    """The lines of an env file: UTF-8 text, or one error naming the line (never its bytes)."""
+    data = read_path(path, what="env file", limit=Limit.ENV_FILE)
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"line {line}: not UTF-8 text", where=path) from None
+
+
 @cli.command("raw")
 @_cert_options
 @_scope_option
@@ -391,7 +432,10 @@ def raw(
     """Seal one value (stdin or --from-file) and print the bare blob for spec.encryptedData."""
     chosen = Scope(scope) if scope else Scope.STRICT
     label = label_for(chosen, namespace, name)
-    value = read_path(from_file) if from_file else read_input(None, what="value")[0]
+    if from_file:
+        value = read_path(from_file, what="value", limit=Limit.VALUE)
+    else:
+        value = read_input(None, what="value", limit=Limit.VALUE)[0]
     recipients = _load_recipients(certs, target)
     _emit(seal_value(value, recipients, label), None)
 
@@ -478,7 +522,7 @@ def reencrypt_cmd(
         from sealer.online import request
 
         body = {"apiVersion": "v1", "kind": "List", "items": [s.doc for s in parsed]}
-        answer = request(target_from(target), "POST", "/v1/rotate", body)
+        answer = request(target_from(target), "POST", "/v1/rotate", body, limit=Limit.MANIFEST)
         docs = load_documents(answer, source="controller")
     _emit(dump_documents(docs, output), write)
 
@@ -488,9 +532,12 @@ def reencrypt_cmd(
 @click.option("-w", "--write", "write", metavar="FILE", help="Write to FILE instead of stdout.")
 def cert_cmd(write: str | None, **target: Any) -> None:
     """Fetch the controller's current sealing certificate (public)."""
-    pem = fetch_certificate(target_from(target))
-    recipient = load_recipient(pem, source=target_from(target).describe())
+    where = target_from(target)
+    pem = fetch_certificate(where)
+    recipient = load_recipient(pem, source=where.describe())
     recipient.check_valid(_now())
+    if where.url:
+        _warn_plain_http(where.url, recipient)
     _emit(pem, write)
 
 
@@ -684,7 +731,7 @@ def render_cmd(
         environ=os.environ,
     )
     if krm:
-        text, ok = render_krm(sys.stdin.buffer.read(), options, environ=os.environ)
+        text, ok = render_krm(_stdin_stream(), options, environ=os.environ)
         _emit(text, None)
         if not ok:
             raise SystemExit(1)
@@ -694,8 +741,8 @@ def render_cmd(
         if files:  # a generator renders its files; a transformer the stream on stdin
             documents = [doc for file in files for doc in load(file, None, os.environ)]
         else:
-            documents = load("-", sys.stdin.buffer.read(), os.environ)
+            documents = load("-", _stdin_stream(), os.environ)
     else:
-        stdin = sys.stdin.buffer.read() if target in (None, "-") else None
+        stdin = _stdin_stream() if target in (None, "-") else None
         documents = load(target, stdin, os.environ)
     _emit(render_text(documents, options, environ=os.environ), None)

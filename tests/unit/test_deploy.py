@@ -468,7 +468,7 @@ CLUSTER_SCOPED = {
     "ClusterRoleBinding",
     "ClusterKopfPeering",
 }
-OVERLAYS = ["base", "overlays/ha"]
+OVERLAYS = ["base", "overlays/ha", "overlays/network-policy"]
 
 
 @needs_kubectl
@@ -478,6 +478,10 @@ def test_controller_pod_is_locked_down(directory: str) -> None:
     pod = one(docs, "Deployment", "sealops-controller")["spec"]["template"]["spec"]
     box = controller(docs)
     assert pod["serviceAccountName"] == "sealops-controller"
+    assert pod["automountServiceAccountToken"] is True, "the controller needs its token"
+    assert pod["enableServiceLinks"] is False, "no other Service's address in the environment"
+    account = one(docs, "ServiceAccount", "sealops-controller")
+    assert account["automountServiceAccountToken"] is False, "no other pod gets it by accident"
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert box["securityContext"] == {
@@ -491,11 +495,14 @@ def test_controller_pod_is_locked_down(directory: str) -> None:
     }
     (tmp,) = box["volumeMounts"]
     assert tmp["mountPath"] == "/tmp"
-    assert {"name": tmp["name"], "emptyDir": {}} in pod["volumes"], "/tmp is the only writable path"
+    assert {"name": tmp["name"], "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"], (
+        "/tmp is the only writable path, and it cannot fill the node's disk"
+    )
     assert box["resources"] == {
         "requests": {"cpu": "50m", "memory": "128Mi"},
-        "limits": {"memory": "256Mi"},
+        "limits": {"cpu": "1", "memory": "256Mi"},
     }
+    assert not {"hostNetwork", "hostPID", "hostIPC"} & set(pod), "no host namespaces"
 
 
 @needs_kubectl
@@ -568,12 +575,15 @@ USER_RULES: dict[str, dict[tuple[str, str], set[str]]] = {
 
 
 def grants(role: Mapping[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """(apiGroup, resource) -> verbs; a verb limited by resourceNames reads ``verb[name,…]``."""
     out: dict[tuple[str, str], set[str]] = {}
     for rule in role["rules"]:
-        assert set(rule) == {"apiGroups", "resources", "verbs"}, "no resourceNames or URLs"
+        assert set(rule) <= {"apiGroups", "resources", "verbs", "resourceNames"}, "no URLs"
+        names = rule.get("resourceNames")
+        verbs = [f"{v}[{','.join(sorted(names))}]" if names else v for v in rule["verbs"]]
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
-                out.setdefault((group, resource), set()).update(rule["verbs"])
+                out.setdefault((group, resource), set()).update(verbs)
     return out
 
 
@@ -755,6 +765,7 @@ def test_chart_has_the_expected_templates() -> None:
         "pdb.yaml",
         "peering.yaml",
         "servicemonitor.yaml",
+        "networkpolicy.yaml",
     }
 
 
@@ -787,7 +798,15 @@ def base_controller_rules() -> dict[tuple[str, str], set[str]]:
 
 def test_chart_rbac_equals_the_kustomize_rbac() -> None:
     docs = tuple(static_render("rbac.yaml"))
-    assert grants(one(docs, "ClusterRole", "X")) == base_controller_rules()
+    chart = grants(one(docs, "ClusterRole", "X"))
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    # The chart names the peering object from values (static rendering shows it as X).
+    named = {
+        k: {v.replace("[X]", f"[{values['peering']['name']}]") for v in vs}
+        for k, vs in chart.items()
+    }
+    assert named == base_controller_rules()
+    assert "resourceNames: [{{ .Values.peering.name | quote }}]" in template_text("rbac.yaml")
     assert not [d for d in docs if d["kind"] in ("Role", "RoleBinding")]
     users = tuple(static_render("user-roles.yaml"))
     for name, rules in USER_RULES.items():
@@ -803,7 +822,13 @@ def test_chart_deployment_keeps_the_fixed_entry_point() -> None:
         assert box[field] == base_box[field], field
     assert box["args"][:2] == base_box["args"]
     assert "--peering=X" in box["args"], "several replicas turn on peering"
-    assert deployment["spec"]["template"]["spec"]["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    (base_pod,) = [base["spec"]["template"]["spec"]]
+    for field in ("automountServiceAccountToken", "enableServiceLinks"):
+        assert pod[field] == base_pod[field], field
+    (account,) = static_render("serviceaccount.yaml")
+    assert account["automountServiceAccountToken"] is False
 
 
 def test_chart_notes_tell_how_to_fetch_the_certificate() -> None:
@@ -878,3 +903,214 @@ def test_dockerignore_keeps_the_build_context_small() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "tests"} <= ignored
     assert "README.md" not in ignored and "sealer" not in ignored, "pip wheel . needs these"
+
+
+# ---------------------------------------------------------------------------------------------
+# The optional NetworkPolicy (kustomize component, Helm chart)
+
+CONTROLLER_PORT = 8080  # --http-port in the Deployment; the Service may publish another port
+
+
+def policy_problems(policy: Doc, pod_labels: Mapping[str, str]) -> list[str]:
+    """What is wrong with a controller NetworkPolicy: selection, port, and no allow-all rule."""
+    problems = []
+    spec = policy["spec"]
+    selector = spec["podSelector"]
+    if set(selector) != {"matchLabels"} or not selector["matchLabels"]:
+        problems.append("podSelector: matchLabels only, never empty (empty selects every pod)")
+    elif not selector["matchLabels"].items() <= pod_labels.items():
+        problems.append(f"podSelector {selector} does not select the controller's pods")
+    if spec.get("policyTypes") != ["Ingress"]:
+        problems.append("policyTypes: Ingress only (egress reaches the API server and Vault)")
+    for index, rule in enumerate(spec.get("ingress") or []):
+        if not rule.get("from"):
+            problems.append(f"ingress[{index}]: no `from` admits every source")
+        if rule.get("ports") != [{"port": CONTROLLER_PORT, "protocol": "TCP"}]:
+            problems.append(f"ingress[{index}]: ports must be [{CONTROLLER_PORT}/TCP]")
+    return problems
+
+
+BAD_POLICIES = [
+    ("empty-selector", {"podSelector": {}}, "never empty", "{} selects every pod in the namespace"),
+    (
+        "other-pods",
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "web"}}},
+        "does not select",
+        "a policy for other pods leaves the controller open",
+    ),
+    (
+        "no-from",
+        {"ingress": [{"ports": [{"port": CONTROLLER_PORT, "protocol": "TCP"}]}]},
+        "admits every source",
+        "a rule without `from` is allow-all",
+    ),
+    (
+        "empty-from",
+        {"ingress": [{"from": [], "ports": [{"port": CONTROLLER_PORT, "protocol": "TCP"}]}]},
+        "admits every source",
+        "an empty `from` is allow-all too",
+    ),
+    (
+        "service-port",
+        {"ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.1/32"}}], "ports": [{"port": 80}]}]},
+        "ports must be",
+        "the policy sees the pod's port, not the Service's",
+    ),
+    (
+        "egress-too",
+        {"policyTypes": ["Ingress", "Egress"]},
+        "Ingress only",
+        "egress would cut Vault",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected", "reason"),
+    [c[1:] for c in BAD_POLICIES],
+    ids=[c[0] for c in BAD_POLICIES],
+)
+def test_policy_checker_finds(change: Doc, expected: str, reason: str) -> None:
+    labels = {"app.kubernetes.io/name": "sealops", "app.kubernetes.io/component": "controller"}
+    good: Doc = {
+        "spec": {
+            "podSelector": {"matchLabels": dict(labels)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"ipBlock": {"cidr": "10.0.0.1/32"}}],
+                    "ports": [{"port": CONTROLLER_PORT, "protocol": "TCP"}],
+                }
+            ],
+        }
+    }
+    assert policy_problems(good, labels) == []
+    bad = {"spec": {**good["spec"], **change}}
+    assert any(expected in p for p in policy_problems(bad, labels)), reason
+
+
+@needs_kubectl
+def test_base_ships_no_network_policy() -> None:
+    # Optional: a CNI without NetworkPolicy ignores it, and one with it needs the API server's
+    # addresses, which only the installer knows.
+    assert not [d for d in kustomize("base") if d["kind"] == "NetworkPolicy"]
+    component = yaml.safe_load(
+        (DEPLOY / "components" / "network-policy" / "kustomization.yaml").read_text()
+    )
+    assert component["kind"] == "Component", "added with `components:`, so the base stays as it is"
+
+
+@needs_kubectl
+def test_kustomize_network_policy_admits_only_the_listed_sources_to_the_controller_port() -> None:
+    docs = kustomize("overlays/network-policy")
+    deployment = one(docs, "Deployment", "sealops-controller")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    policy = one(docs, "NetworkPolicy", "sealops-controller")
+    assert policy["metadata"]["namespace"] == NAMESPACE
+    assert policy_problems(policy, pod_labels) == []
+    assert (
+        policy["spec"]["podSelector"]["matchLabels"]
+        == deployment["spec"]["selector"]["matchLabels"]
+    )
+    (rule,) = policy["spec"]["ingress"]
+    assert [p["containerPort"] for p in controller(docs)["ports"]] == [CONTROLLER_PORT]
+    assert {
+        "namespaceSelector": {"matchLabels": {"sealops.dev/controller-access": "true"}}
+    } in rule["from"], "namespaces an admin labelled (Prometheus, CI)"
+    blocks = [peer["ipBlock"]["cidr"] for peer in rule["from"] if "ipBlock" in peer]
+    assert blocks, "the API server is admitted: `seal` comes through its service proxy"
+    assert all(cidr != "0.0.0.0/0" for cidr in blocks), "not the whole internet"
+
+
+def test_chart_network_policy_is_off_by_default_and_has_no_allow_all_branch() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["networkPolicy"] == {"enabled": False, "apiServer": {"cidrs": []}, "from": []}
+    text = template_text("networkpolicy.yaml")
+    actions = ACTION.findall(text)
+    assert actions[1] == "if .Values.networkPolicy.enabled", "the whole object is optional"
+    # The rule (and its `from`) is rendered only when there is a source: an empty `from` would
+    # admit everyone, a missing rule admits no one.
+    assert "if or .Values.networkPolicy.apiServer.cidrs .Values.networkPolicy.from" in actions
+    selector = text.split("podSelector:", 1)[1].split("policyTypes", 1)[0]
+    assert 'include "sealops.selectorLabels"' in selector, "the Deployment's own selector labels"
+    assert (
+        'include "sealops.selectorLabels"' in template_text("deployment.yaml").split("template:")[0]
+    )
+    (policy,) = static_render("networkpolicy.yaml")
+    assert policy["kind"] == "NetworkPolicy"
+    labels = {"app.kubernetes.io/name": "sealops"}  # the static render drops the included labels
+    policy["spec"]["podSelector"] = {"matchLabels": labels}
+    assert policy_problems(policy, labels) == []
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["from"] == [{"ipBlock": {"cidr": "X"}}], "each apiServer CIDR is an ipBlock"
+    notes = template_text("NOTES.txt")
+    assert "if not (or .Values.networkPolicy.apiServer.cidrs .Values.networkPolicy.from)" in notes
+    assert "admits nobody" in notes, "installing a policy that shuts `seal` out says so"
+
+
+@pytest.mark.skipif(
+    HELM is None, reason="helm is not installed (it is not on the project machines)"
+)
+@pytest.mark.parametrize(
+    ("sets", "rules"),
+    [
+        ([], None),
+        (["networkPolicy.enabled=true"], 0),
+        (["networkPolicy.enabled=true", "networkPolicy.apiServer.cidrs={10.0.0.10/32}"], 1),
+    ],
+    ids=["off-by-default", "on-without-sources-admits-none", "on-with-the-api-server"],
+)
+def test_chart_network_policy_renders_with_helm(sets: list[str], rules: int | None) -> None:
+    assert HELM is not None
+    args = [a for s in sets for a in ("--set", s)]
+    out = subprocess.run(
+        [HELM, "template", "sealops", str(CHART), "-n", NAMESPACE, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    docs = tuple(d for d in yaml.safe_load_all(out) if d)
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    if rules is None:
+        assert policies == []
+        return
+    (policy,) = policies
+    deployment = one(docs, "Deployment", "sealops-controller")
+    assert policy_problems(policy, deployment["spec"]["template"]["metadata"]["labels"]) == []
+    assert len(policy["spec"].get("ingress") or []) == rules
+
+
+# What docs/security.md promises the controller is never granted, each with why it matters.
+NEVER_GRANTED = [
+    ("delete", None, "nothing is deleted because something failed; owned Secrets go by GC"),
+    ("deletecollection", None, "the same, in bulk"),
+    ("escalate", None, "would let it grant itself more than it holds"),
+    ("bind", None, "would let it bind roles it does not hold"),
+    ("impersonate", None, "would let it act as any user or group"),
+    (None, "pods", "no pod creation: it would run code as any ServiceAccount"),
+    (None, "pods/exec", "no exec into other workloads"),
+    (None, "roles", "no RBAC objects"),
+    (None, "rolebindings", "no RBAC objects"),
+    (None, "clusterroles", "no RBAC objects"),
+    (None, "clusterrolebindings", "no RBAC objects"),
+    (None, "nodes", "no node access"),
+]
+
+
+@pytest.mark.parametrize(
+    ("verb", "resource", "reason"),
+    NEVER_GRANTED,
+    ids=[f"{v or '*'}-{r or '*'}" for v, r, _ in NEVER_GRANTED],
+)
+def test_the_controller_is_never_granted(
+    verb: str | None, resource: str | None, reason: str
+) -> None:
+    chart = grants(one(tuple(static_render("rbac.yaml")), "ClusterRole", "X"))
+    for role in (base_controller_rules(), chart):
+        for (_, res), verbs in role.items():
+            plain = {v.split("[")[0] for v in verbs}
+            if resource is None:
+                assert verb not in plain, f"{res}: {reason}"
+            elif res == resource:
+                pytest.fail(f"{res} is granted: {reason}")

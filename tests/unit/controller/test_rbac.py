@@ -11,6 +11,7 @@ its reason. (A real API server enforces RBAC; the emulator does not, hence this 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -50,10 +51,56 @@ KOPF_CALLS: dict[tuple[str, str], set[str]] = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     ("", "namespaces"): {"list", "watch"},
 }
+# The calls kopf makes on one object by name: its keep-alive patch goes to the peering object it
+# was given (--peering sealops in overlays/ha and the chart), never to another.
+KOPF_NAMED: dict[tuple[str, str, str], set[str]] = {
+    ("kopf.dev", "clusterkopfpeerings", "patch"): {"sealops"},
+    ("kopf.dev", "kopfpeerings", "patch"): {"sealops"},
+}
+
+Grant = tuple[str, str, str]  # (apiGroup, resource, verb)
+
+
+class NamingKube(FakeKube):
+    """The recording fake, also noting the object name of every call made on one object."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[Grant, set[str]] = {}
+
+    def _named(self, verb: str, ref: ResourceRef, name: str, sub: str = "") -> None:
+        resource = ref.plural + (f"/{sub}" if sub else "")
+        self.names.setdefault((ref.group, resource, verb), set()).add(name)
+
+    def get(self, ref: ResourceRef, namespace: str | None, name: str) -> dict[str, Any]:
+        self._named("get", ref, name)
+        return super().get(ref, namespace, name)
+
+    def replace(
+        self, ref: ResourceRef, namespace: str | None, name: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        self._named("update", ref, name)
+        return super().replace(ref, namespace, name, body)
+
+    def patch(
+        self,
+        ref: ResourceRef,
+        namespace: str | None,
+        name: str,
+        body: Mapping[str, Any],
+        *,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        self._named("patch", ref, name, subresource)
+        return super().patch(ref, namespace, name, body, subresource=subresource)
 
 
 def record_controller_calls() -> dict[tuple[str, str], set[str]]:
-    kube = FakeKube()
+    return _record()[0]
+
+
+def _record() -> tuple[dict[tuple[str, str], set[str]], dict[Grant, set[str]]]:
+    kube = NamingKube()
     harness = Harness(kube, Clock())
     # Keys and the data-hash key (a restored key loads at start; a renewal adds one).
     kube.put(SECRETS, key_secret(small_key(1), name="k1", namespace="sealops-system"))
@@ -138,18 +185,38 @@ def record_controller_calls() -> dict[tuple[str, str], set[str]]:
     calls: dict[tuple[str, str], set[str]] = {}
     for verb, group, resource in kube.calls:
         calls.setdefault((group, resource), set()).add(verb)
-    return calls
+    return calls, kube.names
+
+
+def rules() -> list[dict[str, Any]]:
+    docs = list(yaml.safe_load_all((DEPLOY / "base" / "rbac.yaml").read_text()))
+    roles = [d for d in docs if d and d["kind"] in ("ClusterRole", "Role")]
+    assert [r["kind"] for r in roles] == ["ClusterRole"], "one ClusterRole holds every grant"
+    return list(roles[0]["rules"])
 
 
 def granted() -> dict[tuple[str, str], set[str]]:
     out: dict[tuple[str, str], set[str]] = {}
-    docs = list(yaml.safe_load_all((DEPLOY / "base" / "rbac.yaml").read_text()))
-    roles = [d for d in docs if d and d["kind"] in ("ClusterRole", "Role")]
-    assert [r["kind"] for r in roles] == ["ClusterRole"], "one ClusterRole holds every grant"
-    for rule in roles[0]["rules"]:
+    for rule in rules():
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
                 out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+def granted_names() -> dict[Grant, set[str] | None]:
+    """Per (group, resource, verb): the resourceNames it is limited to, None when unlimited."""
+    out: dict[Grant, set[str] | None] = {}
+    for rule in rules():
+        names = rule.get("resourceNames")
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    key = (group, resource, verb)
+                    if names is None or out.get(key, set()) is None:
+                        out[key] = None  # an unlimited rule wins over any limited one
+                    else:
+                        out[key] = (out.get(key) or set()) | set(names)
     return out
 
 
@@ -166,6 +233,28 @@ def test_every_call_is_granted_and_nothing_more() -> None:
     extra = {k: sorted(v - want.get(k, set())) for k, v in have.items() if v - want.get(k, set())}
     assert not missing, f"calls the RBAC does not grant: {missing}"
     assert not extra, f"grants no call needs: {extra}"
+
+
+def named_calls() -> dict[Grant, set[str]]:
+    out = {k: set(v) for k, v in _record()[1].items()}
+    for key, names in KOPF_NAMED.items():
+        out.setdefault(key, set()).update(names)
+    return out
+
+
+def test_grants_limited_to_names_allow_exactly_the_names_used() -> None:
+    # Both ways: every call on a named object is allowed by name, and a grant limited by
+    # resourceNames names only objects the controller (or kopf) really touches.
+    limits, used = granted_names(), named_calls()
+    limited = {k: v for k, v in limits.items() if v is not None}
+    assert limited, "the peering grants are limited to the peering's name"
+    for key, names in limited.items():
+        assert key in used, f"{key}: limited to {names}, but never called by name"
+        assert used[key] <= names, f"{key}: calls {used[key] - names} outside {names}"
+        assert names <= used[key], f"{key}: names {names - used[key]} that nothing touches"
+    # A kind only ever listed or watched cannot be limited by name (kopf uses no field selector).
+    for group, resource, verb in limited:
+        assert verb not in ("list", "watch"), f"{group}/{resource}: {verb} by name needs a selector"
 
 
 def test_the_recording_covers_every_kind_of_call() -> None:
