@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
-from sealer.errors import InputError, SealopsError
+from sealer.errors import InputError, ManifestError, SealopsError
 from sealer.manifests import dump_documents
+from sealer.reader import InputBoundError, read_yaml_document
 from sealer.render.config import default_kv_version, vault_config
 from sealer.render.engine import Mode, RenderOptions, render
 from sealer.render.inputs import Document, load_path, load_stream
@@ -91,8 +92,10 @@ def render_krm(
 def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOptions, list[str]]:
     """A kustomize exec plugin's config: options, and its ``files`` (none for a transformer)."""
     try:
-        config = yaml.safe_load(Path(config_path).read_bytes())
-    except (OSError, yaml.YAMLError):
+        config = read_yaml_document(Path(config_path).read_bytes(), source=config_path)
+    except InputBoundError:
+        raise
+    except (OSError, ManifestError):
         raise InputError("cannot read the plugin config", where=config_path) from None
     if not isinstance(config, dict):
         raise InputError("the plugin config is not an object", where=config_path)
