@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -138,10 +139,22 @@ def dump_documents(docs: list[dict[str, Any]], output: str) -> str:
         body: Any = (
             docs[0] if len(docs) == 1 else {"apiVersion": "v1", "kind": "List", "items": docs}
         )
-        return json.dumps(body, indent=2) + "\n"
+        try:
+            return json.dumps(body, indent=2, default=_json_value) + "\n"
+        except TypeError:  # a mapping key that is not text or a number (a date, say)
+            raise ManifestError("holds a mapping key that JSON cannot hold") from None
     return yaml.dump_all(
         docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=2**31 - 1
     )
+
+
+def _json_value(value: Any) -> Any:
+    """What JSON has no type for, as Kubernetes writes it: timestamps as text, bytes as base64."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise ManifestError(f"holds a {type(value).__name__}, which JSON cannot hold")
 
 
 def _metadata(doc: Mapping[str, Any], where: str) -> dict[str, Any]:
