@@ -21,6 +21,7 @@ raises :class:`InputBoundError` naming the source and the bound; errors never qu
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -72,6 +73,20 @@ class InputBoundError(ManifestError):
 
 # libyaml when PyYAML has it: an app of a thousand manifests loads in a tenth of the time.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# An alias token is ``*name`` where a node may start: at the start of a line or after a space, a
+# flow indicator or the ``:`` of a JSON-like key. NUL and the BOM's last byte stand before it in
+# UTF-16 and BOM-led text. Without such a ``*`` the text has no alias, and its document is a tree
+# (measured without bookkeeping); a ``*`` inside quotes or words (``'*.example.com'``,
+# ``0 * * * *``) does not count. A wrong guess could only cost time: the tree walk is bounded too.
+_ALIAS_BYTES = re.compile(rb"(?:^|[\s\[\{,:\x00\xbf])\*[^\s\[\]\{\},]")
+_ALIAS_TEXT = re.compile(r"(?:^|[\s\[\{,:\x00\ufeff])\*[^\s\[\]\{\},]")
+
+
+def _may_alias(data: bytes | str) -> bool:
+    pattern = _ALIAS_BYTES if isinstance(data, bytes) else _ALIAS_TEXT
+    return pattern.search(data) is not None  # type: ignore[arg-type]
 
 
 def _size(data: bytes | str) -> int:
@@ -195,6 +210,7 @@ class _Counter:
     def _measure_tree(self, root: Node) -> None:
         """:meth:`measure` for a document without aliases: a tree, so no bookkeeping per node."""
         max_depth = self.limits.max_depth
+        room = self.limits.max_nodes - self.nodes
         total = 0
         stack: list[tuple[Node, int]] = [(root, 1)]
         while stack:
@@ -202,6 +218,8 @@ class _Counter:
             total += 1
             if depth >= max_depth:
                 raise _bound(f"nests deeper than {max_depth} levels", self.source)
+            if total > room:
+                self.grow(total, 1)
             depth += 1
             if node.__class__ is MappingNode:
                 for key, value in node.value:
@@ -249,8 +267,7 @@ def read_yaml_nodes(
     """
     _check_size(data, source, limits)
     counter = _Counter(source, limits)
-    # An alias is written ``*name``: a text without ``*`` has none, and is measured as a tree.
-    aliased = b"*" in data if isinstance(data, bytes) else "*" in data
+    aliased = _may_alias(data)
     loader = _Loader(data)
     try:
         while loader.check_node():

@@ -123,6 +123,20 @@ _REFUSED = {
     "alias-bomb-read-yaml": Refusal(
         alias_bomb(), read_yaml, "expands to more than", "refused by the reader, before flattening"
     ),
+    "alias-bomb-utf16": Refusal(
+        alias_bomb().decode().encode("utf-16"), load_documents, "expands to more than",
+        "libyaml reads UTF-16 too: the aliases must still be seen",
+    ),
+    "alias-bomb-bom": Refusal(
+        "\ufeff".encode() + alias_bomb(), load_documents, "expands to more than", "a BOM first"
+    ),
+    "alias-bomb-json-like": Refusal(
+        b'{"l0": &l0 [1, 2], ' + b", ".join(
+            b'"l%d": &l%d [*l%d,*l%d,*l%d,*l%d,*l%d,*l%d,*l%d,*l%d]' % ((k, k) + (k - 1,) * 8)
+            for k in range(1, 10)
+        ) + b"}",
+        read_yaml, "expands to more than", "flow style, no spaces before the aliases",
+    ),
     "few-aliases-2-per-level": Refusal(
         few_alias_laughs(), read_yaml, "expands to more than", "64 aliases, 2**32 nodes"
     ),
