@@ -20,9 +20,9 @@ private-key work for anyone who can reach the Service, so that work is bounded a
   the first token taken before the body is read). See
   :class:`ClientLimiter` for who counts as a client.
 
-``/v1/keys`` answers from a cache of the usage counts (one cluster-wide LIST per ``keys_ttl``
-at most, however many ask) and is rate-limited too. Responses never contain plaintext: verify
-answers yes/no, rotate returns ciphertext.
+``/v1/keys`` answers from a cache of the usage counts (one cluster-wide LIST per ``keys_ttl``,
+or per second after a reconcile, however many ask) and is rate-limited too. Responses never
+contain plaintext: verify answers yes/no, rotate returns ciphertext.
 """
 
 from __future__ import annotations
@@ -75,6 +75,10 @@ HTTP_LIMITS = DEFAULT_LIMITS.with_(
     max_aliases=1_000,
     max_depth=64,
 )
+#: Seconds between two LISTs for /v1/keys at the least, however often SealedSecrets change.
+_USAGE_FLOOR = 1.0
+#: Seconds after a reconcile within which its status may not be written yet.
+_SETTLE = 2.0
 #: Clients whose buckets are remembered; the least recently seen is forgotten first.
 MAX_CLIENTS = 4096
 #: A peer that forwards for others (X-Forwarded-For) gets this many clients' worth in all.
@@ -233,6 +237,7 @@ class HttpServer:
         self.keys_ttl = keys_ttl
         self.clock = clock
         self._usage: tuple[float, Counter[str]] | None = None
+        self._changed_at = float("-inf")
         self._usage_lock = threading.Lock()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -400,15 +405,25 @@ class HttpServer:
             text=text, content_type="application/json" if want_json else "application/yaml"
         )
 
+    def usage_changed(self) -> None:
+        """A SealedSecret was reconciled: /v1/keys lists again until its status has settled."""
+        self._changed_at = self.clock()
+
     def key_usage(self) -> Counter[str]:
         """SealedSecrets per key, from a cluster-wide LIST at most once per ``keys_ttl``.
 
-        One caller lists while the others wait for its answer: a burst of requests costs one LIST.
+        Sooner after a reconcile (:meth:`usage_changed`): a LIST made less than ``_SETTLE``
+        seconds after one may miss its status, which kopf writes after the handler returns, so
+        it is not kept; but there is never more than one LIST per ``_USAGE_FLOOR`` seconds. One
+        caller lists while the others wait for its answer: a burst of requests costs one LIST.
         """
         with self._usage_lock:
             now = self.clock()
-            if self._usage is not None and now - self._usage[0] < self.keys_ttl:
-                return Counter(self._usage[1])
+            if self._usage is not None:
+                taken, usage = self._usage
+                settled = taken >= self._changed_at + _SETTLE
+                if now - taken < _USAGE_FLOOR or (settled and now - taken < self.keys_ttl):
+                    return Counter(usage)
             self.metrics.key_usage_lists.inc()
             usage = count_key_usage(self.kube.list(SEALED_SECRETS))
             self._usage = (self.clock(), usage)

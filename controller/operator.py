@@ -261,6 +261,7 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
                 patch.status[key] = value
 
         verdict = app.sealed.reconcile(dict(body), retry=retry, status_sink=to_patch)
+        app.http.usage_changed()  # /v1/keys counts afresh (its cache lists at most once a second)
         if verdict.retry_after is not None:
             raise kopf.TemporaryError(verdict.message, delay=verdict.retry_after)
 

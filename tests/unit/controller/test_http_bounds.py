@@ -314,3 +314,23 @@ def test_reconcile_over_the_rsa_bound_is_invalid_spec_with_no_rsa_work(
     assert expect in verdict.message and "spec.encryptedData" in verdict.message
     assert verdict.retry_after is None, "only an edit can change the answer"
     assert ops(harness) == 0
+
+
+def test_keys_list_again_once_a_reconcile_has_settled(
+    harness: Harness, kube: FakeKube, tick: FakeClock
+) -> None:
+    """After a reconcile, /v1/keys lists again (its status lands just after), once a second."""
+    install_keys(harness, small_key(1))
+    server = HttpServer(keyring=harness.keyring, kube=kube, metrics=harness.metrics, clock=tick)
+
+    def lists() -> float:
+        return float(harness.metrics.key_usage_lists._value.get())
+
+    assert server.key_usage() == {} and lists() == 1
+    kube.put(SEALED_SECRETS, sealed_doc())
+    server.usage_changed()
+    steps = [(0.0, 1, 0), (1.5, 2, 1), (0.5, 2, 1), (1.0, 3, 1), (10.0, 3, 1), (30.0, 4, 1)]
+    for advance, expected_lists, counted in steps:
+        tick.now += advance
+        usage = server.key_usage()
+        assert (lists(), usage[small_key(1).fingerprint]) == (expected_lists, counted), advance
