@@ -248,6 +248,9 @@ def _children(node: Node) -> list[Node]:
 
 
 def _yaml_error(exc: Exception, source: str) -> ManifestError:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem == "exceeded maximum nesting depth":
+        # libyaml's own depth bound (1,000 levels), met before ours while scanning ahead.
+        return _bound("nests deeper than 1,000 levels", source)
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

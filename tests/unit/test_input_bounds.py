@@ -147,7 +147,7 @@ _REFUSED = {
         b"a: &a [1, *a]\n", read_yaml, "recursive alias", "a node inside itself never ends"
     ),
     "deep-flow-yaml-100000": Refusal(
-        b"[" * 100_000 + b"]" * 100_000, load_documents, "malformed YAML", "libyaml stops at 1000"
+        b"[" * 100_000 + b"]" * 100_000, load_documents, "nests deeper than 1,000", "libyaml's bound"
     ),
     "deep-flow-yaml-200": Refusal(
         b"[" * 200 + b"]" * 200, load_documents, "nests deeper than 128", "within libyaml's bound"
@@ -428,7 +428,8 @@ def test_every_subcommand_refuses_the_alias_bomb(
 
 
 _CLI_DEEP = {
-    "deep-yaml": (b"[" * 100_000 + b"]" * 100_000, "malformed YAML"),
+    "deep-yaml": (b"[" * 100_000 + b"]" * 100_000, "nests deeper than 1,000 levels"),
+    "deep-block-yaml": (b"- " * 100_000 + b"x\n", "nests deeper than 1,000 levels"),
     "deep-json": (b'{"a":' * 500 + b"1" + b"}" * 500, "nests deeper than 128"),
 }
 
