@@ -99,9 +99,17 @@ def _cutoff(value: str | None) -> dt.datetime | None:
     help="How often to check every managed Secret for drift.",
 )
 @click.option(
-    "--rate-limit", type=float, default=5.0, help="/v1/verify and /v1/rotate requests per second."
+    "--rate-limit",
+    type=float,
+    default=20.0,
+    help="Private-key operations per second per client on /v1/verify, /v1/rotate and /v1/keys.",
 )
-@click.option("--rate-burst", type=int, default=20, help="Burst for --rate-limit.")
+@click.option(
+    "--rate-burst",
+    type=int,
+    default=512,
+    help="Burst for --rate-limit; at least 512, what one request may cost.",
+)
 @click.option("--workers", type=click.IntRange(1), default=4, help="Handler threads.")
 @click.option(
     "--key-size",

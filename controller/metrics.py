@@ -93,6 +93,17 @@ class Metrics:
         self.http_requests = Counter(
             "sealops_http_requests", "HTTP requests served", ["path", "method", "code"], registry=r
         )
+        self.http_rate_limited = Counter(
+            "sealops_http_rate_limited",
+            "HTTP requests refused with 429: the client's token bucket was short",
+            ["path"],
+            registry=r,
+        )
+        self.key_usage_lists = Counter(
+            "sealops_key_usage_lists",
+            "Cluster-wide LISTs of SealedSecrets made to count key usage for /v1/keys",
+            registry=r,
+        )
         self.http_seconds = Histogram(
             "sealops_http_request_duration_seconds", "HTTP request latency", ["path"], registry=r
         )

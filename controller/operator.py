@@ -58,8 +58,8 @@ class Settings:
     peering_identity: str | None = None  # set by run() with --peering: our key in the peering
     key_sync_interval: float = 30.0
     resync_interval: float = 600.0
-    rate_limit: float = 5.0
-    rate_burst: int = 20
+    rate_limit: float = 20.0  # private-key operations per second, per client
+    rate_burst: int = 512
     workers: int = 4
     key_size: int = 4096
     kubeconfig: str | None = None
@@ -266,6 +266,7 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
                 patch.status[key] = value
 
         verdict = app.sealed.reconcile(dict(body), retry=retry, status_sink=to_patch)
+        app.http.usage_changed()  # /v1/keys counts afresh (its cache lists at most once a second)
         if verdict.retry_after is not None:
             raise kopf.TemporaryError(verdict.message, delay=verdict.retry_after)
 

@@ -2,7 +2,8 @@
 
 Called by the kopf handlers (create/update/resume), by the drift check on managed Secrets, and by
 the resync loop. One reconcile: parse → unseal (hint first, then every key; a key-ring reload
-when nothing opens it) → render the template → write the Secret under the ownership rules →
+when nothing opens it; over the RSA work bound, ``InvalidSpec`` before any private-key
+operation) → render the template → write the Secret under the ownership rules →
 status, Event, metrics. Failures keep whatever Secret exists untouched.
 
 The Secret is the SealedSecret's own name in its own namespace (nothing in the spec can name
@@ -24,7 +25,7 @@ from controller.secretwriter import DesiredSecret, Owner, SecretNotOwned, Secret
 from sealer.errors import EnvelopeError, ManifestError, SealopsError, TemplateError
 from sealer.kube import KubeConflict, KubeError, KubeInvalid, ResourceRef
 from sealer.manifests import API_VERSION, KIND, parse_sealed_secret
-from sealer.sealing import Unsealed, unseal, unsealed_secret
+from sealer.sealing import Unsealed, Work, WorkBoundError, unseal, unsealed_secret
 
 __all__ = ["SEALED_SECRETS", "SealedSecretReconciler"]
 
@@ -74,6 +75,10 @@ class SealedSecretReconciler:
             return Verdict(False, "InvalidSpec", str(exc))
         try:
             opened = self._unseal(sealed)
+        except WorkBoundError as exc:
+            # Too many recipients or private-key operations: refused before the RSA work, and
+            # not retried, since only an edit of the object can change the answer.
+            return Verdict(False, "InvalidSpec", str(exc))
         except EnvelopeError as exc:
             # Keys may yet be restored or imported: retry slowly rather than never.
             return Verdict(False, "DecryptFailed", str(exc), retry_after=_backoff(retry, 30, 1800))
@@ -113,7 +118,6 @@ class SealedSecretReconciler:
             )
         except SealopsError as exc:  # the writer's tenancy rules: the spec must change first
             return Verdict(False, exc.reason, str(exc), extra)
-        self.metrics.private_key_ops.inc(opened.private_key_ops)
         self.metrics.values_unsealed.inc(len(opened.values))
         for fingerprint in opened.opened_with.values():
             self.metrics.key_usage.labels(fingerprint).inc()
@@ -135,14 +139,17 @@ class SealedSecretReconciler:
 
     def _unseal(self, sealed: Any) -> Unsealed:
         start = time.thread_time()
+        work = Work()
         try:
-            return self._unseal_with_reload(sealed)
+            return self._unseal_with_reload(sealed, work)
         finally:
+            # Every private-key operation counts, the ones that failed too.
+            self.metrics.private_key_ops.inc(work.ops)
             self.metrics.unseal_cpu.inc(time.thread_time() - start)
 
-    def _unseal_with_reload(self, sealed: Any) -> Unsealed:
+    def _unseal_with_reload(self, sealed: Any, work: Work) -> Unsealed:
         try:
-            return unseal(sealed, self.keyring.all())
+            return unseal(sealed, self.keyring.all(), work=work)
         except EnvelopeError:
             # A key may have been restored since the last sync: reload once, then try again.
             now = time.monotonic()
@@ -154,7 +161,7 @@ class SealedSecretReconciler:
             except SealopsError as exc:
                 log.warning("cannot reload keys: %s", exc)
                 raise
-            return unseal(sealed, self.keyring.all())
+            return unseal(sealed, self.keyring.all(), work=work)
 
 
 def _backoff(retry: int, base: float, cap: float) -> float:

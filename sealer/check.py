@@ -18,6 +18,9 @@ from typing import Any
 
 import yaml
 
+from sealer.errors import ManifestError
+from sealer.reader import InputBoundError, read_yaml_nodes
+
 __all__ = ["Finding", "scan"]
 
 _PEM_PRIVATE = re.compile(rb"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----")
@@ -69,17 +72,12 @@ def _is_placeholder(value: str, *, generic: bool = False) -> bool:
 def _plaintext_secrets(path: str, content: bytes) -> list[Finding]:
     findings: list[Finding] = []
     try:
-        loader = yaml.SafeLoader(content)
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                if node is None:
-                    continue
-                doc = loader.construct_document(node)
-                findings += _check_document(path, node, doc)
-        finally:
-            loader.dispose()
-    except (yaml.YAMLError, UnicodeDecodeError):
+        # The bounded reader: past a bound (an alias bomb, say) it raises, and the check fails.
+        for node, doc in read_yaml_nodes(content, source=path):
+            findings += _check_document(path, node, doc)
+    except InputBoundError:
+        raise
+    except ManifestError:
         return findings  # not YAML/JSON (a template, a script): the text checks still ran
     return findings
 

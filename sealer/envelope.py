@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sealer.errors import DecryptError, EnvelopeError, ScopeError
 
 __all__ = [
+    "MAX_RECIPIENTS",
     "RandomSource",
     "Scope",
     "decode_blob",
@@ -33,6 +34,7 @@ __all__ = [
     "hybrid_encrypt",
     "join_recipients",
     "label_for",
+    "recipient_count",
     "split_recipients",
     "wrapped_key_length",
 ]
@@ -161,11 +163,34 @@ def decode_blob(blob: str) -> bytes:
     return raw
 
 
+#: Recipients one sealed value may hold (docs/format.md, extension 2). Each recipient may cost a
+#: private-key operation per key when the value is opened, so the count is bounded: a value of
+#: thousands of comma-joined blobs is refused before any RSA work.
+MAX_RECIPIENTS = 16
+
+
 def join_recipients(blobs: Sequence[str]) -> str:
     """Several recipients' blobs for one value: comma-joined (``,`` is not in base64)."""
+    if len(blobs) > MAX_RECIPIENTS:
+        raise EnvelopeError(
+            f"{len(blobs)} recipients for one value; at most {MAX_RECIPIENTS} are allowed"
+        )
     return ",".join(blobs)
 
 
+def recipient_count(value: str) -> int:
+    """How many blobs :func:`split_recipients` would give, without splitting."""
+    return value.count(",") + 1
+
+
 def split_recipients(value: str) -> list[str]:
-    """The inverse of :func:`join_recipients`; a single-recipient value gives one blob."""
+    """The inverse of :func:`join_recipients`; a single-recipient value gives one blob.
+
+    More than :data:`MAX_RECIPIENTS` blobs is an :class:`EnvelopeError`, found before splitting.
+    """
+    count = recipient_count(value)
+    if count > MAX_RECIPIENTS:
+        raise EnvelopeError(
+            f"holds {count:,} recipients; at most {MAX_RECIPIENTS} are allowed per value"
+        )
     return [part.strip() for part in value.split(",")]

@@ -21,13 +21,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from sealer.errors import CertificateExpired, KeyMaterialError
+from sealer.errors import CertificateExpired, KeyMaterialError, ManifestError
+from sealer.reader import InputBoundError, read_yaml
 
 __all__ = [
     "DEFAULT_KEY_SIZE",
@@ -255,8 +255,10 @@ def _pem_keys(
 
 def _secret_keys(data: bytes, source: str) -> Iterator[KeyPair]:
     try:
-        docs = [doc for doc in yaml.safe_load_all(data) if doc is not None]
-    except yaml.YAMLError:
+        docs = [doc for doc in read_yaml(data, source=source) if doc is not None]
+    except InputBoundError:
+        raise
+    except ManifestError:
         raise KeyMaterialError(
             "neither PEM nor a YAML/JSON Secret with tls.key", where=source
         ) from None

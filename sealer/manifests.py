@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ import yaml
 
 from sealer.envelope import Scope
 from sealer.errors import ManifestError, ScopeError
+from sealer.reader import DEFAULT_LIMITS, InputBoundError, ReadLimits, read_yaml
 
 __all__ = [
     "ANN_SCOPE",
@@ -108,31 +110,21 @@ _TYPE_NAMES: dict[type, str] = {
 # Documents
 
 
-# libyaml when PyYAML has it: an app of a thousand manifests loads in a tenth of the time.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml when PyYAML has it: a thousand manifests dump in a tenth of the time.
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def load_documents(data: bytes | str, *, source: str) -> list[dict[str, Any]]:
+def load_documents(
+    data: bytes | str, *, source: str, limits: ReadLimits = DEFAULT_LIMITS
+) -> list[dict[str, Any]]:
     """Every object in a YAML or JSON stream, with ``List`` kinds flattened. Empty docs skipped.
 
-    Errors give the line and column only: PyYAML's problem text can quote the input.
+    Read by :func:`sealer.reader.read_yaml` under ``limits`` (size, documents, depth, aliases,
+    expanded size); Lists nest at most ``limits.max_list_depth`` deep and give at most
+    ``limits.max_objects`` objects. Errors give the line and column only, never the text.
     """
-    try:
-        docs = list(yaml.load_all(data, Loader=_Loader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ManifestError(f"malformed YAML{at}", where=source) from None
-    except (yaml.YAMLError, ValueError):
-        raise ManifestError("malformed YAML", where=source) from None
-    except UnicodeDecodeError:
-        raise ManifestError("not UTF-8 text", where=source) from None
-    return list(_objects(docs, source))
-
-
-def _objects(docs: Iterable[Any], source: str) -> Iterator[dict[str, Any]]:
-    for index, doc in enumerate(docs):
+    out: list[dict[str, Any]] = []
+    for index, doc in enumerate(read_yaml(data, source=source, limits=limits)):
         if doc is None:
             continue
         if not isinstance(doc, dict):
@@ -140,10 +132,31 @@ def _objects(docs: Iterable[Any], source: str) -> Iterator[dict[str, Any]]:
                 f"document {index + 1} is a {type(doc).__name__}, not a Kubernetes object",
                 where=source,
             )
-        if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
-            yield from _objects(doc["items"], source)
-        else:
-            yield doc
+        _flatten(doc, out, 1, source, limits)
+    return out
+
+
+def _flatten(
+    doc: dict[str, Any], out: list[dict[str, Any]], depth: int, source: str, limits: ReadLimits
+) -> None:
+    if not (str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list)):
+        if len(out) >= limits.max_objects:
+            raise InputBoundError(
+                f"holds more than {limits.max_objects:,} objects; refused", where=source
+            )
+        out.append(doc)
+        return
+    if depth > limits.max_list_depth:
+        raise InputBoundError(
+            f"nests Lists deeper than {limits.max_list_depth} levels; refused", where=source
+        )
+    for index, item in enumerate(doc["items"]):
+        if not isinstance(item, dict):
+            raise ManifestError(
+                f"List item {index + 1} is a {type(item).__name__}, not a Kubernetes object",
+                where=source,
+            )
+        _flatten(item, out, depth + 1, source, limits)
 
 
 def dump_documents(docs: list[dict[str, Any]], output: str) -> str:
@@ -152,10 +165,22 @@ def dump_documents(docs: list[dict[str, Any]], output: str) -> str:
         body: Any = (
             docs[0] if len(docs) == 1 else {"apiVersion": "v1", "kind": "List", "items": docs}
         )
-        return json.dumps(body, indent=2) + "\n"
+        try:
+            return json.dumps(body, indent=2, default=_json_value) + "\n"
+        except TypeError:  # a mapping key that is not text or a number (a date, say)
+            raise ManifestError("holds a mapping key that JSON cannot hold") from None
     return yaml.dump_all(
         docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=2**31 - 1
     )
+
+
+def _json_value(value: Any) -> Any:
+    """What JSON has no type for, as Kubernetes writes it: timestamps as text, bytes as base64."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise ManifestError(f"holds a {type(value).__name__}, which JSON cannot hold")
 
 
 def _metadata(doc: Mapping[str, Any], where: str) -> dict[str, Any]:

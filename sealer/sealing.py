@@ -6,6 +6,10 @@ CLI and by the controller. Plaintext lives only in memory here; errors name keys
 Unsealing uses the ``sealed-with`` hint to go straight to the right private key; without a hint,
 or when the hinted key fails, it falls back to every key (as Bitnami's controller does). The
 number of RSA private-key operations is returned so the controller can export it as a metric.
+
+That work is bounded: at most ``MAX_RECIPIENTS`` recipients per value, and at most ``max_ops``
+private-key operations per call (``MAX_PRIVATE_KEY_OPS`` by default). :func:`plan_private_key_ops`
+refuses what is over the bound before any RSA work; the fallback after a wrong hint stops at it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sealer.envelope import (
+    MAX_RECIPIENTS,
     RandomSource,
     Scope,
     decode_blob,
@@ -25,6 +30,7 @@ from sealer.envelope import (
     hybrid_encrypt,
     join_recipients,
     label_for,
+    recipient_count,
     split_recipients,
 )
 from sealer.errors import DecryptError, EnvelopeError, ManifestError, ScopeError
@@ -42,9 +48,13 @@ from sealer.manifests import (
 )
 
 __all__ = [
+    "MAX_PRIVATE_KEY_OPS",
     "Unsealed",
+    "Work",
+    "WorkBoundError",
     "merge_into",
     "migrate_bitnami",
+    "plan_private_key_ops",
     "reencrypt",
     "seal_secret",
     "seal_value",
@@ -52,6 +62,56 @@ __all__ = [
     "unseal_value",
     "unsealed_secret",
 ]
+
+
+#: Private-key operations one object (or one HTTP request) may cost. With the key hint, opening a
+#: value costs one; without it, one per recipient per key. About two seconds of RSA-4096 work.
+MAX_PRIVATE_KEY_OPS = 512
+
+
+@dataclass
+class Work:
+    """Private-key operations spent, counted as they are made, whether or not they succeed."""
+
+    ops: int = 0
+
+
+class WorkBoundError(ManifestError):
+    """Opening the object would take more RSA work than the bound allows; refused before it."""
+
+    reason = "InvalidSpec"
+
+
+def plan_private_key_ops(
+    sealed: SealedSecretDoc, keys: Sequence[KeyPair], *, max_ops: int = MAX_PRIVATE_KEY_OPS
+) -> int:
+    """The private-key operations opening ``sealed`` with ``keys`` is planned to take.
+
+    One per value whose hint names a loaded key, else one per recipient per key. Raises
+    :class:`WorkBoundError`, naming the field and the bound, when a value holds more than
+    ``MAX_RECIPIENTS`` recipients or the plan passes ``max_ops``. No RSA work is done here.
+    """
+    loaded = {k.fingerprint for k in keys}
+    planned = 0
+    for name, value in sealed.encrypted.items():
+        count = recipient_count(value)
+        if count > MAX_RECIPIENTS:
+            raise WorkBoundError(
+                f"holds {count:,} recipients; at most {MAX_RECIPIENTS} are allowed per value",
+                where=sealed.ref,
+                field=f"spec.encryptedData.{name}",
+            )
+        hint = sealed.sealed_with.get(name, ())
+        hinted = len(hint) == count and any(fp in loaded for fp in hint)
+        planned += 1 if hinted else count * max(1, len(keys))
+    if planned > max_ops:
+        raise WorkBoundError(
+            f"opening its {len(sealed.encrypted)} value(s) would take {planned:,} private-key "
+            f"operations; at most {max_ops} are allowed per object",
+            where=sealed.ref,
+            field="spec.encryptedData",
+        )
+    return planned
 
 
 def seal_value(
@@ -77,6 +137,11 @@ def seal_secret(
     """A SealedSecret manifest for ``secret``. ``scope`` overrides the Secret's annotations."""
     if not recipients:
         raise ManifestError("no certificate to seal for", where=secret.ref)
+    if len(recipients) > MAX_RECIPIENTS:
+        raise ManifestError(
+            f"{len(recipients)} certificates to seal for; at most {MAX_RECIPIENTS} are allowed",
+            where=secret.ref,
+        )
     scope = scope or scope_from_annotations(secret.annotations, where=secret.ref) or Scope.STRICT
     try:
         label = label_for(scope, secret.namespace, secret.name)
@@ -121,10 +186,13 @@ def unseal_value(
     label: bytes,
     *,
     hint: Sequence[str] = (),
+    max_ops: int = MAX_PRIVATE_KEY_OPS,
+    work: Work | None = None,
 ) -> tuple[bytes, str, int]:
     """Open one (possibly multi-recipient) value. Returns (plaintext, fingerprint, RSA ops).
 
-    The hinted blob/key pairs are tried first; then every blob with every key of a matching size.
+    The hinted blob/key pairs are tried first; then every blob with every key of a matching size,
+    until ``max_ops`` private-key operations are spent (then :class:`WorkBoundError`).
     """
     if not keys:
         raise DecryptError("no private key to unseal with")
@@ -144,7 +212,13 @@ def unseal_value(
         # skip without spending an RSA operation.
         if not envelope_fits(envelope, key.private_key):
             continue
+        if ops >= max_ops:
+            raise WorkBoundError(
+                f"opening it would take more than {max_ops} private-key operations; refused"
+            )
         ops += 1
+        if work is not None:
+            work.ops += 1
         try:
             return hybrid_decrypt(key.private_key, envelope, label), key.fingerprint, ops
         except EnvelopeError as exc:
@@ -157,16 +231,34 @@ def unseal_value(
     )
 
 
-def unseal(sealed: SealedSecretDoc, keys: Sequence[KeyPair]) -> Unsealed:
-    """Open every value of a SealedSecret; the first failure raises, naming the key."""
+def unseal(
+    sealed: SealedSecretDoc,
+    keys: Sequence[KeyPair],
+    *,
+    max_ops: int = MAX_PRIVATE_KEY_OPS,
+    work: Work | None = None,
+) -> Unsealed:
+    """Open every value of a SealedSecret; the first failure raises, naming the key.
+
+    The plan is checked first (:func:`plan_private_key_ops`), so an object over the bound costs
+    no RSA work; the fallback after a wrong hint stops once ``max_ops`` are spent in all.
+    """
+    plan_private_key_ops(sealed, keys, max_ops=max_ops)
     label = label_for_sealed(sealed)
     values: dict[str, bytes] = {}
     opened_with: dict[str, str] = {}
     ops = 0
     for key, value in sealed.encrypted.items():
         try:
-            plain, fp, used = unseal_value(value, keys, label, hint=sealed.sealed_with.get(key, ()))
-        except EnvelopeError as exc:
+            plain, fp, used = unseal_value(
+                value,
+                keys,
+                label,
+                hint=sealed.sealed_with.get(key, ()),
+                max_ops=max_ops - ops,
+                work=work,
+            )
+        except (EnvelopeError, WorkBoundError) as exc:
             raise exc.located(where=sealed.ref, field=f"spec.encryptedData.{key}") from None
         ops += used
         values[key] = plain
@@ -267,11 +359,13 @@ def reencrypt(
     recipients: Sequence[Recipient],
     *,
     random: RandomSource = os.urandom,
+    max_ops: int = MAX_PRIVATE_KEY_OPS,
+    work: Work | None = None,
 ) -> dict[str, Any]:
     """Open every value with ``keys`` and seal it again for ``recipients``, same scope and label."""
     if sealed.bitnami:
         raise ManifestError("is a Bitnami SealedSecret: run `seal migrate` first", where=sealed.ref)
-    opened = unseal(sealed, keys)
+    opened = unseal(sealed, keys, max_ops=max_ops, work=work)
     label = label_for_sealed(sealed)
     fps = [r.fingerprint for r in recipients]
     encrypted = {

@@ -43,6 +43,7 @@ from sealer.manifests import (
     secret_manifest,
 )
 from sealer.online import ControllerTarget
+from sealer.reader import read_json
 from sealer.sealing import (
     merge_into,
     migrate_bitnami,
@@ -570,7 +571,7 @@ def keys_cmd(output: str, **target: Any) -> None:
 
     from sealer.online import request
 
-    answer = json.loads(request(target_from(target), "GET", "/v1/keys"))
+    answer = read_json(request(target_from(target), "GET", "/v1/keys"), source="/v1/keys")
     keys = answer.get("keys") or []
     if output == "json":
         _emit(json.dumps(answer, indent=2) + "\n", None)

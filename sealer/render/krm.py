@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
-from sealer.errors import InputError, SealopsError
+from sealer.errors import InputError, ManifestError, SealopsError
+from sealer.reader import InputBoundError, read_yaml_document
 from sealer.render.engine import RenderFailed
 from sealer.render.files import shown
 from sealer.render.inputs import Document
@@ -27,8 +26,10 @@ _PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io
 
 def parse_resource_list(data: bytes) -> tuple[ResourceList, list[Document]]:
     try:
-        doc = yaml.safe_load(data)
-    except yaml.YAMLError:
+        doc = read_yaml_document(data, source="stdin")
+    except InputBoundError:
+        raise
+    except ManifestError:
         raise InputError("stdin is not a YAML ResourceList", where="stdin") from None
     if not isinstance(doc, dict) or doc.get("kind") != "ResourceList":
         raise InputError("--krm expects a ResourceList on stdin", where="stdin")

@@ -24,12 +24,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
-
+from sealer.errors import ManifestError
+from sealer.reader import InputBoundError, read_json, read_yaml_document
 from sealer.render.errors import ModifierError
 from sealer.render.jsonpath import evaluate
 from sealer.render.placeholders import Modifier
@@ -57,8 +56,10 @@ def _apply(modifier: Modifier, value: Any) -> Any:
         return _json(text, name)
     if name == "yamlParse":
         try:
-            return yaml.safe_load(text)
-        except (yaml.YAMLError, ValueError, RecursionError):
+            return read_yaml_document(text, source="yamlParse")
+        except InputBoundError as exc:
+            raise ModifierError(f"yamlParse: the value {exc.message}") from None
+        except ManifestError:
             raise ModifierError("yamlParse: the value is not valid YAML") from None
     if name == "indent":
         return _indent(text, int(modifier.args[0]))
@@ -75,8 +76,10 @@ def _string(value: Any, name: str) -> str:
 
 def _json(text: str, name: str) -> Any:
     try:
-        return json.loads(text)
-    except ValueError:
+        return read_json(text, source=name)
+    except InputBoundError as exc:
+        raise ModifierError(f"{name}: the value {exc.message}") from None
+    except ManifestError:
         raise ModifierError(f"{name}: the value is not valid JSON") from None
 
 

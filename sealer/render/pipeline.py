@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
-from sealer.errors import InputError, SealopsError
+from sealer.errors import InputError, ManifestError, SealopsError
 from sealer.manifests import dump_documents
+from sealer.reader import InputBoundError, read_yaml_document
 from sealer.render.config import check_application_env, default_kv_version, vault_config
 from sealer.render.engine import Mode, RenderOptions, render
 from sealer.render.files import inside, read_bounded, shown
@@ -106,8 +107,10 @@ def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOpti
     """
     data = read_bounded(Path(config_path))
     try:
-        config = yaml.safe_load(data)
-    except (OSError, yaml.YAMLError):
+        config = read_yaml_document(data, source=shown(config_path))
+    except InputBoundError:
+        raise
+    except ManifestError:
         raise InputError("cannot read the plugin config", where=shown(config_path)) from None
     if not isinstance(config, dict):
         raise InputError("the plugin config is not an object", where=shown(config_path))
