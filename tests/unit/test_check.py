@@ -137,8 +137,7 @@ PASSING = [
 def test_scan_finds(content: bytes, line: int, fragment: str, reason: str) -> None:
     findings = scan("f.yaml", content)
     assert findings, reason
-    assert findings[0].line == line, reason
-    assert fragment in findings[0].message, reason
+    assert any(f.line == line and fragment in f.message for f in findings), (reason, findings)
 
 
 @pytest.mark.parametrize(
