@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -184,16 +185,19 @@ class _FileScan:
     problems: list[tuple[int, str]] = field(default_factory=list)
     sealed_lines: set[int] = field(default_factory=set)
     spans: list[_Span] = field(default_factory=list)
+    by_line: dict[int, str] | None = None
 
     def add(self, line: int, message: str) -> None:
         self.findings.append(Finding(self.path, line, message))
 
     def describe(self, line: int, kind: str) -> str:
-        inside = [s for s in self.spans if s.first <= line <= s.last]
-        if not inside:
-            return kind
-        span = min(inside, key=lambda s: s.last - s.first)
-        return f"{kind} in {span.where}"
+        """``kind``, and the object and field of the value on ``line`` (the shortest)."""
+        if self.by_line is None:
+            self.by_line = {}
+            for span in sorted(self.spans, key=lambda s: s.first - s.last):
+                self.by_line.update(dict.fromkeys(range(span.first, span.last + 1), span.where))
+        where = self.by_line.get(line)
+        return f"{kind} in {where}" if where else kind
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -398,33 +402,96 @@ def where_root(path: str) -> bool:
     return path == "" or bool(re.fullmatch(r"items\[\d+\]", path))
 
 
-def _compose(text: str) -> tuple[list[yaml.Node], _Problem | None]:
+# libyaml's parser where PyYAML has it (about 20 times faster); either way only its events are
+# used, and the nodes are built here without recursion, so no nesting depth can crash it.
+_PARSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVER: Any = yaml.resolver.Resolver()
+
+
+class _AliasProblem(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _compose(text: str, parser: Any = _PARSER) -> tuple[list[yaml.Node], _Problem | None]:
     """The documents' node trees (nothing is constructed, so aliases cost nothing), and the
-    first problem: a reason built from PyYAML's fixed wording only, never from the input."""
+    first problem: a reason built from the parser's fixed wording only, never from the input."""
     nodes: list[yaml.Node] = []
-    loader: yaml.SafeLoader | None = None
+    loader: Any = None
     try:
-        loader = yaml.SafeLoader(text)
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:
-                nodes.append(node)
+        loader = parser(text)
+        _build(loader, nodes)
     except yaml.reader.ReaderError as exc:
-        line = len(split_lines(text[: exc.position])) - 1
+        if isinstance(loader, yaml.SafeLoader):  # a character offset
+            line = text.count("\n", 0, exc.position)
+        else:  # libyaml: a byte offset in UTF-8
+            line = text.encode("utf-8", "replace")[: exc.position].count(b"\n")
         return nodes, _Problem(line, "a character YAML does not allow, such as NUL")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = re.split("['\"]", exc.problem or "syntax error", maxsplit=1)[0].strip()
         reason = re.sub(r",?\s*(?:but )?found$", "", reason)
         return nodes, _Problem(mark.line if mark else 0, reason.rstrip(",:") or "syntax error")
+    except _AliasProblem as exc:
+        return nodes, _Problem(exc.line, "an alias to an undefined anchor")
     except yaml.YAMLError:
         return nodes, _Problem(0, "not YAML")
-    except RecursionError:
-        return nodes, _Problem(0, "nested too deeply")
     finally:
         if loader is not None:
             loader.dispose()
     return nodes, None
+
+
+def _build(loader: Any, roots: list[yaml.Node]) -> None:
+    """Nodes from parser events, as PyYAML's composer makes them, but with a stack of its own."""
+    stack: list[list[Any]] = []  # [collection node, pending mapping key or None]
+    anchors: dict[str, yaml.Node] = {}
+    while True:
+        event = loader.get_event()
+        ev: Any = event  # attributes untyped: PyYAML's and libyaml's events differ in stubs
+        node: yaml.Node
+        if isinstance(event, yaml.StreamEndEvent):
+            return
+        if isinstance(event, yaml.DocumentStartEvent):
+            anchors = {}
+            continue
+        if isinstance(event, yaml.AliasEvent):
+            found = anchors.get(ev.anchor)
+            if found is None:
+                raise _AliasProblem(ev.start_mark.line)
+            node = found
+        elif isinstance(event, yaml.ScalarEvent):
+            tag = ev.tag
+            if tag in (None, "!"):
+                tag = _RESOLVER.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+            node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark)
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            sequence = isinstance(event, yaml.SequenceStartEvent)
+            cls = yaml.SequenceNode if sequence else yaml.MappingNode
+            tag = ev.tag
+            if tag in (None, "!"):
+                tag = _RESOLVER.resolve(cls, None, ev.implicit)
+            collection = cls(tag, [], ev.start_mark, ev.end_mark)
+            if ev.anchor is not None:
+                anchors[ev.anchor] = collection
+            stack.append([collection, None])
+            continue
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            node = stack.pop()[0]
+            node.end_mark = ev.end_mark
+        else:
+            continue  # stream start, document end
+        if isinstance(event, yaml.ScalarEvent) and ev.anchor is not None:
+            anchors[ev.anchor] = node
+        if not stack:
+            roots.append(node)
+        elif isinstance(stack[-1][0], yaml.SequenceNode):
+            stack[-1][0].value.append(node)
+        elif stack[-1][1] is None:
+            stack[-1][1] = node
+        else:
+            stack[-1][0].value.append((stack[-1][1], node))
+            stack[-1][1] = None
 
 
 def _neutralize(lines: Iterable[str]) -> str:

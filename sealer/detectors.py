@@ -41,6 +41,9 @@ _VAULT_TOKEN = re.compile(
     r"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{20,}|[sb]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])"
 )
 _ARMOR = re.compile(r"-----BEGIN |^\s*PuTTY-User-Key-File-")
+# A literal without which a plugin cannot match: npm's pattern (`//.+/:_authToken=`) backtracks
+# quadratically on long lines with many `//` (base64), so it runs only where it can match.
+_NEEDS = {"NpmDetector": "_authToken"}
 # A match that is a reference rather than a value: a placeholder, a template, an env reference.
 _REFERENCE = re.compile(r"<[^<>\n]*>|\{\{|\{%|^\$|\$\{|\$\(|^\{[A-Za-z_][\w.]*\}$")
 
@@ -147,6 +150,9 @@ def _matches(plugin: Any, line: str) -> Iterator[tuple[str, str]]:
     if type(plugin).analyze_string is not RegexBasedDetector.analyze_string:
         for found in plugin.analyze_string(line):
             yield str(found), str(found)
+        return
+    needed = _NEEDS.get(type(plugin).__name__)
+    if needed is not None and needed not in line:
         return
     for pattern in plugin.denylist:
         for match in pattern.finditer(line):
