@@ -56,9 +56,14 @@ _MARK = "\0"
 _GLUED = re.compile(rf"[A-Za-z0-9]{_MARK}|{_MARK}[A-Za-z0-9]")
 # A credential-named key assigned literal text: `password=x`, `"token": "x"`, `secret: x`.
 _CREDENTIAL = re.compile(
-    r"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|"
-    r"private[_-]?key|credentials?|auth)[\"']?\s*[=:]\s*[\"']?"
-    rf"(?![{_MARK}\"'\s,;&}}$]|$)"
+    r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))"  # the key's start, or a camelCase word's
+    r"(?i:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|private[_-]?key|credentials?|auth)"
+    r"[\"']?\s*[=:]\s*[\"']?"
+    rf"(?![{_MARK}\"'\s,;&{{}}\[\]$]|$)"  # then literal text, not a placeholder or a nesting
+)
+# Certificates and public keys only: public, so not plaintext to protect.
+_PUBLIC_PEM = re.compile(
+    r"(?:\s*-----BEGIN (CERTIFICATE|PUBLIC KEY)-----[A-Za-z0-9+/=\s]+-----END \1-----)+\s*"
 )
 # A URL whose userinfo password is literal: scheme://user:literal@host.
 _URL_PASSWORD = re.compile(rf"://[^\s/@]*:(?![{_MARK}$])[^\s/@{_MARK}]+@")
@@ -85,15 +90,17 @@ class Finding:
 def judge(value: str, *, generic: bool = False) -> str | None:
     """Why a Secret value is plaintext, or None if it is not.
 
-    - Empty (or blank) is fine. A value without a placeholder is a literal.
+    - Empty (or blank) is fine, and so is a value of PEM certificates or public keys only
+      (public). Any other value without a placeholder is a literal.
     - A value that is wholly a generic ``<key>`` is fine even without avp's path annotation:
       nothing fills it, and the text ``<key>`` is not a secret.
     - With placeholders, the literal text around them is structure (a URL, a DSN, ``Bearer ``,
       a ``prefix-``), except: a letter or digit touching a placeholder (``<path:…>hunter2``:
       the literal is part of the same token); a credential-named key given literal text
-      (``user=<vault:…>&password=hunter2``); a URL's userinfo password (``://u:hunter2@``).
+      (``user=<vault:…>&password=hunter2``, ``"dbPassword": "x"``; not when its value is an
+      object or a list); a URL's userinfo password (``://u:hunter2@``).
     """
-    if not value.strip():
+    if not value.strip() or _PUBLIC_PEM.fullmatch(value):
         return None
     pattern = _GENERIC if generic else None
     masked = _INLINE.sub(_MARK, value)
@@ -106,6 +113,14 @@ def judge(value: str, *, generic: bool = False) -> str | None:
     if _CREDENTIAL.search(masked) or _URL_PASSWORD.search(masked):
         return "holds a literal credential beside a placeholder"
     return None
+
+
+def _name(text: str) -> str:
+    """A name (object, field, file) as printed: withheld when it looks like a token, so a
+    token used as a key is not printed either."""
+    if find_tokens([text]) or find_tokens([text.replace(".", " ")]):
+        return "<name withheld: it looks like a token>"
+    return text if len(text) <= 100 else text[:100] + "…"
 
 
 def scan(
@@ -133,11 +148,13 @@ def scan(
     elif yaml_file:
         state.problems.append((1, "not text in a known encoding (UTF-8, UTF-16 or UTF-32)"))
         state.textual_all(0, lines)
-    skip = state.sealed_lines.__contains__
-    hits = set(find_tokens(lines, skip=skip))
+    hits = set(find_tokens(state.masked(lines)))
     if decoded.encoding != "utf-8":  # ASCII tokens in the bytes too, NULs dropped (UTF-16/32)
         raw = split_lines(content.decode("latin-1").replace("\0", ""))
-        hits |= set(find_tokens(raw, skip=skip))
+        sealed_lines = {
+            line + 1 for first, _, last, _ in state.sealed for line in range(first, last + 1)
+        }
+        hits |= set(find_tokens(raw, skip=sealed_lines.__contains__))
     findings = state.findings
     findings += [Finding(path, hit.line, state.describe(hit.line, hit.kind)) for hit in hits]
     if yaml_file and not (allow_unparsable or template):
@@ -183,12 +200,28 @@ class _FileScan:
     textual: bool
     findings: list[Finding] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)
-    sealed_lines: set[int] = field(default_factory=set)
+    # Sealed values, (first line, column, last line, column), 0-based: never scanned as text.
+    sealed: list[tuple[int, int, int, int]] = field(default_factory=list)
     spans: list[_Span] = field(default_factory=list)
     by_line: dict[int, str] | None = None
 
-    def add(self, line: int, message: str) -> None:
-        self.findings.append(Finding(self.path, line, message))
+    def add(self, line: int, message: str, **names: str) -> None:
+        """A finding; ``message`` is fixed text with ``{name}`` fields for the names of
+        objects, fields and files, each withheld if it looks like a token itself."""
+        safe = {key: _name(value) for key, value in names.items()}
+        self.findings.append(Finding(self.path, line, message.format(**safe)))
+
+    def masked(self, lines: list[str]) -> list[str]:
+        """``lines`` with each sealed value blanked, and nothing else: a token elsewhere on the
+        same line (one-line JSON) is still found."""
+        out = list(lines)
+        for first, first_col, last, last_col in self.sealed:
+            for number in range(first, min(last, len(out) - 1) + 1):
+                line = out[number]
+                begin = first_col if number == first else 0
+                end = last_col if number == last else len(line)
+                out[number] = line[:begin] + " " * (end - begin) + line[end:]
+        return out
 
     def describe(self, line: int, kind: str) -> str:
         """``kind``, and the object and field of the value on ``line`` (the shortest)."""
@@ -197,7 +230,7 @@ class _FileScan:
             for span in sorted(self.spans, key=lambda s: s.first - s.last):
                 self.by_line.update(dict.fromkeys(range(span.first, span.last + 1), span.where))
         where = self.by_line.get(line)
-        return f"{kind} in {where}" if where else kind
+        return f"{kind} in {where}" if where and _name(where) == where else kind
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -265,7 +298,8 @@ class _FileScan:
         namespace = _scalar(meta, "namespace")
         ref = f"{namespace}/{name}" if namespace else name
         ref = ref.replace("<path:template>", "{{ }}")
-        if kind == "Secret" and (_scalar(node, "apiVersion") or "v1") == "v1":
+        api = _scalar(node, "apiVersion") or "v1"
+        if kind == "Secret" and (api == "v1" or "<path:template>" in api):
             self.secret(node, start, ref, generic=_has_avp_path(meta))
         elif kind == "SealedSecret":
             self.sealed_secret(node, start, ref)
@@ -278,21 +312,37 @@ class _FileScan:
             for key, key_line, value in _entries(node, section, start):
                 reason = _value_reason(value, encoded=encoded, generic=generic)
                 if reason:
-                    self.add(key_line, f"plaintext Secret {ref}: {section}.{key} {reason}")
+                    self.add(
+                        key_line,
+                        "plaintext Secret {ref}: {field} {reason}",
+                        ref=ref,
+                        field=f"{section}.{key}",
+                        reason=reason,
+                    )
 
     def sealed_secret(self, node: yaml.MappingNode, start: int, ref: str) -> None:
         spec = _first(node, "spec")
         for key, key_line, value in _entries(spec, "encryptedData", start):
             if not isinstance(value, yaml.ScalarNode):
-                self.add(key_line, f"SealedSecret {ref}: spec.encryptedData.{key} is not a string")
+                self.add(
+                    key_line,
+                    "SealedSecret {ref}: spec.encryptedData.{key} is not a string",
+                    ref=ref,
+                    key=key,
+                )
                 continue
             shape = _sealed_shape(value.value)
             if shape == "sealed":
-                end = value.end_mark.line + (1 if value.end_mark.column else 0)
-                first = start + value.start_mark.line + 1
-                self.sealed_lines.update(range(first, max(first, start + end) + 1))
+                begin, end = value.start_mark, value.end_mark
+                self.sealed.append((start + begin.line, begin.column, start + end.line, end.column))
             elif shape != "opaque":
-                self.add(key_line, f"SealedSecret {ref}: spec.encryptedData.{key} {shape}")
+                self.add(
+                    key_line,
+                    "SealedSecret {ref}: spec.encryptedData.{key} {shape}",
+                    ref=ref,
+                    key=key,
+                    shape=shape,
+                )
         template = _first(spec, "template")
         generic = _has_avp_path(_first(node, "metadata"))
         for key, key_line, value in _entries(template, "data", start):
@@ -300,8 +350,12 @@ class _FileScan:
             if reason:
                 self.add(
                     key_line,
-                    f"SealedSecret {ref}: spec.template.data.{key} {reason} "
-                    "(template data is not sealed; refer to a sealed value with {{ }})",
+                    "SealedSecret {ref}: spec.template.data.{key} {reason} "
+                    "(template data is not sealed; refer to a sealed value with {braces})",
+                    ref=ref,
+                    key=key,
+                    reason=reason,
+                    braces="{{ }}",
                 )
 
     def kustomization(self, node: yaml.MappingNode, start: int) -> None:
@@ -310,13 +364,20 @@ class _FileScan:
             return
         for index, gen in enumerate(generators.value):
             name = _scalar(gen, "name") or f"[{index}]"
-            what = f"kustomize secretGenerator {name}"
+            what = f"kustomize secretGenerator {_name(name)}"
             generic = _has_avp_path(_first(gen, "options"))
             for j, item, line in _items(gen, "literals", start):
                 key, sep, value = item.partition("=")
                 reason = judge(_unquote(value.strip()), generic=generic) if sep else None
                 if reason:
-                    self.add(line, f"{what}: literals[{j}] ({key.strip()}) {reason}")
+                    self.add(
+                        line,
+                        "{what}: literals[{j}] ({key}) {reason}",
+                        what=what,
+                        j=str(j),
+                        key=key.strip(),
+                        reason=reason,
+                    )
             for field_name in ("envs", "env"):
                 for j, item, line in _items(gen, field_name, start):
                     self.env_file(line, f"{what}: {field_name}[{j}] ({item})", item, generic)
@@ -327,7 +388,14 @@ class _FileScan:
                     continue
                 reason = judge(decode(data).text, generic=generic)
                 if reason:
-                    self.add(line, f"{what}: files[{j}] ({target}) {reason}, in the repository")
+                    self.add(
+                        line,
+                        "{what}: files[{j}] ({target}) {reason}, in the repository",
+                        what=what,
+                        j=str(j),
+                        target=target,
+                        reason=reason,
+                    )
 
     def env_file(self, line: int, what: str, target: str, generic: bool) -> None:
         data = self.read_relative(target)
@@ -339,7 +407,14 @@ class _FileScan:
                 continue
             reason = judge(_unquote(value.strip()), generic=generic)
             if reason:
-                self.add(line, f"{what} line {number} ({key.strip()}) {reason}, in the repository")
+                self.add(
+                    line,
+                    "{what} line {number} ({key}) {reason}, in the repository",
+                    what=what,
+                    number=str(number),
+                    key=key.strip(),
+                    reason=reason,
+                )
 
     # -- documents that do not parse ---------------------------------------------------------
 
@@ -357,14 +432,20 @@ class _FileScan:
                 index += 1
                 continue
             indent, kind, rest = len(section.group(1)), section.group(2), section.group(3)
-            where = f"plaintext Secret {name}: {kind}"
+            where = f"plaintext Secret {_name(name)}: {kind}"
             if rest.startswith("{"):
                 for key, value in _flow_entries(rest):
                     reason = judge(
                         _base64_text(value) if kind == "data" else value, generic=generic
                     )
                     if reason:
-                        self.add(start + index + 1, f"{where}.{key} {reason} (read as text)")
+                        self.add(
+                            start + index + 1,
+                            "{where}.{key} {reason} (read as text)",
+                            where=where,
+                            key=key,
+                            reason=reason,
+                        )
             index += 1
             child: int | None = None
             while index < len(lines):
@@ -394,7 +475,13 @@ class _FileScan:
                 value = _unquote(value.split(" #", 1)[0].strip())
                 reason = judge(_base64_text(value) if kind == "data" else value, generic=generic)
                 if reason:
-                    self.add(number, f"{where}.{key} {reason} (read as text)")
+                    self.add(
+                        number,
+                        "{where}.{key} {reason} (read as text)",
+                        where=where,
+                        key=key,
+                        reason=reason,
+                    )
 
 
 def where_root(path: str) -> bool:

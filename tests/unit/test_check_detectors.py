@@ -42,6 +42,7 @@ JWT = (
     "Q2hhbmdlZC1zaWduYXR1cmUtdmFsdWUtZm9yLXRlc3Rz"
 )
 PLANTED.append(JWT)
+CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
 def secret(body: str, *, name: str = "db", annotations: str = "") -> str:
@@ -558,6 +559,65 @@ FINDS: list[tuple[str, str, bytes, int, str, str]] = [
         "Basic Auth Credentials",
         "credentials in a URL, in any file",
     ),
+    (
+        "token-beside-sealed-value-one-line",
+        "s.json",
+        (
+            '{"apiVersion": "sealops.dev/v1alpha1", "kind": "SealedSecret", "spec": '
+            f'{{"encryptedData": {{"k": "{envelope(8)}"}}}}, "metadata": {{"name": "db", '
+            f'"annotations": {{"note": "{GITHUB}"}}}}}}'
+        ).encode(),
+        1,
+        "GitHub Token",
+        "only the sealed value is blanked, not its whole line (one-line JSON)",
+    ),
+    (
+        "token-as-key-withheld",
+        "s.yaml",
+        secret(f"stringData:\n  {GITHUB}: hunter2\n").encode(),
+        7,
+        "<name withheld: it looks like a token>",
+        "a token used as a key is not printed as the field's name",
+    ),
+    (
+        "token-as-configmap-key",
+        "c.yaml",
+        f"kind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  {GITHUB}: x\n".encode(),
+        4,
+        "GitHub Token",
+        "found, and the field (the token) is not named",
+    ),
+    (
+        "camel-case-credential",
+        "s.yaml",
+        secret(
+            """stringData:\n  c.json: '{"user": "<vault:a#u>", "dbPassword": "hunter2"}'\n"""
+        ).encode(),
+        7,
+        "literal credential beside a placeholder",
+        "camelCase credential keys",
+    ),
+    (
+        "helm-templated-apiversion",
+        "s.yaml",
+        b"apiVersion: {{ .Values.api }}\nkind: Secret\nmetadata: {name: a}\n"
+        b"stringData:\n  password: hunter2\n",
+        5,
+        "stringData.password",
+        "a templated apiVersion does not hide a Secret",
+    ),
+    (
+        "certificate-and-key-in-value",
+        "s.yaml",
+        secret(
+            "stringData:\n  bundle: |\n    -----BEGIN CERTIFICATE-----\n    MIIB\n"
+            "    -----END CERTIFICATE-----\n    -----BEGIN PRIVATE KEY-----\n    MIIE\n"
+            "    -----END PRIVATE KEY-----\n"
+        ).encode(),
+        7,
+        "stringData.bundle holds a literal value",
+        "only certificates alone are public; a private key beside one is not",
+    ),
 ]
 
 
@@ -726,6 +786,27 @@ PASSES: list[tuple[str, str, bytes, str]] = [
             + sealed_secret({"k": envelope(7)}).replace("\n", "\n  ")
         ).encode(),
         "sealed values inside a List",
+    ),
+    (
+        "certificate-in-tls-secret",
+        "s.yaml",
+        secret(
+            "type: kubernetes.io/tls\nstringData:\n  tls.key: <vault:kv/tls#key>\n"
+            "  tls.crt: |\n    -----BEGIN CERTIFICATE-----\n    MIIBszCCAVmgAwIBAgIU\n"
+            "    -----END CERTIFICATE-----\n    -----BEGIN CERTIFICATE-----\n    MIIB\n"
+            "    -----END CERTIFICATE-----\n" + f"data:\n  ca.crt: {b64(CERT)}\n"
+        ).encode(),
+        "certificates (and public keys) are public",
+    ),
+    (
+        "nested-credential-objects",
+        "s.yaml",
+        secret(
+            'stringData:\n  .dockerconfigjson: \'{"auths": {"r.io": {"auth": "<vault:a#b>"}}, '
+            '"credentials": {"user": "<vault:a#u>"}, "tokens": ["<vault:a#t>"]}\'\n'
+            "  cfg: 'bypass: true, host=<vault:a#h>, secretName: app'\n"
+        ).encode(),
+        "a credential key whose value is an object or a list, and words that only contain one",
     ),
 ]
 
