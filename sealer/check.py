@@ -65,7 +65,7 @@ _CREDENTIAL = re.compile(
 _PUBLIC_PEM = re.compile(
     r"(?:\s*-----BEGIN (CERTIFICATE|PUBLIC KEY)-----[A-Za-z0-9+/=\s]+-----END \1-----)+\s*"
 )
-# A URL whose userinfo password is literal: scheme://user:literal@host.
+# A URL whose userinfo password is literal text (scheme, `://`, user, `:`, the literal, `@`).
 _URL_PASSWORD = re.compile(rf"://[^\s/@]*:(?![{_MARK}$])[^\s/@{_MARK}]+@")
 
 _KIND_SECRET = re.compile(r"""^\s*kind:\s*["']?Secret["']?\s*(?:#.*)?$""")
@@ -98,7 +98,7 @@ def judge(value: str, *, generic: bool = False) -> str | None:
       a ``prefix-``), except: a letter or digit touching a placeholder (``<path:…>hunter2``:
       the literal is part of the same token); a credential-named key given literal text
       (``user=<vault:…>&password=hunter2``, ``"dbPassword": "x"``; not when its value is an
-      object or a list); a URL's userinfo password (``://u:hunter2@``).
+      object or a list); a URL's userinfo password given as literal text.
     """
     if not value.strip() or _PUBLIC_PEM.fullmatch(value):
         return None

@@ -589,8 +589,8 @@ def check(paths: tuple[str, ...], allow_unparsable: tuple[str, ...]) -> None:
         click.echo(str(finding))
     if findings:
         raise click.ClickException(
-            f"{len(findings)} secret(s) found in {len({f.path for f in findings})} file(s); "
-            "seal them (seal FILE) or use Vault placeholders"
+            f"{len(findings)} finding(s) in {len({f.path for f in findings})} file(s); "
+            "seal secrets (seal FILE) or use Vault placeholders"
         )
 
 

@@ -163,7 +163,7 @@ def test_cli_check(seal: Seal, tmp_path: Path) -> None:
     assert run.stdout.decode() == (
         "repo/plain.yaml:8: plaintext Secret prod/db: stringData.password holds a literal value\n"
     )
-    assert run.stderr.startswith("Error: 1 secret(s) found in 1 file(s)")
+    assert run.stderr.startswith("Error: 1 finding(s) in 1 file(s)")
     assert "hunter2" not in run.stderr + run.stdout.decode()
 
 
