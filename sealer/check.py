@@ -73,6 +73,7 @@ _SECTION = re.compile(r"^(\s*)(stringData|data):\s*(.*?)\s*$")
 _ENTRY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[^\s:#"'{}][^:#]*?):(?:\s+(.*?))?\s*$""")
 _TEXT_NAME = re.compile(r"""^\s+name:\s*["']?([^"'\s#]+)""")
 _DOC_START = re.compile(r"^---(?:[ \t].*)?$")
+_PREAMBLE = re.compile(r"^(?:%.*|\s*(?:#.*)?)$")
 _EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _TEMPLATE_ONLY = re.compile(r"^\s*(?:(?:\{\{.*?\}\}|\{%.*?%\})\s*)+$")
 
@@ -175,6 +176,8 @@ def _chunks(lines: Sequence[str]) -> Iterator[tuple[int, list[str]]]:
     start = 0
     for number, line in enumerate(lines):
         if number > start and _DOC_START.match(line):
+            if all(_PREAMBLE.match(text) for text in lines[start:number]):
+                continue  # directives (%YAML, %TAG) and comments belong to the next document
             yield start, list(lines[start:number])
             start = number
     yield start, list(lines[start:])

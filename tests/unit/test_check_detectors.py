@@ -808,6 +808,12 @@ PASSES: list[tuple[str, str, bytes, str]] = [
         ).encode(),
         "a credential key whose value is an object or a list, and words that only contain one",
     ),
+    (
+        "directives-before-marker",
+        "c.yaml",
+        b"%YAML 1.1\n# comment\n---\nkind: ConfigMap\n---\n---\n# only a comment\n",
+        "a %YAML directive belongs to the document after its `---`; empty documents are fine",
+    ),
 ]
 
 
