@@ -6,7 +6,7 @@ What it reports (file, line, object, field and the detector's type; never the va
   the rule on literal text beside a placeholder);
 - a SealedSecret whose ``spec.template.data`` value is literal text (template data is not
   sealed), or whose ``spec.encryptedData`` value is not a sealed value (base64 of readable
-  text, or not base64);
+  text, or not base64); likewise a VaultSecret's ``spec.target.template.data``;
 - a kustomize ``secretGenerator`` with literal ``literals``, or whose ``envs``/``files`` name a
   file of the repository holding literal values;
 - tokens and keys anywhere in any file (:mod:`sealer.detectors`: detect-secrets' token formats,
@@ -306,6 +306,11 @@ class _FileScan:
             self.secret(node, start, ref, generic=_has_avp_path(meta))
         elif kind == "SealedSecret":
             self.sealed_secret(node, start, ref)
+        elif kind == "VaultSecret":
+            target = _first(_first(node, "spec"), "target")
+            self.template_data(
+                _first(target, "template"), start, f"VaultSecret {ref}", "spec.target.template"
+            )
         elif kind in ("Kustomization", "Component"):
             self.kustomization(node, start)
         return f"{kind} {ref}"
@@ -346,16 +351,20 @@ class _FileScan:
                     key=key,
                     shape=shape,
                 )
-        template = _first(spec, "template")
-        generic = _has_avp_path(_first(node, "metadata"))
+        self.template_data(_first(spec, "template"), start, f"SealedSecret {ref}", "spec.template")
+
+    def template_data(self, template: yaml.Node | None, start: int, what: str, at: str) -> None:
+        """``template.data`` is committed in clear: each value must refer to values held
+        elsewhere (``{{ }}``), with no literal credential beside the reference."""
         for key, key_line, value in _entries(template, "data", start):
-            reason = _value_reason(value, encoded=False, generic=generic)
+            reason = _value_reason(value, encoded=False, generic=False)
             if reason:
                 self.add(
                     key_line,
-                    "SealedSecret {ref}: spec.template.data.{key} {reason} "
-                    "(template data is not sealed; refer to a sealed value with {braces})",
-                    ref=ref,
+                    "{what}: {at}.data.{key} {reason} "
+                    "(template data is committed in clear; refer to a value with {braces})",
+                    what=what,
+                    at=at,
                     key=key,
                     reason=reason,
                     braces="{{ }}",

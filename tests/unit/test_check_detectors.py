@@ -419,6 +419,16 @@ FINDS: list[tuple[str, str, bytes, int, str, str]] = [
         "a template that refers to one value and spells another",
     ),
     (
+        "vaultsecret-template-literal",
+        "v.yaml",
+        b"apiVersion: sealops.dev/v1alpha1\nkind: VaultSecret\nmetadata: {name: db}\nspec:\n"
+        b"  target:\n    name: db\n    template:\n      data:\n        url: '{{ url }}'\n"
+        b"        password: hunter2\n",
+        10,
+        "VaultSecret db: spec.target.template.data.password holds a literal value",
+        "a VaultSecret's template is committed in clear too",
+    ),
+    (
         "encrypted-data-is-base64-text",
         "s.yaml",
         sealed_secret({"password": b64("hunter2")}).encode(),
