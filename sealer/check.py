@@ -41,7 +41,7 @@ __all__ = ["MAX_FILE_BYTES", "Finding", "check_paths", "is_helm_template", "judg
 #: Larger files are not read; they are reported (fail closed) unless allowed.
 MAX_FILE_BYTES = 32 * 1024 * 1024
 
-_YAML_SUFFIXES = (".yaml", ".yml", ".json")
+_JSON_OBJECT = re.compile(r'"(?:kind|apiVersion|secretGenerator)"\s*:')
 _AVP_PATH = "avp.kubernetes.io/path"
 _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
@@ -141,7 +141,9 @@ def scan(
     """
     decoded = decode(content)
     lines = split_lines(decoded.text)
-    yaml_file = template or path.lower().endswith(_YAML_SUFFIXES)
+    yaml_file = template or path.lower().endswith((".yaml", ".yml"))
+    if path.lower().endswith(".json"):  # JSON with comments (tsconfig.json) is common: only a
+        yaml_file = bool(_JSON_OBJECT.search(decoded.text))  # Kubernetes object must parse
     state = _FileScan(path, read_relative or (lambda _: None), textual=yaml_file)
     if decoded.is_text:
         for start, chunk in _chunks(lines):
@@ -528,9 +530,11 @@ def _compose(text: str, parser: Any = _PARSER) -> tuple[list[yaml.Node], _Proble
         return nodes, _Problem(line, "a character YAML does not allow, such as NUL")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        reason = re.split("['\"]", exc.problem or "syntax error", maxsplit=1)[0].strip()
-        reason = re.sub(r",?\s*(?:but )?found$", "", reason)
-        return nodes, _Problem(mark.line if mark else 0, reason.rstrip(",:") or "syntax error")
+        words = exc.problem or "syntax error"
+        reason = re.split("['\"]", words, maxsplit=1)[0].strip()  # what follows quotes input
+        if reason != words.strip():
+            reason = f"{reason} …"
+        return nodes, _Problem(mark.line if mark else 0, reason or "syntax error")
     except _AliasProblem as exc:
         return nodes, _Problem(exc.line, "an alias to an undefined anchor")
     except yaml.YAMLError:

@@ -284,6 +284,14 @@ FINDS: list[tuple[str, str, bytes, int, str, str]] = [
         "base64 data in a block scalar, read as text",
     ),
     (
+        "json-manifest-unparsable",
+        "s.json",
+        b'{"apiVersion": "v1", "kind": "Secret", // a comment\n "stringData": {"p": "x"}}',
+        2,
+        "cannot be parsed as YAML",
+        "a JSON Kubernetes object that does not parse fails closed",
+    ),
+    (
         "deep-nesting",
         "s.yaml",
         b"a: " + b"[" * 100_000 + b"\n",
@@ -781,6 +789,12 @@ PASSES: list[tuple[str, str, bytes, str]] = [
         b"secretGenerator:\n- name: db\n  literals: [user=<vault:kv/db#user>, empty=]\n"
         b"  envs: [missing.env]\n  files: [missing.key]\n",
         "placeholder literals, and files that are not in the repository",
+    ),
+    (
+        "jsonc-config",
+        "tsconfig.json",
+        b'{\n  // comments are allowed here\n  "compilerOptions": {"strict": true}\n}\n',
+        "JSON with comments that is no Kubernetes object (no kind/apiVersion) is not failed",
     ),
     (
         "markdown-not-yaml",
