@@ -1,4 +1,6 @@
-"""``seal check``: find secrets that must not be committed. Pure code over file contents.
+"""``seal check``: find secrets that must not be committed.
+
+:func:`scan` is pure code over one file's content; :func:`check_paths` reads the files.
 
 What it reports (file, line, object, field and the detector's type; never the value):
 
@@ -11,8 +13,9 @@ What it reports (file, line, object, field and the detector's type; never the va
   file of the repository holding literal values;
 - tokens and keys anywhere in any file (:mod:`sealer.detectors`: detect-secrets' token formats,
   Vault tokens, PEM private keys), except inside sealed values;
-- a YAML or JSON file that cannot be parsed (fail closed), unless it is allowed: then, as for a
-  Helm chart's ``templates/``, it is checked as text only.
+- a YAML file (or a JSON Kubernetes object) that cannot be parsed (fail closed), unless it is
+  allowed: then it is checked as text only. A Helm chart's ``templates/`` need no allowance:
+  they are parsed with each ``{{ }}`` as a placeholder.
 
 Files are decoded by BOM and NUL pattern (UTF-8, UTF-16, UTF-32), else scanned as bytes.
 Documents are split at ``---`` lines and parsed one by one, so a bad document does not hide the
