@@ -759,22 +759,13 @@ def check_paths(
             fnmatch.fnmatchcase(name, glob) or fnmatch.fnmatchcase(path.as_posix(), glob)
             for glob in allow_unparsable
         )
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise InputError("not found", where=name) from None
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror or exc}", where=name) from None
-        if size > MAX_FILE_BYTES:
+        content = _read_bounded(path, name)
+        if content is None:
             if not allowed:
                 findings.append(
                     Finding(name, 1, f"too large to check (over {MAX_FILE_BYTES} bytes)")
                 )
             continue
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror or exc}", where=name) from None
         findings += scan(
             name,
             content,
@@ -788,18 +779,34 @@ def check_paths(
 def _files(paths: Sequence[str]) -> Iterator[Path]:
     for raw in paths or (".",):
         path = Path(raw)
+        if path.is_symlink():
+            continue
         if path.is_dir():
-            yield from sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and not p.is_symlink() and not _ignored(p.relative_to(path))
-            )
-        elif not path.is_symlink():
-            if not path.exists():
-                raise InputError("not found", where=raw)
-            if path.is_dir():
-                raise InputError("is a directory", where=raw)
+            try:
+                found = sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and not p.is_symlink() and not _ignored(p.relative_to(path))
+                )
+            except OSError as exc:
+                raise InputError(f"cannot read folder: {exc.strerror or exc}", where=raw) from None
+            yield from found
+        elif not path.exists():
+            raise InputError("not found", where=raw)
+        elif not path.is_file():
+            raise InputError("is not a regular file", where=raw)  # /dev/zero, a FIFO
+        else:
             yield path
+
+
+def _read_bounded(path: Path, name: str) -> bytes | None:
+    """The file's bytes, or None when it has more than :data:`MAX_FILE_BYTES`."""
+    try:
+        with path.open("rb") as handle:
+            content = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", where=name) from None
+    return None if len(content) > MAX_FILE_BYTES else content
 
 
 def _ignored(relative: Path) -> bool:
@@ -814,10 +821,9 @@ def _reader(folder: Path, root: Path) -> Callable[[str], bytes | None]:
             target = (folder / name).resolve()
             if not target.is_relative_to(root) or not target.is_file():
                 return None
-            if target.stat().st_size > MAX_FILE_BYTES:
-                return b"(too large)"
-            return target.read_bytes()
-        except (OSError, ValueError):
+            content = _read_bounded(target, name)
+        except (OSError, ValueError, InputError):
             return None
+        return b"(too large to read)" if content is None else content
 
     return read

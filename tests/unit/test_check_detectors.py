@@ -19,7 +19,7 @@ import pytest
 from sealer.check import MAX_FILE_BYTES, check_paths, judge, scan
 from sealer.envelope import Scope, encode_blob, hybrid_encrypt, label_for
 from sealer.keys import load_recipient
-from tests.unit.conftest import Seal
+from tests.unit.conftest import Seal, error_line
 
 ROOT = Path(__file__).parents[2]
 DATA = ROOT / "tests" / "data"
@@ -1058,3 +1058,16 @@ def test_composer_matches_pyyaml(content: bytes) -> None:
         nodes, problem = _compose(text, parser)
         assert problem is None
         assert [_shape(n) for n in nodes] == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["/dev/zero"], "is not a regular file"),
+        (["missing.yaml"], "not found"),
+    ],
+    ids=["device-file", "missing-file"],
+)
+def test_cli_refuses_what_it_cannot_read(seal: Seal, args: list[str], fragment: str) -> None:
+    """One `Error:` line, and no unbounded read of a device."""
+    assert fragment in error_line(seal("check", *args))
