@@ -621,37 +621,25 @@ def keygen(
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
-def check(paths: tuple[str, ...]) -> None:
-    """Fail on plaintext Secrets, private keys or Vault tokens in files (a pre-commit guard)."""
-    from pathlib import Path
+@click.option(
+    "--allow-unparsable",
+    "allow_unparsable",
+    multiple=True,
+    metavar="GLOB",
+    help="YAML files matching GLOB that do not parse are checked as text only, not failed.",
+)
+def check(paths: tuple[str, ...], allow_unparsable: tuple[str, ...]) -> None:
+    """Fail on plaintext Secrets, private keys or tokens in files (a pre-commit guard)."""
+    from sealer.check import check_paths
 
-    from sealer.check import scan
-
-    files: list[Path] = []
-    for raw_path in paths or (".",):
-        path = Path(raw_path)
-        if path.is_dir():
-            files += sorted(
-                p for p in path.rglob("*") if p.is_file() and not _ignored(p.relative_to(path))
-            )
-        else:
-            files.append(path)
-    findings = []
-    for path in files:
-        findings += scan(str(path), read_path(str(path)))
+    findings = check_paths(paths, allow_unparsable=allow_unparsable)
     for finding in findings:
         click.echo(str(finding))
     if findings:
         raise click.ClickException(
-            f"{len(findings)} secret(s) found in {len({f.path for f in findings})} file(s); "
-            "seal them (seal FILE) or use Vault placeholders"
+            f"{len(findings)} finding(s) in {len({f.path for f in findings})} file(s); "
+            "seal secrets (seal FILE) or use Vault placeholders"
         )
-
-
-def _ignored(relative: Any) -> bool:
-    return any(
-        part.startswith(".") or part in ("node_modules", "__pycache__") for part in relative.parts
-    )
 
 
 @cli.command("migrate")
