@@ -400,10 +400,21 @@ _COMMANDS = {
     "reencrypt": (["reencrypt", "FILE", "--private-key", "KEY", "--cert", "CERT"], b"", "offline"),
     "verify": (["verify", "FILE", "--controller-url", "http://127.0.0.1:9"], b"", "read first"),
     "migrate": (["migrate", "FILE"], b"", "Bitnami SealedSecrets"),
-    "check": (["check", "FILE"], b"", "the pre-commit guard"),
     "render-stdin": (["render", "-"], alias_bomb(), "the renderer's stream"),
     "render-krm": (["render", "--krm"], _KRM_BOMB, "a KRM ResourceList"),
 }
+
+
+def test_the_pre_commit_guard_never_expands_the_alias_bomb(tmp_path: Path) -> None:
+    """`seal check` walks YAML nodes without expanding aliases: the bomb costs nothing there.
+
+    It holds no Secret, so the guard passes it, in bounded time and memory (the same limits as
+    the commands that refuse it).
+    """
+    (tmp_path / "bomb.yaml").write_bytes(alias_bomb())
+    code, stderr, elapsed = _run_seal(["check", "bomb.yaml"], tmp_path, b"")
+    assert (code, stderr) == (0, ""), stderr
+    assert elapsed < 60
 
 
 @pytest.mark.parametrize(("args", "stdin", "why"), _COMMANDS.values(), ids=_COMMANDS.keys())
