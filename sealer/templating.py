@@ -159,7 +159,7 @@ def _check_percent(budget: _Budget, fmt: str, args: object) -> None:
         fields += 1
         for width in (match.group(2), match.group(3)):
             if width == "*":
-                raise OverBudget("a width or count above the bound ('*' widths are not allowed)")
+                raise OverBudget(f"a width or count above {budget.bounds.width} ('*' widths)")
             if width is not None:
                 budget.check_width(int(width))
     values: Iterable[object]
@@ -179,7 +179,7 @@ def _check_braces(budget: _Budget, fmt: str, args: tuple[Any, ...], kwargs: dict
             continue
         fields += 1
         if spec and "{" in spec:
-            raise OverBudget("a width or count above the bound (nested format fields)")
+            raise OverBudget(f"a width or count above {budget.bounds.width} (nested fields)")
         for width in _DIGITS.findall(spec or ""):
             budget.check_width(int(width))
     budget.check_length(
@@ -346,12 +346,20 @@ _CHECKED_FILTERS: dict[str, Check] = {
     "wordwrap": _check_wordwrap,
 }
 
+def _sync(name: str) -> Callable[..., Any]:
+    """Jinja's plain function for a filter (its async wrapper hides the real signature)."""
+    func: Callable[..., Any] = getattr(jinja_filters, f"sync_do_{name}", None) or (
+        jinja_filters.FILTERS[name]
+    )
+    return func
+
+
 #: Every filter a template may use (Jinja's builtins not listed here are not available).
 FILTERS: dict[str, Callable[..., Any]] = {
     "b64enc": _budgeted(_b64enc),
     "b64dec": _budgeted(_b64dec),
     **{name: _budgeted(jinja_filters.FILTERS[name]) for name in _PLAIN_FILTERS},
-    **{name: _budgeted(jinja_filters.FILTERS[name], c) for name, c in _CHECKED_FILTERS.items()},
+    **{name: _budgeted(_sync(name), check) for name, check in _CHECKED_FILTERS.items()},
 }
 
 
