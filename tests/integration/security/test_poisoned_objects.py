@@ -103,7 +103,7 @@ def assert_hostile_invalid(cluster: Cluster) -> None:
         what="every hostile SealedSecret Ready=False",
     )
     for name, key, _, bound in HOSTILE:
-        status, reason, message = verdicts[name]
+        _, reason, message = verdicts[name]
         assert reason == "InvalidSpec", (name, reason, message)
         assert f"SealedSecret {HOSTILE_NS}/{name}: template.data.{key}: " in message, message
         assert bound in message, message
