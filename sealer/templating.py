@@ -346,10 +346,11 @@ _CHECKED_FILTERS: dict[str, Check] = {
     "wordwrap": _check_wordwrap,
 }
 
+
 def _sync(name: str) -> Callable[..., Any]:
     """Jinja's plain function for a filter (its async wrapper hides the real signature)."""
-    func: Callable[..., Any] = getattr(jinja_filters, f"sync_do_{name}", None) or (
-        jinja_filters.FILTERS[name]
+    func: Callable[..., Any] = (
+        getattr(jinja_filters, f"sync_do_{name}", None) or (jinja_filters.FILTERS[name])
     )
     return func
 

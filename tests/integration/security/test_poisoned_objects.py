@@ -154,8 +154,10 @@ def test_hostile_templates_do_not_starve_other_tenants(
     took_second = time.monotonic() - started
     assert_hostile_invalid(cluster)
     wait_for(
-        lambda: restarted.metric('sealops_unseal_total{reason="InvalidSpec",result="error"}')
-        >= len(HOSTILE),
+        lambda: (
+            restarted.metric('sealops_unseal_total{reason="InvalidSpec",result="error"}')
+            >= len(HOSTILE)
+        ),
         timeout=READY_WITHIN,
         what="the restarted controller rendering every hostile object again",
     )
