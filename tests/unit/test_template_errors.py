@@ -154,7 +154,7 @@ def test_every_class_reports_its_category_only(cls: type[BaseException], kind: s
     try:
         exc = cls(planted)
     except TypeError:  # classes with other constructors (TemplateSyntaxError: message, line)
-        exc = cls(planted, 1)  # type: ignore[call-arg]
+        exc = cls(planted, 1)
     text = _describe(exc, "{{ x }}", {"password": planted})
     assert planted not in text
     assert text.startswith((kind, "line 1: " + kind)), text
