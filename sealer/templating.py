@@ -13,8 +13,9 @@ the template's own source (undefined or unknown names), which is not secret.
 **Every render is under a budget** (:class:`Bounds`, one :class:`_Budget` per object): the
 template's size, the output's size, the characters written anywhere (``{% set %}`` blocks and
 macro bodies included), the size of every string or list an operator, filter or method builds,
-the operands of ``*``, ``**``, ``+`` and ``%`` (checked before the operation), loop iterations
-and calls (steps), macro depth, and a wall-clock deadline checked at every step. The hooks are
+the operands of ``*``, ``**``, ``+`` and ``%`` (checked before the operation), loop iterations,
+calls and filter and test uses (steps), macro depth, and a wall-clock deadline checked at every
+step. The hooks are
 the sandbox's (``call``, ``call_binop``, ``is_safe_attribute``) plus three in the generated code
 (:class:`_CodeGenerator`): every ``for`` loop draws from a counting iterator, every output buffer
 counts what is written to it, and every ``~`` checks its result's size. Filters and globals are an
@@ -497,6 +498,8 @@ class _Environment(ImmutableSandboxedEnvironment):
             loader=jinja2.DictLoader({}),  # include, import and extends find nothing
         )
         self.filters = dict(FILTERS)
+        # Jinja's tests, each use a step: select() and reject() run one per item.
+        self.tests = {name: _budgeted(test) for name, test in self.tests.items()}
         self.globals = {"range": _range, "dict": _budgeted(dict)}
 
     # Hooks the generated code calls (nodes.EnvironmentAttribute and _CodeGenerator.buffer).

@@ -34,18 +34,19 @@ INT = "over budget: an integer above 4096 bits"
 DEPTH = "over budget: macros nested deeper than 32"
 WROTE = "over budget: wrote more than 4194304 characters"
 OUTPUT = "over budget: output larger than 1048576 bytes"
+# Steps and the deadline race on a loaded machine (and under tracemalloc): either may end it.
 TIME_OR_STEPS = ("over budget: took longer than 1 s", STEPS)
 
 # (id, template, the bound it passes (or the category it ends with), why it is hostile)
 HOSTILE = [
     ("nested-range", "{% for i in range(100000) %}{% for j in range(100000) %}{{ i }}"
-     "{% endfor %}{% endfor %}", STEPS, "the issue's worker-starving loops"),
+     "{% endfor %}{% endfor %}", TIME_OR_STEPS, "the issue's worker-starving loops"),
     ("nested-range-empty", "{% for i in range(100000) %}{% for j in range(100000) %}"
-     "{% endfor %}{% endfor %}", STEPS, "empty bodies: range itself counts"),
+     "{% endfor %}{% endfor %}", TIME_OR_STEPS, "empty bodies: range itself counts"),
     ("nested-string-loops", "{% set s = 'x' * 100000 %}{% for a in s %}{% for b in s %}"
-     "{% endfor %}{% endfor %}", STEPS, "loops over a long string, not a range"),
+     "{% endfor %}{% endfor %}", TIME_OR_STEPS, "loops over a long string, not a range"),
     ("range-to-list", "{{ range(100000)|list|list|length }}{{ range(100000)|list|length }}",
-     STEPS, "items drawn from range() by a filter count too"),
+     TIME_OR_STEPS, "items drawn from range() by a filter count too"),
     ("range-huge", "{{ range(10 ** 9)|length }}", LIST, "a range longer than a list may be"),
     ("recursive-loop", "{% for x in [1] recursive %}{{ loop([x]) }}{% endfor %}", DEPTH,
      "a recursive loop is nested calls"),
@@ -89,6 +90,10 @@ HOSTILE = [
     ("join-method", "{{ ('x' * 100000).join(['a'] * 10000) }}", STRING, "str.join"),
     ("sum-lists", "{{ [[1] * 100000] * 100000|sum(start=[]) }}",
      "sum: adds numbers only", "summing lists is quadratic"),
+    ("select-huge", "{{ ('a' * 1000000)|select('eq', 'b')|list|length }}", TIME_OR_STEPS,
+     "a test per item: tests count as steps"),
+    ("map-huge", "{{ ('a' * 1000000)|map('upper')|join|length }}", TIME_OR_STEPS,
+     "a filter per item: filters count as steps"),
     ("sort-huge", "{{ ('x' * 1000000)|list|sort|length }}", LIST, "a list of a million items"),
     ("macro-recursion", "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", DEPTH,
      "unbounded recursion"),
