@@ -711,6 +711,10 @@ def render_template_data(
     ``template.data.KEY``, the line and the kind of error, and never a value; all keys together
     are rendered under one budget (``bounds``).
     """
+    if not isinstance(templates, Mapping):
+        raise TemplateError(
+            "must be a mapping of key to template", where=where, field="template.data"
+        )
     context = {key: value.decode("utf-8", "replace") for key, value in values.items()}
     rendered: dict[str, bytes] = {}
     budget = _Budget(bounds)

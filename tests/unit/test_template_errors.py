@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 
 import jinja2
 import pytest
@@ -168,3 +169,27 @@ def test_other_keys_and_sealed_secret_path_share_the_rule() -> None:
         )
     assert str(info.value) == f"{WHERE}: template.data.bad: line 3: undefined name"
     assert not re.search(r"PLANT|s3cr3t", str(info.value))
+
+
+@pytest.mark.parametrize(
+    ("templates", "message"),
+    [
+        pytest.param(["{{ password }}"], "template.data: must be a mapping", id="list"),
+        pytest.param("{{ password }}", "template.data: must be a mapping", id="string"),
+        pytest.param({"x": 5}, "template.data.x: must be a string", id="not-a-string"),
+    ],
+)
+def test_malformed_template_data_is_one_line(templates: object, message: str) -> None:
+    with pytest.raises(TemplateError) as info:
+        render_template_data(templates, PLANTED, where=WHERE)  # type: ignore[arg-type]
+    assert str(info.value).startswith(f"{WHERE}: {message}")
+
+
+def test_planted_values_are_caught_in_any_output(tmp_path: Path) -> None:
+    """The ledger's ``planted`` has teeth: a value, raw or base64, in an output is a hit."""
+    ledger = Ledger(tmp_path)
+    leaked = base64.b64encode(PLANTED["token"]).decode()
+    outputs = {"clean": "template.data.x: line 1: undefined name", "b64": f"data {leaked}",
+               "raw": "no attribute 'PLANTVALUE123'"}  # fmt: skip
+    assert ledger.planted("t", PLANTED.values(), outputs) == ["b64", "raw"]
+    assert len(ledger.scan()) == 2
