@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from jinja2 import filters as jinja_filters
@@ -499,7 +499,8 @@ class _Environment(ImmutableSandboxedEnvironment):
         )
         self.filters = dict(FILTERS)
         # Jinja's tests, each use a step: select() and reject() run one per item.
-        self.tests = {name: _budgeted(test) for name, test in self.tests.items()}
+        tests: Mapping[str, Callable[..., Any]] = cast(Any, self.tests)
+        self.tests = {name: _budgeted(test) for name, test in tests.items()}
         self.globals = {"range": _range, "dict": _budgeted(dict)}
 
     # Hooks the generated code calls (nodes.EnvironmentAttribute and _CodeGenerator.buffer).
