@@ -11,16 +11,18 @@ and a fixed category per exception class (:data:`KINDS`); what it adds beyond th
 the template's own source (undefined or unknown names), which is not secret.
 
 **Every render is under a budget** (:class:`Bounds`, one :class:`_Budget` per object): the
-template's size, the output's size, the characters written anywhere (``{% set %}`` blocks and
-macro bodies included), the size of every string or list an operator, filter or method builds,
-the operands of ``*``, ``**``, ``+`` and ``%`` (checked before the operation), loop iterations,
-calls and filter and test uses (steps), macro depth, and a wall-clock deadline checked at every
-step. The hooks are
-the sandbox's (``call``, ``call_binop``, ``is_safe_attribute``) plus three in the generated code
-(:class:`_CodeGenerator`): every ``for`` loop draws from a counting iterator, every output buffer
-counts what is written to it, and every ``~`` checks its result's size. Filters and globals are an
-allow-list (:data:`FILTERS`, ``range`` and ``dict``); methods of strings, lists and dicts too.
-A template over budget ends as ``TemplateError("… over budget: <bound>")``.
+template's size; the output's size; the characters written anywhere (``{% set %}`` blocks and
+macro bodies included); the size of every string an operator, slice, filter or method builds,
+and of every list, tuple or dict, counting all it holds (so ``str()``, ``==`` and ``in`` on it
+stay small); what is built in all; the operands of ``*``, ``**``, ``+`` and ``%`` (checked
+before the operation); steps (loop iterations, calls, filter and test uses, comparisons,
+subscripts); macro depth; and a wall-clock deadline checked at every step. The hooks are the
+sandbox's (``call``, ``call_binop``, ``getitem``, ``getattr``, ``is_safe_attribute``) plus some in
+the generated code (:class:`_CodeGenerator`): every ``for`` loop draws from a counting iterator,
+every output buffer counts what is written to it, and every ``~``, literal list, tuple and dict,
+slice and comparison goes through a check. Filters and globals are an allow-list
+(:data:`FILTERS`, ``range`` and ``dict``); methods of strings, lists and dicts too. A template
+over budget ends as ``TemplateError("… over budget: <bound>")``.
 """
 
 from __future__ import annotations
@@ -55,10 +57,11 @@ __all__ = ["BOUNDS", "FILTERS", "KINDS", "Bounds", "OverBudget", "render_templat
 class Bounds:
     """The budget of one object's templates (all its ``template.data`` keys together)."""
 
-    source_chars: int = 64 * 1024  # one template's source
+    source_chars: int = 16 * 1024  # one template's source
     output_bytes: int = 1024 * 1024  # every rendered key together (a Secret holds 1 MiB)
     written_chars: int = 4 * 1024 * 1024  # everything written, into {% set %} blocks and macros too
-    value_chars: int = 1024 * 1024  # one string an operator, filter or method builds
+    value_chars: int = 1024 * 1024  # one string, or one list's whole contents, that is built
+    built: int = 8 * 1024 * 1024  # characters and items built in all, by every operator and filter
     items: int = 100_000  # one list (or range) an operator, filter or method builds
     steps: int = 100_000  # loop iterations, range items, calls, filter and operator uses
     int_bits: int = 4096  # an integer built by * or **
@@ -78,6 +81,8 @@ class _Refused(Exception):
     """A filter of ours refused its input; the message is ours and quotes nothing."""
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
 _CURRENT: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar(
     "sealops_template_budget", default=None
 )
@@ -91,6 +96,9 @@ class _Budget:
         self.written = 0
         self.output = 0
         self.depth = 0
+        self.built = 0
+        # Sizes of the containers seen, by id (the object is kept, so its id is not reused).
+        self._sizes: dict[int, tuple[object, int]] = {}
 
     def step(self, count: int = 1) -> None:
         self.steps += count
@@ -126,13 +134,57 @@ class _Budget:
         if isinstance(width, int) and abs(width) > self.bounds.width:
             raise OverBudget(f"a width or count above {self.bounds.width}")
 
+    def _charge(self, cells: int) -> None:
+        self.built += cells
+        if self.built > self.bounds.built:
+            raise OverBudget(f"built more than {self.bounds.built} characters and items in all")
+
+    def size(self, value: object) -> int:
+        """The cells (characters and items) in ``value``, nested containers included.
+
+        Stops counting past the string bound. A container's contents are counted once: a list
+        repeating another list counts it as often as it repeats it, which is what ``str()``,
+        ``==`` and ``in`` will walk.
+        """
+        if isinstance(value, str | bytes):
+            return len(value) + 1
+        if not isinstance(value, _CONTAINERS):
+            return 1
+        seen = self._sizes.get(id(value))
+        if seen is not None and seen[0] is value:
+            return seen[1]
+        total = 1
+        items: Iterable[Any] = (
+            (x for pair in value.items() for x in pair) if isinstance(value, dict) else value
+        )
+        for item in items:
+            total += self.size(item)
+            if total > self.bounds.value_chars:
+                break
+        self._sizes[id(value)] = (value, total)
+        return total
+
     def check_value(self, value: object) -> object:
-        """``value`` if it is within the size bounds (strings, lists, dicts)."""
+        """``value`` (just built) if it is within the size bounds; its size counts as built."""
         if isinstance(value, str | bytes):
             self.check_length(len(value))
-        elif isinstance(value, list | tuple | dict | set | frozenset):
+            self._charge(len(value))
+        elif isinstance(value, _CONTAINERS):
             self.check_items(len(value))
+            if self.size(value) > self.bounds.value_chars:
+                raise OverBudget(
+                    f"a list whose contents pass {self.bounds.value_chars} characters and items"
+                )
+            self._charge(len(value))
         return value
+
+    def text_size(self, value: object) -> int:
+        """An upper bound of ``len(str(value))``, without building it."""
+        if isinstance(value, str):
+            return len(value)
+        if isinstance(value, _CONTAINERS):
+            return 10 * self.size(value)  # repr: quotes, separators, escapes (\U0001f600)
+        return len(str(value))
 
 
 def _budget() -> _Budget:
@@ -148,8 +200,8 @@ _PERCENT = re.compile(r"%(\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)"
 _DIGITS = re.compile(r"\d+")
 
 
-def _longest(values: Iterable[object]) -> int:
-    return max((len(str(value)) for value in values), default=0)
+def _longest(budget: _Budget, values: Iterable[object]) -> int:
+    return max((budget.text_size(value) for value in values), default=0)
 
 
 def _check_percent(budget: _Budget, fmt: str, args: object) -> None:
@@ -170,7 +222,7 @@ def _check_percent(budget: _Budget, fmt: str, args: object) -> None:
         values = args
     else:
         values = [args]
-    budget.check_length(len(fmt) + fields * (_longest(values) + budget.bounds.width))
+    budget.check_length(len(fmt) + fields * (_longest(budget, values) + budget.bounds.width))
 
 
 def _check_braces(budget: _Budget, fmt: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -184,7 +236,7 @@ def _check_braces(budget: _Budget, fmt: str, args: tuple[Any, ...], kwargs: dict
         for width in _DIGITS.findall(spec or ""):
             budget.check_width(int(width))
     budget.check_length(
-        len(fmt) + fields * (_longest([*args, *kwargs.values()]) + budget.bounds.width)
+        len(fmt) + fields * (_longest(budget, [*args, *kwargs.values()]) + budget.bounds.width)
     )
 
 
@@ -197,7 +249,10 @@ def _check_replace(budget: _Budget, text: str, old: str, new: str, count: int | 
 
 def _check_join(budget: _Budget, separator: str, items: list[Any]) -> None:
     budget.check_items(len(items))
-    budget.check_length(sum(len(str(item)) for item in items) + len(separator) * len(items))
+    total = len(separator) * len(items)
+    for item in items:
+        total += budget.text_size(item)
+        budget.check_length(total)
 
 
 # --- filters: an allow-list; the ones that can grow their input check their arguments first ----
@@ -477,6 +532,36 @@ class _CodeGenerator(CodeGenerator):
         node.iter = nodes.Call(iterable, [node.iter], [], None, None, lineno=node.iter.lineno)
         super().visit_For(node, frame)
 
+    def _checked(self, visit: Callable[[Any, Frame], None], node: nodes.Expr, frame: Frame) -> None:
+        self.write("environment.sealops_value(")
+        visit(node, frame)
+        self.write(")")
+
+    def visit_List(self, node: nodes.List, frame: Frame) -> None:
+        self._checked(super().visit_List, node, frame)
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self._checked(super().visit_Dict, node, frame)
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
+        if node.ctx != "load":  # an assignment target: {% for a, b in ... %}
+            super().visit_Tuple(node, frame)
+        else:
+            self._checked(super().visit_Tuple, node, frame)
+
+    @optimizeconst
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        # Slices are compiled to plain subscripts, not environment.getitem: check the copy.
+        if isinstance(node.arg, nodes.Slice):
+            self._checked(super().visit_Getitem, node, frame)
+        else:
+            super().visit_Getitem(node, frame)
+
+    @optimizeconst
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        # == and in walk their operands: each costs a step, so the deadline is checked.
+        self._checked(super().visit_Compare, node, frame)
+
     @optimizeconst
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.sealops_join((")
@@ -520,11 +605,28 @@ class _Environment(ImmutableSandboxedEnvironment):
     def sealops_join(parts: Iterable[Any]) -> str:
         budget = _budget()
         budget.step()
-        texts = [str(part) for part in parts]
-        budget.check_length(sum(len(text) for text in texts))
-        return "".join(texts)
+        items = list(parts)
+        budget.check_length(sum(budget.text_size(part) for part in items))
+        joined = "".join([str(part) for part in items])
+        budget.check_value(joined)
+        return joined
+
+    @staticmethod
+    def sealops_value(value: Any) -> Any:
+        budget = _budget()
+        budget.step()
+        return budget.check_value(value)
 
     # Sandbox hooks.
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        budget = _budget()
+        budget.step()
+        return budget.check_value(super().getitem(obj, argument))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _budget().step()
+        return super().getattr(obj, attribute)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         for types, allowed in _METHODS:

@@ -29,6 +29,8 @@ PEAK = 48 * 1024 * 1024
 STEPS = "over budget: more than 100000 steps"
 STRING = "over budget: a string longer than 1048576 characters"
 LIST = "over budget: a list longer than 100000 items"
+CONTENTS = "over budget: a list whose contents pass 1048576 characters and items"
+BUILT = "over budget: built more than 8388608 characters and items in all"
 WIDTH = "over budget: a width or count above 1024"
 INT = "over budget: an integer above 4096 bits"
 DEPTH = "over budget: macros nested deeper than 32"
@@ -85,8 +87,23 @@ HOSTILE = [
      "wordwrap adds wrapstring per line"),
     ("batch", "{{ [1]|batch(1000000000, 'x')|list }}", WIDTH, "batch pads to its count"),
     ("slice", "{{ [1]|slice(1000000000, 'x')|list }}", WIDTH, "slice makes its count of lists"),
-    ("join-filter", "{{ (['a' * 1000] * 100000)|join('b' * 1000) }}", STRING,
-     "join of many long parts"),
+    ("join-filter", "{{ (['a' * 100] * 10000)|join('b' * 1000) }}", STRING,
+     "join of many parts with a long separator"),
+    ("list-of-long-strings", "{{ (['a' * 1000] * 100000)|join }}", CONTENTS,
+     "a list repeating a long string: its contents count"),
+    ("nested-list-repeat", "{{ ([[1] * 100000] * 100000)|length }}", CONTENTS,
+     "a list repeating a long list"),
+    ("literal-references", "{% set a = ('x' * 100000)|list %}{{ [" + "a, " * 30 + "a]|length }}",
+     CONTENTS, "a literal list naming a long list many times: str(), == and in walk it all"),
+    ("repr-bomb", "{% set s = 'x' * 1000000 %}{{ [s, s, s, s, s, s, s, s, s, s] }}", CONTENTS,
+     "printing a list of long strings"),
+    ("many-sets", "".join(f"{{% set v{i} = 'x' * 1000000 %}}" for i in range(20)), BUILT,
+     "many long strings, each under the bound, kept alive at once"),
+    ("slice-copies", "{% set s = 'x' * 1000000 %}{{ [" + "s[::-1], " * 20 + "s]|length }}",
+     BUILT, "fresh copies by slicing, before the list holding them is checked"),
+    ("compare-chain", "{% set a = ('abc ' * 99999).split() %}{% set b = ('abc ' * 99999).split() %}"
+     "{{ [" + "a == b, " * 2000 + "] }}", TIME_OR_STEPS,
+     "thousands of comparisons of long lists in one expression: each is a step"),
     ("join-method", "{{ ('x' * 100000).join(['a'] * 10000) }}", STRING, "str.join"),
     ("sum-lists", "{{ [[1] * 100000] * 100000|sum(start=[]) }}",
      "sum: adds numbers only", "summing lists is quadratic"),
@@ -121,7 +138,7 @@ HOSTILE = [
      "{% set ns.s = ns.s ~ ns.s %}{% endfor %}", "undefined name", "not a global"),
     ("deep-parens", "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "nested too deeply",
      "the parser's recursion"),
-    ("huge-source", "{{ password }}" + " " * 70000, "over budget: a template longer than 65536",
+    ("huge-source", "{{ password }}" + " " * 17000, "over budget: a template longer than 16384",
      "the template's own size"),
 ]  # fmt: skip
 
