@@ -376,13 +376,11 @@ _PLAIN_FILTERS = [
     "reject",
     "rejectattr",
     "reverse",
-    "round",
     "select",
     "selectattr",
     "sort",
     "string",
     "title",
-    "tojson",
     "trim",
     "truncate",
     "unique",
@@ -397,8 +395,10 @@ _CHECKED_FILTERS: dict[str, Check] = {
     "indent": _check_indent,
     "join": _check_join_filter,
     "replace": _check_replace_filter,
+    "round": _check_count("precision"),  # round(10, -10**7) computes 10**(10**7)
     "slice": _check_count("slices"),
     "sum": _check_sum,
+    "tojson": _check_count("indent"),
     "wordwrap": _check_wordwrap,
 }
 
