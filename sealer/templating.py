@@ -63,9 +63,9 @@ class Bounds:
     value_chars: int = 1024 * 1024  # one string, or one list's whole contents, that is built
     built: int = 8 * 1024 * 1024  # characters and items built in all, by every operator and filter
     items: int = 100_000  # one list (or range) an operator, filter or method builds
-    steps: int = 100_000  # loop iterations, range items, calls, filter and operator uses
+    steps: int = 100_000  # loop iterations, range items, calls, filters, tests, operators, compares
     int_bits: int = 4096  # an integer built by * or **
-    width: int = 1024  # a width, padding, count of batch/slice, or format field width
+    width: int = 1024  # widths, paddings, batch/slice counts, round precision, tojson indent
     macro_depth: int = 32  # nested macro (and recursive loop) calls
     seconds: float = 1.0  # wall-clock, from the start of the first key
 
