@@ -10,7 +10,12 @@ so a value of test A showing up in test B's controller log is caught too, and fa
 Haystacks are written to files under the session's temporary directory (a soak test's logs can be
 large), not kept in memory. Values shorter than :data:`MIN_LENGTH` are not searched for (they hit
 by chance). Registered from ``tests/conftest.py`` (``pytest_plugins``); the fixture is
-``leak_ledger``. ``tests/unit/test_leaks.py`` proves a planted leak is found and fails a run.
+``leak_ledger``.
+
+Tests that *plant* values on purpose, where an error message could quote them (template errors:
+``tests/unit/test_template_errors.py``, ``tests/integration/security/test_template_leaks.py``),
+use :meth:`Ledger.planted`: the planted values join the run-wide search, the messages are kept as
+haystacks, and the test also gets the local hits at once. ``tests/unit/test_leaks.py`` proves a planted leak is found and fails a run.
 """
 
 from __future__ import annotations
@@ -58,6 +63,27 @@ class Ledger:
         path = self.directory / f"{len(self.haystacks):06d}.txt"
         path.write_bytes(text.encode("utf-8", "replace") if isinstance(text, str) else text)
         self.haystacks.append((where, path))
+
+    def planted(
+        self, origin: str, values: Iterable[bytes | str], outputs: dict[str, str]
+    ) -> list[str]:
+        """Register planted ``values`` and the ``outputs`` they must not reach (label -> text).
+
+        Returns the labels of the outputs holding one of the values (raw or base64), so a test
+        can fail at once; the session-end scan searches them again, with every other value.
+        """
+        raws = [v.encode() if isinstance(v, str) else bytes(v) for v in values]
+        self.plaintexts(origin, raws)
+        for label, text in outputs.items():
+            self.haystack(f"{origin}: {label}", text)
+        needles = [
+            n for raw in raws if len(raw) >= MIN_LENGTH for n in (raw, base64.b64encode(raw))
+        ]
+        return [
+            label
+            for label, text in outputs.items()
+            if any(needle in text.encode("utf-8", "replace") for needle in needles)
+        ]
 
     def size(self) -> int:
         return sum(path.stat().st_size for _, path in self.haystacks)

@@ -109,7 +109,9 @@ def test_template_renders_over_values() -> None:
     assert secret.data["dsn"] == b"db://1:2@host"
     doc["spec"]["template"]["data"] = {"dsn": "{{ missing }}"}
     sealed = parse_sealed_secret(doc)
-    with pytest.raises(TemplateError, match=r"template.data.dsn.*'missing' is undefined"):
+    with pytest.raises(
+        TemplateError, match=r"template.data.dsn: line 1: undefined name.*'missing'"
+    ):
         unsealed_secret(sealed, unseal(sealed, [key(2048)]).values)
 
 
