@@ -194,9 +194,14 @@ def test_an_endless_stdin_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     # `seal < /dev/zero`: the largest bound (manifests, 32 MiB) is read and refused; the peak
     # memory is that bound plus the interpreter, not the stream.
     report = (
-        "import atexit, resource, sys\n"
-        "atexit.register(lambda: sys.stderr.write("
-        "'RSS-KB %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        # VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across fork and exec, so it
+        # would report the (large) pytest process that started this one.
+        "import atexit, sys\n"
+        "def hwm():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            sys.stderr.write('RSS-KB %s\\n' % line.split()[1])\n"
+        "atexit.register(hwm)\n"
         "from sealer.cli import main\n"
         f"sys.argv = ['seal', '--cert', {str(CERT)!r}]\n"
         "main()\n"
