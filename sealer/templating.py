@@ -793,6 +793,15 @@ def _describe(exc: BaseException, source: str, context: Mapping[str, str]) -> st
     return f"line {line}: {message}" if line else message
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> jinja2.Template:
+    """A compiled template per source: compiling is nearly all of a render's cost, and every
+    reconcile renders the same sources again. A template that does not compile raises and is not
+    kept; a kept one holds no value (values are passed at render time), only the user's source.
+    """
+    return _ENV.from_string(source)
+
+
 def _render_one(template: jinja2.Template, context: Mapping[str, str], budget: _Budget) -> bytes:
     parts = []
     for chunk in template.generate(context):
@@ -835,7 +844,7 @@ def render_template_data(
                 )
             failure: str | None = None
             try:
-                template = _ENV.from_string(source)
+                template = _compiled(source)
                 rendered[key] = _render_one(template, context, budget)
             except Exception as exc:
                 failure = _describe(exc, source, context)
