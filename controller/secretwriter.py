@@ -232,16 +232,24 @@ class SecretWriter:
 
     # -- tenancy ----------------------------------------------------------------------------
 
-    def _check_allowed(self, desired: DesiredSecret) -> None:
-        """What no user's object may ask for, whatever exists: checked before any read."""
-        where = desired.source or desired.ref
-        if desired.namespace == self.controller_namespace:
+    def refuse_namespace(self, namespace: str | None, *, where: str) -> None:
+        """:class:`WriteForbidden` when ``namespace`` is the controller's own.
+
+        The writer checks it before any read; callers that would spend work first (the RSA work
+        of opening a SealedSecret) call it before that work, for the same answer.
+        """
+        if namespace == self.controller_namespace:
             raise WriteForbidden(
                 f"is in the controller's own namespace ({self.controller_namespace}), which holds "
                 "its keys: sealops writes no Secret there for a SealedSecret or VaultSecret",
                 where=where,
                 field="metadata.namespace",
             )
+
+    def _check_allowed(self, desired: DesiredSecret) -> None:
+        """What no user's object may ask for, whatever exists: checked before any read."""
+        where = desired.source or desired.ref
+        self.refuse_namespace(desired.namespace, where=where)
         for kind, keys in (("labels", desired.labels), ("annotations", desired.annotations)):
             for key in sorted(keys):
                 if reserved_key(key):
