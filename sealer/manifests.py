@@ -29,8 +29,10 @@ __all__ = [
     "API_VERSION",
     "BITNAMI_API_VERSION",
     "BITNAMI_CLUSTER_WIDE",
+    "BITNAMI_KEY_LABEL",
     "BITNAMI_NAMESPACE_WIDE",
     "KIND",
+    "RESERVED_PREFIX",
     "PlainSecret",
     "SealedSecretDoc",
     "check_data_keys",
@@ -41,6 +43,7 @@ __all__ = [
     "parse_sealed_secret",
     "parse_sealed_with",
     "parse_secret",
+    "reserved_key",
     "scope_from_annotations",
     "secret_manifest",
 ]
@@ -53,6 +56,21 @@ ANN_SEALED_WITH = "sealops.dev/sealed-with"
 BITNAMI_NAMESPACE_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
 BITNAMI_CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+#: Labels and annotations under this prefix are the controller's (the sealing-key label, the
+#: ownership marks, the data hash): a template never sets them.
+RESERVED_PREFIX = "sealops.dev/"
+#: Bitnami's sealing-key label: a Secret carrying it may be loaded as a key.
+BITNAMI_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+
+
+def reserved_key(key: str) -> bool:
+    """Whether a label or annotation key is the controller's to set, never a template's.
+
+    The one rule: the controller refuses template metadata holding such a key, and ``seal``
+    leaves such keys out of the template it writes (:func:`template_metadata`).
+    """
+    return key.startswith(RESERVED_PREFIX) or key == BITNAMI_KEY_LABEL
+
 
 # Annotations that describe how a SealedSecret was sealed: never copied into the Secret template.
 _SEALING_ANNOTATIONS = frozenset(
@@ -379,11 +397,23 @@ def secret_manifest(secret: PlainSecret) -> dict[str, Any]:
 
 
 def template_metadata(secret: PlainSecret) -> dict[str, Any]:
-    """Labels and annotations the Secret should get back when unsealed."""
+    """Labels and annotations the Secret should get back when unsealed.
+
+    Keys the controller sets itself (:func:`reserved_key`: ``sealops.dev/managed-by``,
+    ``owned-by``, ``data-hash``, … on a Secret exported with ``kubectl get -o yaml``) are left
+    out, silently: the controller would refuse a template holding them, and writes its own.
+    Server-set metadata (``uid``, ``resourceVersion``, …) never gets here: only labels and
+    annotations are copied, and the last-applied annotation is dropped with the sealing ones.
+    """
     meta: dict[str, Any] = {}
-    if secret.labels:
-        meta["labels"] = dict(secret.labels)
-    annotations = {k: v for k, v in secret.annotations.items() if k not in _SEALING_ANNOTATIONS}
+    labels = {k: v for k, v in secret.labels.items() if not reserved_key(k)}
+    if labels:
+        meta["labels"] = labels
+    annotations = {
+        k: v
+        for k, v in secret.annotations.items()
+        if k not in _SEALING_ANNOTATIONS and not reserved_key(k)
+    }
     if annotations:
         meta["annotations"] = annotations
     return meta

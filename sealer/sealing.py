@@ -42,6 +42,7 @@ from sealer.manifests import (
     SealedSecretDoc,
     clean_metadata,
     format_sealed_with,
+    reserved_key,
     scope_from_annotations,
     sealed_secret_manifest,
     template_metadata,
@@ -156,7 +157,9 @@ def seal_secret(
         encrypted=encrypted,
         sealed_with=dict.fromkeys(encrypted, fps),
         template=_template_for(secret),
-        annotations=secret.annotations,
+        # The controller's own marks on a Secret (kubectl get -o yaml of one it wrote) are not
+        # carried over: they describe that Secret, not the SealedSecret.
+        annotations={k: v for k, v in secret.annotations.items() if not reserved_key(k)},
     )
 
 
