@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from sealer.envelope import Scope
-from sealer.errors import ManifestError, ScopeError
+from sealer.errors import ManifestError, ScopeError, printable
 from sealer.reader import DEFAULT_LIMITS, InputBoundError, ReadLimits, read_yaml
 
 __all__ = [
@@ -101,8 +101,8 @@ def object_ref(doc: Mapping[str, Any]) -> str:
 
 
 def _word(value: Any) -> str:
-    """A string field for a message: itself (cut to 100 characters), else empty."""
-    return value[:100] if isinstance(value, str) else ""
+    """A string field for a message: itself, escaped and cut (:func:`printable`), else empty."""
+    return printable(value) if isinstance(value, str) else ""
 
 
 def _shown(value: Any) -> str:
@@ -110,7 +110,7 @@ def _shown(value: Any) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, str):
-        return value[:100] or "''"
+        return printable(value) or "''"
     return f"a {_TYPE_NAMES.get(type(value), 'value')}"
 
 
@@ -340,7 +340,8 @@ class PlainSecret:
 
     @property
     def ref(self) -> str:
-        return f"Secret {self.namespace}/{self.name}" if self.namespace else f"Secret {self.name}"
+        name = printable(self.name)
+        return f"Secret {printable(self.namespace)}/{name}" if self.namespace else f"Secret {name}"
 
 
 def parse_secret(
@@ -475,8 +476,8 @@ class SealedSecretDoc:
 
     @property
     def ref(self) -> str:
-        ns = f"{self.namespace}/" if self.namespace else ""
-        return f"SealedSecret {ns}{self.name}"
+        ns = f"{printable(self.namespace)}/" if self.namespace else ""
+        return f"SealedSecret {ns}{printable(self.name)}"
 
 
 def parse_sealed_secret(
