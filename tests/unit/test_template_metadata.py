@@ -22,6 +22,7 @@ from controller.sealedsecrets import SEALED_SECRETS
 from sealer.cli.app import cli
 from sealer.kube import SECRETS
 from sealer.manifests import load_documents, parse_secret, reserved_key, template_metadata
+from sealer.render.reference import ConnectionRef, to_vault_secret
 from tests.unit.controller.conftest import Clock, Harness, small_key
 from tests.unit.fakekube import FakeKube
 
@@ -135,3 +136,17 @@ def test_sealing_an_exported_managed_secret_gives_one_the_controller_accepts(
     assert written is not None
     assert written["metadata"]["labels"]["app"] == "shop"
     assert written["metadata"]["annotations"]["team.example/owner"] == "shop"
+
+
+@pytest.mark.parametrize(("kind", "key"), RESERVED)
+def test_seal_render_reference_leaves_them_out_of_the_vault_secret(kind: str, key: str) -> None:
+    """`seal render --mode reference` turns a Secret into a VaultSecret whose target template
+    carries its labels and annotations: the same rule applies there."""
+    secret = _secret(kind, key)
+    secret["metadata"].setdefault("labels", {})["app"] = "shop"
+    vs = to_vault_secret(
+        secret, filled={}, generic_location=None, connection=ConnectionRef("vault")
+    )
+    template = vs["spec"]["target"]["template"].get("metadata", {})
+    assert key not in template.get(kind, {}) and key not in vs["metadata"].get(kind, {})
+    assert template["labels"] == {"app": "shop"}
