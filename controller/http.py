@@ -52,7 +52,7 @@ from sealer.manifests import (
     parse_sealed_secret,
     parse_sealed_with,
 )
-from sealer.reader import DEFAULT_LIMITS, InputBoundError
+from sealer.reader import REQUEST_LIMITS, InputBoundError
 from sealer.sealing import (
     MAX_PRIVATE_KEY_OPS,
     Work,
@@ -65,16 +65,9 @@ from sealer.sealing import (
 __all__ = ["HTTP_LIMITS", "ClientLimiter", "HttpServer", "TokenBucket", "count_key_usage"]
 
 log = logging.getLogger(__name__)
-_MAX_BODY = 4 * 1024 * 1024
-#: The reader's bounds for request bodies: a SealedSecret is small; a rotate batch is at most 100.
-HTTP_LIMITS = DEFAULT_LIMITS.with_(
-    max_bytes=_MAX_BODY,
-    max_documents=100,
-    max_objects=100,
-    max_nodes=200_000,
-    max_aliases=1_000,
-    max_depth=64,
-)
+#: The reader's bounds for request bodies (in sealer, where ``seal`` sizes its batches by them).
+HTTP_LIMITS = REQUEST_LIMITS
+_MAX_BODY = HTTP_LIMITS.max_bytes
 #: Seconds between two LISTs for /v1/keys at the least, however often SealedSecrets change.
 _USAGE_FLOOR = 1.0
 #: Seconds after a reconcile within which its status may not be written yet.

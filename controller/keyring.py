@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from sealer.errors import KeyMaterialError
 from sealer.keys import KeyPair, generate_keypair, keys_from_secret, private_key_pem
 from sealer.kube import SECRETS, Kube, KubeConflict
+from sealer.manifests import BITNAMI_KEY_LABEL
 
 __all__ = [
     "ANN_KEY_ORIGIN",
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 KEY_LABEL = "sealops.dev/sealing-key"
-BITNAMI_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 ANN_KEY_ORIGIN = "sealops.dev/key-origin"
 KEY_TYPE = "kubernetes.io/tls"
 # The mark of a Secret written for a user's object (controller.secretwriter.LABEL_MANAGED_BY and

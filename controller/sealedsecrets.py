@@ -7,7 +7,9 @@ operation) → render the template → write the Secret under the ownership rule
 status, Event, metrics. Failures keep whatever Secret exists untouched.
 
 The Secret is the SealedSecret's own name in its own namespace (nothing in the spec can name
-another); the writer refuses the controller's namespace and reserved template metadata.
+another); the writer refuses the controller's namespace and reserved template metadata. A
+SealedSecret in the controller's namespace is refused before any RSA work (the writer's rule and
+message, asked first).
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ class SealedSecretReconciler:
             sealed = parse_sealed_secret(body, allow_bitnami=False)
         except ManifestError as exc:
             return Verdict(False, "InvalidSpec", str(exc))
+        try:
+            # Refused before the RSA work, not after it: the writer would refuse it anyway.
+            self.writer.refuse_namespace(sealed.namespace, where=sealed.ref)
+        except SealopsError as exc:
+            return Verdict(False, exc.reason, str(exc))
         try:
             opened = self._unseal(sealed)
         except WorkBoundError as exc:

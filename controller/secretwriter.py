@@ -16,7 +16,8 @@ Tenancy (the one place that writes Secrets for users' objects, so both kinds get
   live there): :class:`WriteForbidden`, before anything is read;
 - template metadata may not carry reserved keys: any label or annotation under ``sealops.dev/``
   (the sealing-key label, the ownership and data-hash annotations) or Bitnami's key label:
-  :class:`ReservedMetadata`, naming the field;
+  :class:`ReservedMetadata`, naming the field (the rule is :func:`sealer.manifests.reserved_key`,
+  which ``seal`` uses to leave such keys out of the templates it writes);
 - no Secret carrying a sealing-key label is ever written;
 - policy Merge writes only into a Secret that no other object controls: one with an
   ownerReference ``controller: true`` to another object, or the ``owned-by`` annotation of another
@@ -35,9 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.datahash import DataHasher
-from controller.keyring import BITNAMI_KEY_LABEL, KEY_LABEL
+from controller.keyring import KEY_LABEL
 from sealer.errors import SealopsError
 from sealer.kube import SECRETS, Kube, KubeNotFound
+from sealer.manifests import BITNAMI_KEY_LABEL, RESERVED_PREFIX, reserved_key
 
 __all__ = [
     "ANN_DATA_HASH",
@@ -64,8 +66,6 @@ ANN_MANAGED = "sealops.dev/managed"
 ANN_OWNED_BY = "sealops.dev/owned-by"
 ANN_DATA_HASH = "sealops.dev/data-hash"
 ANN_DATA_KEYS = "sealops.dev/data-keys"
-#: Labels and annotations under this prefix are the controller's; a template may not set them.
-RESERVED_PREFIX = "sealops.dev/"
 _KEY_LABELS = (KEY_LABEL, BITNAMI_KEY_LABEL)
 
 
@@ -81,11 +81,6 @@ class WriteForbidden(SealopsError):
 
 class ReservedMetadata(SealopsError):
     reason = "InvalidSpec"
-
-
-def reserved_key(key: str) -> bool:
-    """Whether a label or annotation key is the controller's to set, never a template's."""
-    return key.startswith(RESERVED_PREFIX) or key in _KEY_LABELS
 
 
 class UpdateFailed(SealopsError):
@@ -232,16 +227,24 @@ class SecretWriter:
 
     # -- tenancy ----------------------------------------------------------------------------
 
-    def _check_allowed(self, desired: DesiredSecret) -> None:
-        """What no user's object may ask for, whatever exists: checked before any read."""
-        where = desired.source or desired.ref
-        if desired.namespace == self.controller_namespace:
+    def refuse_namespace(self, namespace: str | None, *, where: str) -> None:
+        """:class:`WriteForbidden` when ``namespace`` is the controller's own.
+
+        The writer checks it before any read; callers that would spend work first (the RSA work
+        of opening a SealedSecret) call it before that work, for the same answer.
+        """
+        if namespace == self.controller_namespace:
             raise WriteForbidden(
                 f"is in the controller's own namespace ({self.controller_namespace}), which holds "
                 "its keys: sealops writes no Secret there for a SealedSecret or VaultSecret",
                 where=where,
                 field="metadata.namespace",
             )
+
+    def _check_allowed(self, desired: DesiredSecret) -> None:
+        """What no user's object may ask for, whatever exists: checked before any read."""
+        where = desired.source or desired.ref
+        self.refuse_namespace(desired.namespace, where=where)
         for kind, keys in (("labels", desired.labels), ("annotations", desired.annotations)):
             for key in sorted(keys):
                 if reserved_key(key):

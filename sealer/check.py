@@ -37,7 +37,7 @@ import yaml
 
 from sealer.detectors import decode, find_tokens, split_lines
 from sealer.envelope import decode_blob
-from sealer.errors import EnvelopeError, InputError
+from sealer.errors import EnvelopeError, InputError, printable
 
 __all__ = ["MAX_FILE_BYTES", "Finding", "check_paths", "is_helm_template", "judge", "scan"]
 
@@ -88,7 +88,7 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        return f"{printable(self.path, limit=None)}:{self.line}: {self.message}"
 
 
 def judge(value: str, *, generic: bool = False) -> str | None:
@@ -124,7 +124,7 @@ def _name(text: str) -> str:
     token used as a key is not printed either."""
     if find_tokens([text]) or find_tokens([text.replace(".", " ")]):
         return "<name withheld: it looks like a token>"
-    return text if len(text) <= 100 else text[:100] + "…"
+    return printable(text)
 
 
 def scan(

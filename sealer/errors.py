@@ -28,7 +28,33 @@ __all__ = [
     "ScopeError",
     "SealopsError",
     "TemplateError",
+    "printable",
 ]
+
+#: Characters of user text (a name, a path) shown in one error line, by default.
+SHOWN = 100
+
+
+def printable(text: str, limit: int | None = SHOWN) -> str:
+    """User text for one line of a message: it can neither split the line nor forge one.
+
+    Every character Python does not count as printable (line breaks, carriage returns, ESC and
+    other controls, bidirectional overrides and other format characters, unassigned code
+    points) is written as its escape (``\\n``, ``\\x1b``, ``\\u202e``); the result is cut
+    after ``limit`` characters (None: never), ending in ``…``.
+    """
+    if text.isprintable() and (limit is None or len(text) <= limit):
+        return text
+    out: list[str] = []
+    size = 0
+    for char in text:
+        shown = char if char.isprintable() else repr(char)[1:-1]
+        if limit is not None and size + len(shown) > limit:
+            out.append("…")
+            break
+        out.append(shown)
+        size += len(shown)
+    return "".join(out)
 
 
 class SealopsError(Exception):

@@ -58,10 +58,12 @@ class KubeApi:
         accept: str = "application/json",
         what: str,
         limit: int | None = None,
+        headers_out: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         """One request; returns (status, body) for any HTTP status, raises only if unreachable.
 
         With ``limit``, at most ``limit + 1`` bytes of the body are read (the caller refuses more).
+        ``headers_out``, when given, is filled with the answer's headers.
         """
         request = self._client.param_serialize(
             method,
@@ -79,6 +81,8 @@ class KubeApi:
             raise KubeUnavailable(
                 f"cannot reach the Kubernetes API at {host}: {_why(exc)}", where=what
             ) from exc
+        if headers_out is not None:
+            headers_out.update((str(k), str(v)) for k, v in (response.headers or {}).items())
         return int(response.status), bytes(data or b"")
 
     def _call(
@@ -182,11 +186,13 @@ class KubeApi:
         method: str = "GET",
         body: Any = None,
         limit: int | None = None,
+        headers_out: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         """A request to ``service`` through the API server's service proxy: (status, body).
 
         With ``limit``, at most ``limit + 1`` bytes of the answer are read; the caller refuses
-        a longer one.
+        a longer one. ``headers_out``, when given, is filled with the answer's headers (the
+        controller's Retry-After, passed through by the proxy).
 
         ``body`` is sent as JSON. A 404 that is a Kubernetes ``Status`` means the Service (or
         its proxy) is missing, not the controller's endpoint: that becomes :class:`KubeNotFound`.
@@ -196,7 +202,9 @@ class KubeApi:
             f"/{_proxy_target(service)}/proxy/{_proxy_path(path)}"
         )
         what = f"{method} {path} on service {namespace}/{service}"
-        status, raw = self._send(method, url, body=body, accept="*/*", what=what, limit=limit)
+        status, raw = self._send(
+            method, url, body=body, accept="*/*", what=what, limit=limit, headers_out=headers_out
+        )
         if status in (502, 503):
             raise KubeUnavailable(f"the controller is not reachable ({status})", where=what)
         if status == 404 and _is_k8s_status(raw):

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from sealer.envelope import Scope
-from sealer.errors import ManifestError, ScopeError
+from sealer.errors import ManifestError, ScopeError, printable
 from sealer.reader import DEFAULT_LIMITS, InputBoundError, ReadLimits, read_yaml
 
 __all__ = [
@@ -29,8 +29,10 @@ __all__ = [
     "API_VERSION",
     "BITNAMI_API_VERSION",
     "BITNAMI_CLUSTER_WIDE",
+    "BITNAMI_KEY_LABEL",
     "BITNAMI_NAMESPACE_WIDE",
     "KIND",
+    "RESERVED_PREFIX",
     "PlainSecret",
     "SealedSecretDoc",
     "check_data_keys",
@@ -41,6 +43,7 @@ __all__ = [
     "parse_sealed_secret",
     "parse_sealed_with",
     "parse_secret",
+    "reserved_key",
     "scope_from_annotations",
     "secret_manifest",
 ]
@@ -53,6 +56,21 @@ ANN_SEALED_WITH = "sealops.dev/sealed-with"
 BITNAMI_NAMESPACE_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
 BITNAMI_CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+#: Labels and annotations under this prefix are the controller's (the sealing-key label, the
+#: ownership marks, the data hash): a template never sets them.
+RESERVED_PREFIX = "sealops.dev/"
+#: Bitnami's sealing-key label: a Secret carrying it may be loaded as a key.
+BITNAMI_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+
+
+def reserved_key(key: str) -> bool:
+    """Whether a label or annotation key is the controller's to set, never a template's.
+
+    The one rule: the controller refuses template metadata holding such a key, and ``seal``
+    leaves such keys out of the template it writes (:func:`template_metadata`).
+    """
+    return key.startswith(RESERVED_PREFIX) or key == BITNAMI_KEY_LABEL
+
 
 # Annotations that describe how a SealedSecret was sealed: never copied into the Secret template.
 _SEALING_ANNOTATIONS = frozenset(
@@ -83,8 +101,8 @@ def object_ref(doc: Mapping[str, Any]) -> str:
 
 
 def _word(value: Any) -> str:
-    """A string field for a message: itself (cut to 100 characters), else empty."""
-    return value[:100] if isinstance(value, str) else ""
+    """A string field for a message: itself, escaped and cut (:func:`printable`), else empty."""
+    return printable(value) if isinstance(value, str) else ""
 
 
 def _shown(value: Any) -> str:
@@ -92,7 +110,7 @@ def _shown(value: Any) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, str):
-        return value[:100] or "''"
+        return printable(value) or "''"
     return f"a {_TYPE_NAMES.get(type(value), 'value')}"
 
 
@@ -322,7 +340,8 @@ class PlainSecret:
 
     @property
     def ref(self) -> str:
-        return f"Secret {self.namespace}/{self.name}" if self.namespace else f"Secret {self.name}"
+        name = printable(self.name)
+        return f"Secret {printable(self.namespace)}/{name}" if self.namespace else f"Secret {name}"
 
 
 def parse_secret(
@@ -379,11 +398,23 @@ def secret_manifest(secret: PlainSecret) -> dict[str, Any]:
 
 
 def template_metadata(secret: PlainSecret) -> dict[str, Any]:
-    """Labels and annotations the Secret should get back when unsealed."""
+    """Labels and annotations the Secret should get back when unsealed.
+
+    Keys the controller sets itself (:func:`reserved_key`: ``sealops.dev/managed-by``,
+    ``owned-by``, ``data-hash``, … on a Secret exported with ``kubectl get -o yaml``) are left
+    out, silently: the controller would refuse a template holding them, and writes its own.
+    Server-set metadata (``uid``, ``resourceVersion``, …) never gets here: only labels and
+    annotations are copied, and the last-applied annotation is dropped with the sealing ones.
+    """
     meta: dict[str, Any] = {}
-    if secret.labels:
-        meta["labels"] = dict(secret.labels)
-    annotations = {k: v for k, v in secret.annotations.items() if k not in _SEALING_ANNOTATIONS}
+    labels = {k: v for k, v in secret.labels.items() if not reserved_key(k)}
+    if labels:
+        meta["labels"] = labels
+    annotations = {
+        k: v
+        for k, v in secret.annotations.items()
+        if k not in _SEALING_ANNOTATIONS and not reserved_key(k)
+    }
     if annotations:
         meta["annotations"] = annotations
     return meta
@@ -445,8 +476,8 @@ class SealedSecretDoc:
 
     @property
     def ref(self) -> str:
-        ns = f"{self.namespace}/" if self.namespace else ""
-        return f"SealedSecret {ns}{self.name}"
+        ns = f"{printable(self.namespace)}/" if self.namespace else ""
+        return f"SealedSecret {ns}{printable(self.name)}"
 
 
 def parse_sealed_secret(

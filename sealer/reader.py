@@ -33,6 +33,7 @@ from sealer.errors import ManifestError
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "REQUEST_LIMITS",
     "InputBoundError",
     "ReadLimits",
     "read_json",
@@ -63,6 +64,17 @@ class ReadLimits:
 
 
 DEFAULT_LIMITS = ReadLimits()
+#: The bounds on a request body to the controller (/v1/verify, /v1/rotate): a SealedSecret is
+#: small; a rotate batch is at most 100 objects. The controller reads with these, and ``seal``
+#: cuts its /v1/rotate batches to fit them.
+REQUEST_LIMITS = DEFAULT_LIMITS.with_(
+    max_bytes=4 * 1024 * 1024,
+    max_documents=100,
+    max_objects=100,
+    max_nodes=200_000,
+    max_aliases=1_000,
+    max_depth=64,
+)
 
 
 class InputBoundError(ManifestError):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sealer.envelope import (
     MAX_RECIPIENTS,
@@ -42,6 +42,7 @@ from sealer.manifests import (
     SealedSecretDoc,
     clean_metadata,
     format_sealed_with,
+    reserved_key,
     scope_from_annotations,
     sealed_secret_manifest,
     template_metadata,
@@ -49,6 +50,7 @@ from sealer.manifests import (
 
 __all__ = [
     "MAX_PRIVATE_KEY_OPS",
+    "Fingerprinted",
     "Unsealed",
     "Work",
     "WorkBoundError",
@@ -82,12 +84,21 @@ class WorkBoundError(ManifestError):
     reason = "InvalidSpec"
 
 
+class Fingerprinted(Protocol):
+    """A key known by its fingerprint: a :class:`KeyPair`, or a key a controller lists."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+
 def plan_private_key_ops(
-    sealed: SealedSecretDoc, keys: Sequence[KeyPair], *, max_ops: int = MAX_PRIVATE_KEY_OPS
+    sealed: SealedSecretDoc, keys: Sequence[Fingerprinted], *, max_ops: int = MAX_PRIVATE_KEY_OPS
 ) -> int:
     """The private-key operations opening ``sealed`` with ``keys`` is planned to take.
 
-    One per value whose hint names a loaded key, else one per recipient per key. Raises
+    One per value whose hint names a loaded key, else one per recipient per key. The controller
+    plans each request with it; ``seal reencrypt`` sizes its /v1/rotate batches with it, given the
+    keys the controller lists. Raises
     :class:`WorkBoundError`, naming the field and the bound, when a value holds more than
     ``MAX_RECIPIENTS`` recipients or the plan passes ``max_ops``. No RSA work is done here.
     """
@@ -156,7 +167,9 @@ def seal_secret(
         encrypted=encrypted,
         sealed_with=dict.fromkeys(encrypted, fps),
         template=_template_for(secret),
-        annotations=secret.annotations,
+        # The controller's own marks on a Secret (kubectl get -o yaml of one it wrote) are not
+        # carried over: they describe that Secret, not the SealedSecret.
+        annotations={k: v for k, v in secret.annotations.items() if not reserved_key(k)},
     )
 
 

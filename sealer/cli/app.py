@@ -509,8 +509,10 @@ def reencrypt_cmd(
 ) -> None:
     """Re-seal SealedSecrets for the newest key, keeping name, namespace and scope.
 
-    Online (default): the controller re-seals them (POST /v1/rotate); nothing leaves it in
-    plaintext. Offline: --private-key OLD --cert NEW, on this machine.
+    Online (default): the controller re-seals them (POST /v1/rotate, in batches of at most 100
+    SealedSecrets and 512 private-key operations, waiting when rate-limited, up to 300 s in
+    all); nothing leaves it in plaintext, and nothing is written unless every batch succeeded.
+    Offline: --private-key OLD --cert NEW, on this machine.
     """
     parsed, _ = _read_sealed(file)
     if private_keys:
@@ -520,11 +522,15 @@ def reencrypt_cmd(
     else:
         if certs:
             raise click.UsageError("--cert is for offline re-encryption: add --private-key")
-        from sealer.online import request
+        from sealer.online import request, rotate
 
-        body = {"apiVersion": "v1", "kind": "List", "items": [s.doc for s in parsed]}
-        answer = request(target_from(target), "POST", "/v1/rotate", body, limit=Limit.MANIFEST)
-        docs = load_documents(answer, source="controller")
+        where = target_from(target)
+
+        def send(method: str, path: str, body: Any = None, *, limit: int) -> bytes:
+            return request(where, method, path, body, limit=limit)
+
+        # In batches the controller accepts, each waited for when rate-limited; all or nothing.
+        docs = rotate(parsed, send)
     _emit(dump_documents(docs, output), write)
 
 

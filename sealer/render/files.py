@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from sealer.errors import InputError
+from sealer.errors import InputError, printable
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -51,10 +51,7 @@ _CHUNK = 1024 * 1024
 
 def shown(path: object) -> str:
     """``path`` as text for one error line: control and invisible characters escaped."""
-    text = str(path)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return printable(str(path), limit=None)
 
 
 def inside(path: Path, root: Path) -> bool:

@@ -22,6 +22,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sealer.manifests import reserved_key
 from sealer.render.errors import PlaceholderError
 from sealer.render.placeholders import Placeholder, Segment
 from sealer.vault.refs import SecretLocation
@@ -67,11 +68,13 @@ def to_vault_secret(
             else:
                 builder.placeholders(str(key), field, *found)
     meta = secret.get("metadata") or {}
-    labels = dict(meta.get("labels") or {})
+    # Keys the controller sets itself (sealops.dev/…) are left out, as `seal` leaves them out of
+    # a SealedSecret's template: the controller would refuse the template holding them.
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if not reserved_key(str(k))}
     annotations = {
         k: v
         for k, v in (meta.get("annotations") or {}).items()
-        if not str(k).startswith(_DROPPED_ANNOTATIONS)
+        if not str(k).startswith(_DROPPED_ANNOTATIONS) and not reserved_key(str(k))
     }
     out_meta: dict[str, Any] = {"name": meta.get("name")}
     if meta.get("namespace"):

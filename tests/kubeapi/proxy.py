@@ -5,7 +5,9 @@ As the real API server does
 the Service's port (by name or number; the only port if none is given) is resolved to an
 endpoint address and port from the Service's ``Endpoints`` object, or failing that from an
 ``EndpointSlice`` labelled ``kubernetes.io/service-name``; method, query, body, headers and status
-are passed through. No endpoint is a 503, as on a real cluster.
+are passed through. No endpoint is a 503, as on a real cluster. The caller's address is appended
+to ``X-Forwarded-For`` (after any the caller sent), as the API server's proxy does since
+kubernetes/kubernetes#46126 (``appendForwardedForHeader`` in apimachinery's proxy package).
 """
 
 from __future__ import annotations
@@ -110,7 +112,14 @@ async def forward(
     url = f"{scheme}://{address}/{target.tail}"
     if request.query_string:
         url += f"?{request.query_string}"
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    headers = {
+        k: v
+        for k, v in request.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() != "x-forwarded-for"
+    }
+    if request.remote:
+        prior = request.headers.getall("X-Forwarded-For", [])
+        headers["X-Forwarded-For"] = ", ".join([*prior, request.remote])
     try:
         async with session.request(
             request.method, url, headers=headers, data=await request.read(), allow_redirects=False

@@ -20,6 +20,8 @@ import yaml
 
 from sealer.keys import load_recipient
 from sealer.kube import ResourceRef
+from sealer.manifests import PlainSecret
+from sealer.sealing import seal_secret
 from tests.integration.controller.conftest import (
     Cluster,
     Controller,
@@ -113,6 +115,71 @@ def test_reencrypt_online_keeps_scope_and_names_the_newest_key(
     )
     direct = seal(cluster, "reencrypt", "--controller-url", online.url, stdin=sealed)
     assert direct.returncode == 0, direct.stderr
+
+
+def _many(online: Controller, count: int, *, bad: int | None = None) -> bytes:
+    """``count`` SealedSecrets sealed for the controller, one value each (one hinted
+    private-key operation); ``bad``: that one holds 17 recipients, over the bound."""
+    recipient = load_recipient(online.get("/v1/cert.pem"))
+    out = []
+    for i in range(count):
+        plain = PlainSecret(name=f"s{i:03d}", namespace="prod", data={"token": b"batch-value"})
+        doc = seal_secret(plain, [recipient])
+        if i == bad:
+            blob = doc["spec"]["encryptedData"]["token"]
+            doc["spec"]["encryptedData"]["token"] = ",".join([blob] * 17)
+        out.append(doc)
+    return yaml.safe_dump_all(out).encode()
+
+
+@pytest.mark.parametrize(
+    ("count", "limited"),
+    [
+        pytest.param(150, False, id="150: over the 100-object bound, two requests"),
+        pytest.param(600, True, id="600: past the 512-token bucket, 429s waited out"),
+    ],
+)
+def test_reencrypt_online_more_than_one_request_holds(
+    cluster: Cluster,
+    online: Controller,
+    plaintexts: list[bytes],
+    tmp_path: Path,
+    count: int,
+    limited: bool,
+) -> None:
+    """The controller takes at most 100 objects and 512 private-key operations a request, and
+    limits each client's rate: `seal reencrypt` sends batches under both and waits on 429."""
+    plaintexts.append(b"batch-value")
+    source = tmp_path / "many.yaml"
+    source.write_bytes(_many(online, count))
+    out = tmp_path / "rotated.yaml"
+    rotated = seal(cluster, "reencrypt", "-w", str(out), str(source))
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout == b"" and rotated.stderr == b""
+    docs = list(yaml.safe_load_all(out.read_bytes()))
+    before = list(yaml.safe_load_all(source.read_bytes()))
+    assert [d["metadata"]["name"] for d in docs] == [f"s{i:03d}" for i in range(count)]
+    assert all(
+        d["spec"]["encryptedData"]["token"] != b["spec"]["encryptedData"]["token"]
+        for d, b in zip(docs, before, strict=True)
+    ), "each one re-sealed"
+    assert online.metric("sealops_private_key_operations_total") == count
+    limited_count = online.metric("sealops_http_rate_limited_total")
+    assert (limited_count > 0) is limited, limited_count
+
+
+def test_reencrypt_online_writes_nothing_unless_every_batch_succeeded(
+    cluster: Cluster, online: Controller, plaintexts: list[bytes], tmp_path: Path
+) -> None:
+    plaintexts.append(b"batch-value")
+    source = tmp_path / "many.yaml"
+    source.write_bytes(_many(online, 130, bad=120))  # the second batch is refused
+    out = tmp_path / "rotated.yaml"
+    refused = seal(cluster, "reencrypt", "-w", str(out), str(source))
+    assert refused.returncode == 1 and refused.stdout == b""
+    (line,) = refused.stderr.decode().strip().splitlines()
+    assert line.startswith("Error: ") and "422" in line and "17 recipients" in line
+    assert not out.exists()
 
 
 def test_unreachable_controller_is_one_clear_line(cluster: Cluster, online: Controller) -> None:

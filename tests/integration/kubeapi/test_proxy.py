@@ -6,6 +6,7 @@ a Service without endpoints answers 503."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ class _Echo(BaseHTTPRequestHandler):
                 "path": self.path,
                 "body": self.rfile.read(length).decode(),
                 "header": self.headers.get("X-Probe", ""),
+                "forwarded": self.headers.get_all("X-Forwarded-For") or [],
             }
         ).encode()
         self.send_response(207)
@@ -90,6 +92,7 @@ def test_proxy_through_endpoints(kubeapi: RunningKubeApi, core: Any, backend: in
             "path": "/v1/cert.pem?x=1&y=2",
             "body": '{"k": "v"}',
             "header": "yes",
+            "forwarded": ["127.0.0.1"],
         }
         assert headers["X-Backend"] == "echo"
     # The kubernetes client's own proxy call goes the same way.
@@ -122,3 +125,63 @@ def test_no_endpoints_is_503(kubeapi: RunningKubeApi, core: Any) -> None:
     assert status == 503 and body["kind"] == "Status"
     status, body, _ = call(f"{kubeapi.url}/api/v1/namespaces/default/services/missing/proxy/")
     assert status == 404 and body["reason"] == "NotFound"
+
+
+def _raw(port: int, path: str, headers: list[tuple[str, str]], source: str) -> Any:
+    """One GET from ``source`` (a loopback address of our choosing), headers sent as given."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.putrequest("GET", path)
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.endheaders()
+        response = conn.getresponse()
+        assert response.status == 207, response.read()
+        return json.loads(response.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "sent", "forwarded"),
+    [
+        pytest.param("127.0.0.1", [], "127.0.0.1", id="none sent: the caller's address"),
+        pytest.param("127.0.0.2", [], "127.0.0.2", id="another source: its own address"),
+        pytest.param(
+            "127.0.0.1",
+            [("X-Forwarded-For", "203.0.113.7")],
+            "203.0.113.7, 127.0.0.1",
+            id="one sent: the caller's appended after it",
+        ),
+        pytest.param(
+            "127.0.0.3",
+            [("X-Forwarded-For", "10.0.0.1"), ("x-forwarded-for", "10.0.0.2, 10.0.0.3")],
+            "10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.3",
+            id="several headers, any case: joined, then the caller's (as Go's proxy does)",
+        ),
+    ],
+)
+def test_proxy_appends_the_callers_address_to_x_forwarded_for(
+    kubeapi: RunningKubeApi,
+    core: Any,
+    backend: int,
+    source: str,
+    sent: list[tuple[str, str]],
+    forwarded: str,
+) -> None:
+    """What the real API server's proxy does (kubernetes/kubernetes#46126): the backend sees
+    who called, whatever the caller wrote itself, as one header."""
+    _service(core, "xff")
+    core.create_namespaced_endpoints(
+        "default",
+        {
+            "metadata": {"name": "xff"},
+            "subsets": [
+                {"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": backend}]}
+            ],
+        },
+    )
+    body = _raw(
+        kubeapi.port, "/api/v1/namespaces/default/services/xff/proxy/v1/verify", sent, source
+    )
+    assert body["forwarded"] == [forwarded]

@@ -24,6 +24,7 @@ import yaml
 from sealer.keys import load_recipient
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
+from tests.integration.controller.test_online_seal import expose
 from tests.integration.security.conftest import Cluster, Controller, StartController
 from tests.unit.test_input_bounds import alias_bomb, few_alias_laughs, merge_key_bomb
 
@@ -160,6 +161,44 @@ def test_one_client_over_its_budget_gets_429_another_is_served(
     ]  # fmt: skip
     assert via == [200] * 3
     assert controller.metric("sealops_http_rate_limited_total") == 1
+
+
+def post_via_proxy(
+    cluster: Cluster, path: str, body: bytes, *, source: str
+) -> tuple[int, bytes, str | None]:
+    """POST through the emulator's service proxy, as `seal` does, from a chosen loopback address.
+
+    The controller then sees every request come from the emulator (127.0.0.1): only the
+    X-Forwarded-For the proxy appends (as the API server's does) tells the callers apart.
+    """
+    proxied = f"/api/v1/namespaces/sealops-system/services/sealops-controller/proxy{path}"
+    port = cluster.kubeapi.port
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+    try:
+        conn.request("POST", proxied, body=body, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, response.read(), response.getheader("Retry-After")
+    finally:
+        conn.close()
+
+
+def test_two_clients_through_the_service_proxy_have_separate_budgets(
+    cluster: Cluster, start_controller: StartController, plaintexts: list[bytes]
+) -> None:
+    """Through the API server's proxy every connection comes from one peer; before the proxy
+    appended X-Forwarded-For, one user draining the bucket shut every other user out."""
+    controller = start_controller("--rate-limit", "0.01")
+    expose(cluster, controller)
+    plaintexts.append(b"bounded-value-0")
+    body = json.dumps(sealed(controller, values=100)).encode()  # 100 tokens a request
+    greedy = [post_via_proxy(cluster, "/v1/verify", body, source="127.0.0.2") for _ in range(6)]
+    assert [code for code, _, _ in greedy] == [200] * 5 + [429], "five of 100 in 512 tokens"
+    assert greedy[-1][2] is not None and int(greedy[-1][2]) >= 1, "Retry-After passed back"
+    # Another user behind the same proxy: its own bucket, served.
+    other = post_via_proxy(cluster, "/v1/verify", body, source="127.0.0.3")
+    assert other[0] == 200, other
+    assert controller.metric("sealops_http_rate_limited_total") == 1
+    assert controller.metric(OPS) == 600
 
 
 def test_keys_served_from_a_cache_and_rate_limited(

@@ -48,7 +48,7 @@ from controller.keyring import (
     key_secret,
 )
 from controller.sealedsecrets import SEALED_SECRETS
-from controller.secretwriter import ANN_OWNED_BY, LABEL_MANAGED_BY, reserved_key
+from controller.secretwriter import ANN_OWNED_BY, LABEL_MANAGED_BY, WriteForbidden, reserved_key
 from controller.vaultsecrets import RESTART_ANNOTATION, VAULT_SECRETS, VaultSecretReconciler
 from sealer.keys import KeyPair
 from sealer.kube import SECRETS, ResourceRef
@@ -495,13 +495,51 @@ def test_a_vault_secret_in_the_controller_namespace_writes_nothing(target: dict[
     assert [k for k in world.changed_outside(namespace="nowhere") if k[1] == "secrets"] == []
 
 
-def test_a_sealed_secret_in_the_controller_namespace_writes_nothing() -> None:
+def _unhinted(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["metadata"]["annotations"].pop("sealops.dev/sealed-with")
+    return doc
+
+
+def _many_values(doc: dict[str, Any]) -> dict[str, Any]:
+    value = doc["spec"]["encryptedData"]["password"]
+    doc["spec"]["encryptedData"] = {f"k{i}": value for i in range(40)}
+    doc["metadata"]["annotations"].pop("sealops.dev/sealed-with")
+    return doc
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(lambda doc: doc, id="hinted: one op per value would be spent"),
+        pytest.param(_unhinted, id="no hint: every key would be tried"),
+        pytest.param(_many_values, id="40 values, no hint: most RSA work under the bound"),
+    ],
+)
+def test_a_sealed_secret_in_the_controller_namespace_is_refused_before_rsa_work(
+    shape: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
     world = World()
-    verdict = world.harness.sealed.reconcile(sealed_secret(world.harness, CONTROLLER))
+    plain = PlainSecret(name="db", namespace=CONTROLLER, data={"password": b"sealed-value"})
+    body = world.harness.kube.put(
+        SEALED_SECRETS, shape(seal_secret(plain, [small_key(1).recipient]))
+    )
+    verdict = world.harness.sealed.reconcile(body)
     assert (verdict.ready, verdict.reason) == (False, "Forbidden"), verdict.message
-    assert "controller's own namespace" in verdict.message
+    # The writer's own rule and message, asked before the RSA work instead of after it.
+    with pytest.raises(WriteForbidden) as refused:
+        world.harness.writer.refuse_namespace(CONTROLLER, where=f"SealedSecret {CONTROLLER}/db")
+    assert verdict.message == str(refused.value)
+    assert world.harness.metrics.private_key_ops._value.get() == 0
     assert world.kube.secret_writes() == []
     assert world.kube.find(SECRETS, CONTROLLER, "db") is None
+
+
+def test_a_sealed_secret_of_a_tenant_still_spends_its_rsa_work() -> None:
+    """The early refusal is only for the controller's namespace: a tenant's object is opened."""
+    world = World()
+    verdict = world.harness.sealed.reconcile(sealed_secret(world.harness, TENANT))
+    assert verdict.ready, verdict.message
+    assert world.harness.metrics.private_key_ops._value.get() == 1
 
 
 RESERVED = [
