@@ -161,6 +161,10 @@ class VaultSecretReconciler:
             ), DEFAULT_REFRESH
         if meta.get("deletionTimestamp"):
             return Verdict(True, "Deleting", "being deleted", event=False), 0.0
+        try:  # before any Vault read, as the writer would refuse it after
+            self.writer.refuse_namespace(namespace, where=where)
+        except SealopsError as exc:
+            return Verdict(False, exc.reason, str(exc)), refresh
         target = spec.get("target") or {}
         try:
             secret_name = check_name(

@@ -491,6 +491,7 @@ def test_a_vault_secret_in_the_controller_namespace_writes_nothing(target: dict[
     verdict = world.vault_secret(CONTROLLER, target=target).verdict
     assert (verdict.ready, verdict.reason) == (False, "Forbidden"), verdict.message
     assert "controller's own namespace" in verdict.message
+    assert world.configs == [], "refused before its connection was resolved or Vault read"
     assert world.kube.secret_writes() == []
     assert [k for k in world.changed_outside(namespace="nowhere") if k[1] == "secrets"] == []
 
