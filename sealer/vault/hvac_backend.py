@@ -236,7 +236,7 @@ class _Transport:
             self._fail(exc, action)
         except requests.RequestException as exc:
             self._fail(exc, action)
-        except ValueError as exc:  # a 200 whose body is not JSON: a proxy, not Vault
+        except (ValueError, RecursionError) as exc:  # not JSON (a proxy), or nested past parsing
             raise VaultUnavailable(f"Vault answered {action} with a body that is not JSON") from exc
         if isinstance(body, requests.Response):  # 204 No Content comes back raw
             return {}

@@ -1,0 +1,211 @@
+"""Findings of the adversarial review of the issue-10 fixes, each as a test of its class.
+
+Templates: one step that costs seconds (an ``int`` filter over a long base-16 or base-32 string
+builds a multi-million-bit integer without ``*`` or ``**``, and one ``//`` or ``%`` of two such
+integers is quadratic; textwrap over a long string), so the deadline, checked between steps, is
+passed many times over by a single object.
+
+Vault: the controller talks to an address a tenant's VaultConnection chooses, and the renderer to
+one an Application with its own token chooses. A hostile server there must not cost the process
+more than a bounded body, bounded time and a clean ``VaultError``. The server here is a small
+socket server on 127.0.0.1; nothing is patched.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from sealer.errors import TemplateError
+from sealer.templating import render_template_data
+from sealer.vault import SecretLocation, TokenAuth, VaultConfig
+from sealer.vault.errors import VaultError
+from sealer.vault.hvac_backend import HvacResolver
+
+# --- templates: no single step may pass the deadline --------------------------------------------
+
+#: The deadline is 1 s; a render over budget must end well before the slowest of these did
+#: (9 to 11 s on the reviewer's machine before the fix), with slack for a loaded machine.
+_QUICK = 3.0
+
+
+@dataclass(frozen=True)
+class SlowStep:
+    template: str
+    reason: str
+
+
+SLOW_STEPS = [
+    SlowStep(
+        "{% set x = ('f' * 1000000)|int(0, 16) %}{% set y = ('f' * 500000)|int(0, 16) %}"
+        "{{ (x // y) > 0 }}",
+        "int of 1M hex digits is a 4M-bit integer; // of two such is quadratic (9 s)",
+    ),
+    SlowStep(
+        "{% set x = ('v' * 1000000)|int(0, 32) %}{% set y = ('u' * 500000)|int(0, 32) %}"
+        "{{ (x % y) > 0 }}",
+        "base 32 packs 5 bits a character: % of the two took 11 s",
+    ),
+    SlowStep(
+        "{% set x = ('1' * 1000000)|int(0, 2) %}{{ (x // (('1' * 400000)|int(0, 2))) > 0 }}",
+        "base 2, no str-to-int digit limit for power-of-two bases",
+    ),
+    SlowStep(
+        "{{ ('ab' * 400000)|wordwrap(5, true)|length }}",
+        "textwrap over 800k characters is one filter call of about 2 s",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", SLOW_STEPS, ids=lambda c: c.reason[:40])
+def test_one_template_step_cannot_outlast_the_deadline(case: SlowStep) -> None:
+    start = time.monotonic()
+    with pytest.raises(TemplateError) as caught:
+        render_template_data({"k": case.template}, {"password": b"PLANTVALUE123"}, where="t")
+    elapsed = time.monotonic() - start
+    assert "over budget" in str(caught.value), case.reason
+    assert "PLANTVALUE123" not in str(caught.value)
+    assert elapsed < _QUICK, f"{case.reason}: took {elapsed:.1f} s"
+
+
+def test_small_integers_still_work() -> None:
+    out = render_template_data(
+        {"k": "{{ ('ff'|int(0, 16)) // 5 }}-{{ (2 ** 100) % 7 }}"}, {}, where="t"
+    )
+    assert out == {"k": f"{255 // 5}-{(2**100) % 7}".encode()}
+
+
+# --- a hostile Vault server ------------------------------------------------------------------
+
+
+class Hostile:
+    """Answers every request with ``answer(conn)``; counts the bytes it managed to send."""
+
+    def __init__(self, answer: Callable[[socket.socket, Hostile], None]) -> None:
+        self.answer = answer
+        self.sent = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self.address = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)  # the request (small: a GET or a login)
+                self.answer(conn, self)
+            except OSError:
+                pass  # the client hung up: what a bounded client does
+
+    def send(self, conn: socket.socket, data: bytes) -> None:
+        conn.sendall(data)
+        self.sent += len(data)
+
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+
+_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+
+
+def _huge(conn: socket.socket, server: Hostile) -> None:
+    server.send(conn, _HEAD)
+    chunk = b" " * (1024 * 1024)
+    for _ in range(64):  # 64 MiB of JSON whitespace, then an empty object
+        server.send(conn, chunk)
+    server.send(conn, b"{}")
+
+
+def _drip(conn: socket.socket, server: Hostile) -> None:
+    server.send(conn, _HEAD)
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and not server.stopped():
+        server.send(conn, b" ")  # one byte, always inside the client's read timeout
+        time.sleep(0.25)
+    server.send(conn, b"{}")
+
+
+def _deep(conn: socket.socket, server: Hostile) -> None:
+    server.send(conn, _HEAD + b"[" * 200_000)
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[[Callable[[socket.socket, Hostile], None]], Hostile]]:
+    made: list[Hostile] = []
+
+    def make(answer: Callable[[socket.socket, Hostile], None]) -> Hostile:
+        server = Hostile(answer)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.close()
+
+
+def _read(address: str) -> None:
+    config = VaultConfig(address=address, auth=TokenAuth("t-HOSTILE"), kv_version=1, timeout=1)
+    resolver = HvacResolver(config)
+    try:
+        resolver.read(SecretLocation(path="kv/app"))
+    finally:
+        resolver.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sealer/vault/hvac_backend.py reads a Vault answer whole (requests, then hvac's "
+    ".json()): a server at a tenant's VaultConnection.address makes the controller hold "
+    "any amount; bound the body (stream, read at most N bytes) before parsing",
+)
+def test_a_huge_vault_answer_is_refused_before_it_is_read(hostile: Callable[..., Hostile]) -> None:
+    server = hostile(_huge)
+    with pytest.raises(VaultError):
+        _read(server.address)
+    assert server.sent < 16 * 1024 * 1024, f"the client read {server.sent:,} bytes"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="VaultConfig.timeout is requests' per-read timeout, not a deadline: one byte every "
+    "0.25 s holds a handler thread as long as the server likes (4 such VaultSecrets take all "
+    "of kopf's workers); give each request a total deadline",
+)
+def test_a_dripping_vault_answer_ends_within_a_deadline(
+    hostile: Callable[..., Hostile],
+) -> None:
+    server = hostile(_drip)
+    start = time.monotonic()
+    with pytest.raises(VaultError):
+        _read(server.address)
+    elapsed = time.monotonic() - start
+    assert elapsed < 4.0, f"one read took {elapsed:.1f} s with a 1 s timeout"
+
+
+def test_deeply_nested_vault_json_is_a_vault_error(hostile: Callable[..., Hostile]) -> None:
+    """RecursionError from hvac's ``.json()`` was not caught (``ValueError`` only): it escaped
+    as a non-SealopsError, a traceback in the log and a kopf retry."""
+    server = hostile(_deep)
+    with pytest.raises(VaultError):
+        _read(server.address)
