@@ -24,8 +24,9 @@ import pytest
 from sealer.errors import TemplateError
 from sealer.templating import render_template_data
 from sealer.vault import SecretLocation, TokenAuth, VaultConfig
-from sealer.vault.errors import VaultError
+from sealer.vault.errors import InvalidReference, VaultError
 from sealer.vault.hvac_backend import HvacResolver
+from sealer.vault.refs import RefSyntax, parse_ref
 
 # --- templates: no single step may pass the deadline --------------------------------------------
 
@@ -209,3 +210,40 @@ def test_deeply_nested_vault_json_is_a_vault_error(hostile: Callable[..., Hostil
     server = hostile(_deep)
     with pytest.raises(VaultError):
         _read(server.address)
+
+
+# --- Vault's own paths are never a reference -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "syntax"),
+    [
+        ("auth/token/lookup-self#id", "logical"),
+        ("auth/token/lookup-self#id", "api"),
+        ("sys/internal/ui/resultant-acl", "logical"),
+        ("cubbyhole/data/x#k", "api"),
+        ("identity/entity/name/admin#id", "logical"),
+        ("audit/x#y", "logical"),
+    ],
+    ids=[
+        "the token's own lookup (its id is the token)",
+        "the same as an argocd-vault-plugin path",
+        "sys: the token's whole ACL",
+        "cubbyhole: the connection token's private store",
+        "identity: entities and groups",
+        "audit: reserved too",
+    ],
+)
+def test_vaults_own_first_segments_are_refused(text: str, syntax: RefSyntax) -> None:
+    with pytest.raises(InvalidReference) as caught:
+        parse_ref(text, syntax=syntax)
+    assert "Vault's own paths" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["system/app#k", "authn/x#y", "secret/sys/x#k", "team/auth/db#p"],
+    ids=["a prefix of sys", "a prefix of auth", "sys further down", "auth further down"],
+)
+def test_ordinary_mounts_near_the_reserved_names_still_parse(text: str) -> None:
+    assert parse_ref(text).field is not None
