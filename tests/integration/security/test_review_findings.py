@@ -13,6 +13,7 @@ mounted there), so a reference starting with one names no KV secret.
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 from typing import Any
 
@@ -79,7 +80,7 @@ def test_a_tenant_cannot_read_vaults_own_endpoints_through_a_pinned_cluster_conn
     problems = []
     for index, (case, _, why) in enumerate(VAULT_OWN_PATHS):
         condition = wait_for(
-            lambda index=index: _condition(env, f"own-{index}"),
+            functools.partial(_condition, env, f"own-{index}"),
             timeout=30,
             what=f"VaultSecret own-{index} has a Ready condition",
         )
