@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from sealer.check import scan
 from sealer.errors import TemplateError
 from sealer.templating import render_template_data
 from sealer.vault import SecretLocation, TokenAuth, VaultConfig
@@ -247,3 +248,57 @@ def test_vaults_own_first_segments_are_refused(text: str, syntax: RefSyntax) -> 
 )
 def test_ordinary_mounts_near_the_reserved_names_still_parse(text: str) -> None:
     assert parse_ref(text).field is not None
+
+
+# --- seal check: YAML merge keys ------------------------------------------------------------
+
+#: kubectl's YAML parser (go-yaml, through sigs.k8s.io/yaml) applies ``<<`` merge keys, so each
+#: of these applies as a Secret (or SealedSecret, VaultSecret, kustomization) holding the literal.
+MERGED: list[tuple[str, str]] = [
+    (
+        "stringData from a merged flow mapping",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\n"
+        "<<: {stringData: {password: hunter2xyzzy}}\n",
+    ),
+    (
+        "stringData through an alias of an earlier item",
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: base}\n"
+        "  data: &creds {password: hunter2xyzzy}\n"
+        "- apiVersion: v1\n  kind: Secret\n  metadata: {name: a}\n  <<: {stringData: *creds}\n",
+    ),
+    (
+        "the kind comes from the merge",
+        "<<: {apiVersion: v1, kind: Secret}\nmetadata: {name: a}\n"
+        "stringData: {password: hunter2xyzzy}\n",
+    ),
+    (
+        "a list of merged mappings",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\n"
+        "<<: [{type: Opaque}, {stringData: {password: hunter2xyzzy}}]\n",
+    ),
+    (
+        "SealedSecret template data from a merge",
+        "apiVersion: sealops.dev/v1alpha1\nkind: SealedSecret\nmetadata: {name: a}\n"
+        "spec:\n  encryptedData: {}\n  <<: {template: {data: {password: hunter2xyzzy}}}\n",
+    ),
+    (
+        "secretGenerator literals from a merge",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "<<: {secretGenerator: [{name: a, literals: [password=hunter2xyzzy]}]}\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("content", [c for _, c in MERGED], ids=[i for i, _ in MERGED])
+def test_seal_check_sees_through_yaml_merge_keys(content: str) -> None:
+    """Before the fix, sealer/check.py read a mapping's own keys only: every case passed."""
+    findings = scan("s.yaml", content.encode())
+    assert findings, "a plaintext Secret passed seal check"
+    assert all("hunter2xyzzy" not in str(f) for f in findings)
+
+
+def test_a_mapping_merged_into_itself_ends() -> None:
+    content = b"&a {apiVersion: v1, kind: Secret, metadata: {name: x}, <<: *a, stringData: {p: q1w2e3r4t5}}\n"
+    (finding,) = scan("s.yaml", content)
+    assert "stringData.p" in str(finding)
