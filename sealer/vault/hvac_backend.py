@@ -22,6 +22,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -57,6 +58,10 @@ log = logging.getLogger("sealer.vault")
 # Enough pooled connections for the controller's handler threads and the renderer's readers.
 _POOL_SIZE = 32
 _MAX_QUOTED = 200
+#: The most read of one answer (a KV secret fits in a Secret's 1 MiB; logins and lookups are
+#: small): the address may be a tenant's, and a server there may send any amount.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+_READ = 64 * 1024
 
 #: Turns a status error Vault answered into the error a call site means, or None for the default.
 Reject = Callable[[HvacError, str], VaultError | None]
@@ -268,6 +273,11 @@ class _Transport:
             raise VaultUnavailable(
                 f"Vault at {address} did not answer {action} within {self._config.timeout:g}s"
             ) from exc
+        if isinstance(exc, _AnswerTooLarge):
+            raise VaultUnavailable(
+                f"Vault at {address} answered {action} with more than "
+                f"{MAX_ANSWER_BYTES // (1024 * 1024)} MiB: not read further"
+            ) from exc
         if isinstance(exc, requests.exceptions.SSLError):
             raise VaultUnavailable(
                 f"TLS with Vault at {address} failed {action} (check the CA bundle)"
@@ -421,17 +431,58 @@ class _TokenApi:
         return reject
 
 
+class _AnswerTooLarge(requests.RequestException):
+    """An answer over :data:`MAX_ANSWER_BYTES`."""
+
+
+class _BoundedAdapter(HTTPAdapter):
+    """Reads each answer itself: at most :data:`MAX_ANSWER_BYTES`, and the body within the
+    timeout in all (requests' timeout is per read: one byte a second would never end)."""
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        response = super().send(
+            request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+        )
+        seconds = timeout if isinstance(timeout, int | float) else None
+        deadline = None if seconds is None else time.monotonic() + seconds
+        body = bytearray()
+        try:
+            while chunk := response.raw.read1(_READ):  # what has arrived, never more
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise _AnswerTooLarge("answer too large")
+                if deadline is not None and time.monotonic() > deadline:
+                    raise requests.exceptions.ReadTimeout("answer too slow")
+        except BaseException:
+            response.close()
+            raise
+        response._content = bytes(body)  # what requests would have read itself, bounded
+        response._content_consumed = True
+        return response
+
+
 def _session(config: VaultConfig) -> requests.Session:
     session = requests.Session()
+    # No compressed answers: the bound above counts what is decoded, and a gzip bomb would
+    # decode a whole chunk first.
+    session.headers["Accept-Encoding"] = "identity"
     # hvac takes `verify` from a given session, so the CA goes on the session itself.
     if config.ca_file is not None:
         session.verify = str(config.ca_file)
-    session.mount("http://", HTTPAdapter(pool_maxsize=_POOL_SIZE))
+    session.mount("http://", _BoundedAdapter(pool_maxsize=_POOL_SIZE))
     session.mount("https://", _TlsAdapter(config.ca_pem))
     return session
 
 
-class _TlsAdapter(HTTPAdapter):
+class _TlsAdapter(_BoundedAdapter):
     """Pools whose TLS context trusts PEM text held in memory (a CA from a Secret)."""
 
     def __init__(self, ca_pem: str | None) -> None:
