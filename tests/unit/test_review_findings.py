@@ -13,6 +13,7 @@ socket server on 127.0.0.1; nothing is patched.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -20,14 +21,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from controller.http import HTTP_LIMITS, HttpServer
+from controller.keyring import Keyring
+from controller.metrics import Metrics
 from sealer.check import scan
-from sealer.errors import TemplateError
+from sealer.errors import ManifestError, TemplateError
+from sealer.manifests import load_documents
+from sealer.reader import MAX_BASE60_PARTS
 from sealer.templating import render_template_data
 from sealer.vault import SecretLocation, TokenAuth, VaultConfig
 from sealer.vault.errors import InvalidReference, VaultError
 from sealer.vault.hvac_backend import HvacResolver
 from sealer.vault.refs import RefSyntax, parse_ref
+from tests.unit.fakekube import FakeKube
 
 # --- templates: no single step may pass the deadline --------------------------------------------
 
@@ -344,3 +352,70 @@ def test_a_mapping_merged_into_itself_ends() -> None:
     content = b"&a {apiVersion: v1, kind: Secret, metadata: {name: x}, <<: *a, stringData: {p: q1w2e3r4t5}}\n"
     (finding,) = scan("s.yaml", content)
     assert "stringData.p" in str(finding)
+
+
+# --- YAML 1.1 base-60 numbers: the reader's constructors ------------------------------------
+
+#: A plain scalar like ``1:30:00`` is a base-60 integer in YAML 1.1, and PyYAML builds it by
+#: multiplying ``base *= 60`` per part: quadratic in the parts. A float of that shape converts
+#: the growing integer base to float, which raises OverflowError past ~170 parts.
+BASE60: list[tuple[str, bytes, str]] = [
+    ("a base-60 integer of 150,000 parts (300 KB)", b"a: " + b"1:" * 150_000 + b"1\n",
+     "about 8 s of CPU in one constructor call; 4 MiB would be hours"),
+    ("a base-60 float of 200 parts", b"a: " + b"1:" * 200 + b"1.5\n",
+     "OverflowError, which the reader does not catch"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "why"), [(d, w) for _, d, w in BASE60], ids=[i for i, _, _ in BASE60]
+)
+def test_base60_numbers_are_bounded_in_the_one_reader(data: bytes, why: str) -> None:
+    """Before the fix: 7.2 s and a result, and an OverflowError out of the reader."""
+    start = time.monotonic()
+    with pytest.raises(ManifestError):
+        load_documents(data, source="t", limits=HTTP_LIMITS)
+    assert time.monotonic() - start < _QUICK, why
+
+
+@pytest.mark.parametrize(
+    ("data", "why"), [(d, w) for _, d, w in BASE60], ids=[i for i, _, _ in BASE60]
+)
+def test_base60_numbers_through_the_http_endpoint(data: bytes, why: str) -> None:
+    """POST /v1/verify, which anyone reaching the port may call: before the fix one 300 KB
+    request held an executor thread 7 s (a 4 MiB one, hours), and the float answered 500."""
+    server = HttpServer(keyring=Keyring(), kube=FakeKube(), metrics=Metrics())
+
+    async def post() -> tuple[int, float]:
+        async with TestClient(TestServer(server.app())) as client:
+            start = time.monotonic()
+            response = await client.post("/v1/verify", data=data)
+            await response.read()
+            return response.status, time.monotonic() - start
+
+    status, elapsed = asyncio.run(post())
+    assert status in (409, 413), f"answered {status}"
+    assert elapsed < _QUICK, f"{why}: took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("a: 1:30:00", 5400),
+        ("a: -1:30", -90),
+        ("a: 1:30.5", 90.5),
+        ("a: '1:1:1:1:1:1:1:1:1'", None),
+    ],
+    ids=["a clock time", "signed", "a base-60 float", "quoted: a string, any length"],
+)
+def test_short_base60_numbers_still_read(text: str, value: object) -> None:
+    (doc,) = load_documents(text.encode(), source="t", limits=HTTP_LIMITS)
+    assert doc == {"a": value if value is not None else "1:1:1:1:1:1:1:1:1"}
+
+
+def test_the_base60_bound_is_exact() -> None:
+    parts = MAX_BASE60_PARTS
+    (doc,) = load_documents(b"a: " + b":".join([b"1"] * parts), source="t", limits=HTTP_LIMITS)
+    assert isinstance(doc["a"], int)
+    with pytest.raises(ManifestError, match=f"more than {parts} parts"):
+        load_documents(b"a: " + b":".join([b"1"] * (parts + 1)), source="t", limits=HTTP_LIMITS)
