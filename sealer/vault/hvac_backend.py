@@ -47,7 +47,7 @@ from sealer.vault.errors import (
 )
 from sealer.vault.kv import MountCache, MountInfo, not_found, place, version_gone
 from sealer.vault.lease import Grant
-from sealer.vault.refs import SecretLocation, first_segment_mount
+from sealer.vault.refs import VAULT_RESERVED, SecretLocation, first_segment_mount
 from sealer.vault.resolver import SecretData, stringify
 from sealer.vault.session import Clock, TokenKeeper
 
@@ -142,7 +142,7 @@ class HvacResolver:
 
     def _mount_of(self, location: SecretLocation) -> MountInfo:
         pinned = self.config.kv_version
-        if pinned is not None:
+        if pinned is not None and not _may_be_vaults_own(location.path):
             # Pinned: no lookup (the token may not read sys/internal/ui/mounts); the mount is
             # the one the spelling fixed, else the first segment.
             name = location.mount or first_segment_mount(location.path)[0]
@@ -493,6 +493,13 @@ class _TlsAdapter(_BoundedAdapter):
         if self._ca_pem is not None:
             kwargs["ssl_context"] = ssl.create_default_context(cadata=self._ca_pem)
         super().init_poolmanager(*args, **kwargs)
+
+
+def _may_be_vaults_own(path: str) -> bool:
+    """Whether ``path`` may name one of Vault's own endpoints inside a Vault namespace
+    (``team/auth/token/lookup-self``): a pinned KV version reads it only once the server's mount
+    table says it is on a KV mount (parse_ref already refuses them as the first segment)."""
+    return any(segment in VAULT_RESERVED for segment in path.split("/")[1:-1])
 
 
 def _jwt(auth: KubernetesAuth) -> str:

@@ -19,6 +19,9 @@ from typing import Any
 
 import pytest
 
+from sealer.vault import TokenAuth, VaultConfig, parse_ref, resolve_value
+from sealer.vault.errors import VaultError
+from sealer.vault.hvac_backend import HvacResolver
 from tests.integration.security.conftest import Cluster, Env, StartController, wait_for
 
 pytestmark = pytest.mark.integration
@@ -92,3 +95,30 @@ def test_a_tenant_cannot_read_vaults_own_endpoints_through_a_pinned_cluster_conn
         elif "spec." not in condition["message"]:
             problems.append(f"{case}: the refusal names no field: {condition['message']}")
     assert problems == []
+
+
+def test_vaults_own_endpoints_stay_out_of_reach_inside_a_vault_namespace(env: Env) -> None:
+    """The first-segment refusal does not see Vault namespaces: with kvVersion pinned to 1 the
+    path is the API path, and ``<namespace>/auth/token/lookup-self`` is the token endpoint
+    inside a child namespace, which a parent namespace's token may read. Before the fix the
+    token came back as the value; now the mount table is asked first, and refuses."""
+    namespace = f"ns{secrets.token_hex(3)}"
+    env.bao.admin("POST", f"sys/namespaces/{namespace}")
+    mount = f"kvp-{namespace}"
+    env.bao.admin.mount_kv(mount, kv_version=1)
+    env.put(f"{mount}/auth/db", {"k": f"legit-{secrets.token_hex(6)}"}, kv_version=1)
+    env.bao.policy(f"pin-{namespace}", f"{mount}/*")
+    token = env.bao.token(f"pin-{namespace}")
+    resolver = HvacResolver(
+        VaultConfig(address=env.bao.address, auth=TokenAuth(token), kv_version=1)
+    )
+    try:
+        got = None
+        with pytest.raises(VaultError):
+            got = resolve_value(resolver, parse_ref(f"{namespace}/auth/token/lookup-self#id"))
+        assert got != token
+        # A KV folder that happens to be named like a reserved segment still reads (the mount
+        # table says it is on a KV mount).
+        assert resolve_value(resolver, parse_ref(f"{mount}/auth/db#k")).startswith("legit-")
+    finally:
+        resolver.close()
