@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -26,6 +27,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from controller.http import HTTP_LIMITS, HttpServer
 from controller.keyring import Keyring
 from controller.metrics import Metrics
+from controller.sealedsecrets import SEALED_SECRETS
 from sealer.check import scan
 from sealer.errors import ManifestError, TemplateError
 from sealer.manifests import load_documents
@@ -419,3 +421,40 @@ def test_the_base60_bound_is_exact() -> None:
     assert isinstance(doc["a"], int)
     with pytest.raises(ManifestError, match=f"more than {parts} parts"):
         load_documents(b"a: " + b":".join([b"1"] * (parts + 1)), source="t", limits=HTTP_LIMITS)
+
+
+# --- /v1/keys: what a tenant's hint annotation can put in the operators' key list ----------
+
+
+def test_a_tenants_hint_cannot_invent_missing_keys() -> None:
+    """count_key_usage took every string of a tenant's ``sealops.dev/sealed-with`` as a
+    fingerprint: GET /v1/keys (and so ``seal keys``) listed any text, 500 times here, as a
+    "missing" key for operators to restore. Now only fingerprint-shaped hints are listed (a
+    tenant sealing for a key of its own still shows as missing: that one is real)."""
+    kube = FakeKube()
+    real = "SHA256:" + "A" * 43
+    fake = [f"RESTORE-ME-{i}: call +1-555-0100" for i in range(500)] + [real]
+    kube.create(
+        SEALED_SECRETS,
+        "tenant-a",
+        {
+            "apiVersion": "sealops.dev/v1alpha1",
+            "kind": "SealedSecret",
+            "metadata": {
+                "name": "db",
+                "namespace": "tenant-a",
+                "annotations": {"sealops.dev/sealed-with": ",".join(fake)},
+            },
+            "spec": {"encryptedData": {"v": "AgB"}},
+        },
+    )
+    server = HttpServer(keyring=Keyring(), kube=kube, metrics=Metrics())
+
+    async def get() -> Any:
+        async with TestClient(TestServer(server.app())) as client:
+            response = await client.get("/v1/keys")
+            return await response.json()
+
+    listed = [k["fingerprint"] for k in asyncio.run(get())["keys"]]
+    assert not [fp for fp in listed if "RESTORE-ME" in fp], f"{len(listed)} invented keys listed"
+    assert real in listed
