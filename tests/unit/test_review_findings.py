@@ -32,6 +32,9 @@ from sealer.check import scan
 from sealer.errors import ManifestError, TemplateError
 from sealer.manifests import load_documents
 from sealer.reader import MAX_BASE60_PARTS
+from sealer.render.errors import ModifierError
+from sealer.render.modifiers import apply_modifiers
+from sealer.render.placeholders import Modifier
 from sealer.templating import render_template_data
 from sealer.vault import SecretLocation, TokenAuth, VaultConfig
 from sealer.vault.errors import InvalidReference, VaultError
@@ -458,3 +461,23 @@ def test_a_tenants_hint_cannot_invent_missing_keys() -> None:
     listed = [k["fingerprint"] for k in asyncio.run(get())["keys"]]
     assert not [fp for fp in listed if "RESTORE-ME" in fp], f"{len(listed)} invented keys listed"
     assert real in listed
+
+
+# --- seal render: the indent modifier ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "spaces"),
+    [("a\n" * 20_000, 999), ("a\n" * 2_000_000, 9)],
+    ids=["999 spaces on 20,000 lines (20 MB)", "9 spaces on 2 million lines (22 MB)"],
+)
+def test_indent_cannot_blow_a_value_up(value: str, spaces: int) -> None:
+    """Before the fix ``indent`` built whatever it was asked: 999 spaces on each line of a 4 MiB
+    value from an Application's own Vault is 2 GB in the shared sidecar."""
+    with pytest.raises(ModifierError, match="indent: the result would pass"):
+        apply_modifiers(value, [Modifier("indent", (str(spaces),))])
+
+
+def test_indent_still_indents() -> None:
+    out = apply_modifiers("a\n  b\n\nc", [Modifier("indent", ("4",))])
+    assert out == "a\n    b\n    c"
