@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -194,6 +195,11 @@ class _Refused(Exception):
     retry_after: float = 0.0
 
 
+#: A key's fingerprint (``sealer.keys.fingerprint``): a hint is the tenant's text, and only what
+#: has this shape is listed.
+_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+
+
 def count_key_usage(sealed_secrets: list[dict[str, Any]]) -> Counter[str]:
     """SealedSecrets per key: what opened them (status), else what sealed them (the hint)."""
     usage: Counter[str] = Counter()
@@ -203,7 +209,7 @@ def count_key_usage(sealed_secrets: list[dict[str, Any]]) -> Counter[str]:
             annotations = (body.get("metadata") or {}).get("annotations") or {}
             keys = ((body.get("spec") or {}).get("encryptedData") or {}).keys()
             for listed in parse_sealed_with(annotations.get(ANN_SEALED_WITH), keys).values():
-                fps.update(listed)
+                fps.update(fp for fp in listed if _FINGERPRINT.fullmatch(fp))
         usage.update(fps)
     return usage
 

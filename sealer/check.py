@@ -47,6 +47,7 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 _JSON_OBJECT = re.compile(r'"(?:kind|apiVersion|secretGenerator)"\s*:')
 _AVP_PATH = "avp.kubernetes.io/path"
 _NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
 
 # Placeholders: argocd-vault-plugin's <path:…>, our <vault:…>, and Go/Jinja template
@@ -613,23 +614,27 @@ def _neutralize(lines: Iterable[str]) -> str:
 
 
 def _first(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    for key_node, value_node in node.value:
-        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-            return value_node  # type: ignore[no-any-return]
-    return None
+    found = _all(node, key)
+    return found[0] if found else None
 
 
-def _all(node: yaml.Node | None, key: str) -> list[yaml.Node]:
-    """Every value of ``key``: a duplicate key hides nothing."""
-    if not isinstance(node, yaml.MappingNode):
+def _all(node: yaml.Node | None, key: str, seen: frozenset[int] = frozenset()) -> list[yaml.Node]:
+    """Every value of ``key``: a duplicate key hides nothing, nor does a ``<<`` merge key
+    (kubectl's parser applies them), whose values come after the mapping's own."""
+    if not isinstance(node, yaml.MappingNode) or id(node) in seen:
         return []
-    return [
-        value
-        for key_node, value in node.value
-        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key
-    ]
+    seen = seen | {id(node)}  # an alias may merge a mapping into itself
+    own, merged = [], []
+    for key_node, value in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            continue
+        if key_node.value == key:
+            own.append(value)
+        elif key_node.tag == _MERGE:
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                merged += _all(source, key, seen)
+    return own + merged
 
 
 def _scalar(node: yaml.Node | None, key: str) -> str | None:

@@ -11,18 +11,19 @@ and a fixed category per exception class (:data:`KINDS`); what it adds beyond th
 the template's own source (undefined or unknown names), which is not secret.
 
 **Every render is under a budget** (:class:`Bounds`, one :class:`_Budget` per object): the
-template's size; the output's size; the characters written anywhere (``{% set %}`` blocks and
-macro bodies included); the size of every string an operator, slice, filter or method builds,
-and of every list, tuple or dict, counting all it holds (so ``str()``, ``==`` and ``in`` on it
-stay small); what is built in all; the operands of ``*``, ``**``, ``+`` and ``%`` (checked
-before the operation); steps (loop iterations, calls, filter and test uses, comparisons,
-subscripts); macro depth; and a wall-clock deadline checked at every step. The hooks are the
-sandbox's (``call``, ``call_binop``, ``getitem``, ``getattr``, ``is_safe_attribute``) plus some in
-the generated code (:class:`_CodeGenerator`): every ``for`` loop draws from a counting iterator,
-every output buffer counts what is written to it, and every ``~``, literal list, tuple and dict,
-slice and comparison goes through a check. Filters and globals are an allow-list
-(:data:`FILTERS`, ``range`` and ``dict``); methods of strings, lists and dicts too. A template
-over budget ends as ``TemplateError("… over budget: <bound>")``.
+template's size; the output's size; the characters written anywhere (``{% set %}`` blocks and macro
+bodies included); the size of every string an operator, slice, filter or method builds, and of
+every list, tuple or dict, counting all it holds (so ``str()``, ``==`` and ``in`` on it stay
+small); what is built in all; the operands of ``*``, ``**``, ``+`` and ``%`` (checked before the
+operation), and every integer built (so no ``//`` or ``%`` is one step of seconds); steps (loop
+iterations, calls, filter and test uses, comparisons, subscripts); macro depth; and a wall-clock
+deadline checked at every step. The hooks are the sandbox's (``call``, ``call_binop``, ``getitem``,
+``getattr``, ``is_safe_attribute``) plus some in the generated code (:class:`_CodeGenerator`):
+every ``for`` loop draws from a counting iterator, every output buffer counts what is written to
+it, and every ``~``, literal list, tuple and dict, slice and comparison goes through a check.
+Filters and globals are an allow-list (:data:`FILTERS`, ``range`` and ``dict``); methods of
+strings, lists and dicts too. A template over budget ends as ``TemplateError("… over budget:
+<bound>")``.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Bounds:
     built: int = 8 * 1024 * 1024  # characters and items built in all, by every operator and filter
     items: int = 100_000  # one list (or range) an operator, filter or method builds
     steps: int = 100_000  # loop iterations, range items, calls, filters, tests, operators, compares
-    int_bits: int = 4096  # an integer built by * or **
+    int_bits: int = 4096  # any integer built (by *, **, the int filter, ...)
     width: int = 1024  # widths, paddings, batch/slice counts, round precision, tojson indent
     macro_depth: int = 32  # nested macro (and recursive loop) calls
     seconds: float = 1.0  # wall-clock, from the start of the first key
@@ -166,7 +167,12 @@ class _Budget:
 
     def check_value(self, value: object) -> object:
         """``value`` (just built) if it is within the size bounds; its size counts as built."""
-        if isinstance(value, str | bytes):
+        if isinstance(value, int):
+            # However it was made (``int`` of a long base-16 or base-32 string needs no ``*``):
+            # one ``//`` or ``%`` of two such integers is a single step of seconds.
+            if value.bit_length() > self.bounds.int_bits:
+                raise OverBudget(f"an integer above {self.bounds.int_bits} bits")
+        elif isinstance(value, str | bytes):
             self.check_length(len(value))
             self._charge(len(value))
         elif isinstance(value, _CONTAINERS):
@@ -313,6 +319,11 @@ def _check_wordwrap(budget: _Budget, bound: inspect.BoundArguments) -> None:
     wrap = _arg(bound, "wrapstring") or "\n"
     lines = len(text) // max(int(width), 1) + text.count("\n") + 1 if isinstance(width, int) else 1
     budget.check_length(len(text) + lines * len(str(wrap)))
+    if len(text) > _WORDWRAP_CHARS:  # textwrap takes seconds, in one step, over a long string
+        raise OverBudget(f"wordwrap of a string longer than {_WORDWRAP_CHARS} characters")
+
+
+_WORDWRAP_CHARS = 64 * 1024
 
 
 def _check_count(name: str) -> Check:

@@ -12,7 +12,7 @@ turn it into data, which ``jsonPath`` reads and renders back to text.
 ``jsonParse``      JSON text → data
 ``yamlParse``      YAML text → data
 ``indent N``       argocd-vault-plugin's indent: first line trimmed; each later non-empty line
-                   trimmed and indented by N spaces; empty lines dropped
+                   trimmed and indented by N spaces; empty lines dropped; at most 16 MiB made
 ``sha256sum``      lowercase hex SHA-256 of the UTF-8 text
 =================  ==========================================================================
 
@@ -33,7 +33,7 @@ from sealer.render.errors import ModifierError
 from sealer.render.jsonpath import evaluate
 from sealer.render.placeholders import Modifier
 
-__all__ = ["apply_modifiers"]
+__all__ = ["MAX_INDENTED", "apply_modifiers"]
 
 
 def apply_modifiers(value: Any, modifiers: Iterable[Modifier]) -> Any:
@@ -94,8 +94,15 @@ def _b64decode(text: str) -> str:
         raise ModifierError("base64decode: the decoded bytes are not UTF-8 text") from None
 
 
+#: The most ``indent`` may make: 999 spaces on each of a 4 MiB value's two million lines would
+#: be 2 GB in the renderer (an Application with its own Vault chooses the value).
+MAX_INDENTED = 16 * 1024 * 1024
+
+
 def _indent(text: str, spaces: int) -> str:
     lines = text.split("\n")
+    if len(text) + spaces * len(lines) > MAX_INDENTED:
+        raise ModifierError(f"indent: the result would pass {MAX_INDENTED // 2**20} MiB")
     out = lines[0].strip()
     if len(lines) > 1:
         out += "\n"

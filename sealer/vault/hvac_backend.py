@@ -22,6 +22,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -46,7 +47,7 @@ from sealer.vault.errors import (
 )
 from sealer.vault.kv import MountCache, MountInfo, not_found, place, version_gone
 from sealer.vault.lease import Grant
-from sealer.vault.refs import SecretLocation, first_segment_mount
+from sealer.vault.refs import VAULT_RESERVED, SecretLocation, first_segment_mount
 from sealer.vault.resolver import SecretData, stringify
 from sealer.vault.session import Clock, TokenKeeper
 
@@ -57,6 +58,10 @@ log = logging.getLogger("sealer.vault")
 # Enough pooled connections for the controller's handler threads and the renderer's readers.
 _POOL_SIZE = 32
 _MAX_QUOTED = 200
+#: The most read of one answer (a KV secret fits in a Secret's 1 MiB; logins and lookups are
+#: small): the address may be a tenant's, and a server there may send any amount.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+_READ = 64 * 1024
 
 #: Turns a status error Vault answered into the error a call site means, or None for the default.
 Reject = Callable[[HvacError, str], VaultError | None]
@@ -137,7 +142,7 @@ class HvacResolver:
 
     def _mount_of(self, location: SecretLocation) -> MountInfo:
         pinned = self.config.kv_version
-        if pinned is not None:
+        if pinned is not None and not _may_be_vaults_own(location.path):
             # Pinned: no lookup (the token may not read sys/internal/ui/mounts); the mount is
             # the one the spelling fixed, else the first segment.
             name = location.mount or first_segment_mount(location.path)[0]
@@ -236,7 +241,7 @@ class _Transport:
             self._fail(exc, action)
         except requests.RequestException as exc:
             self._fail(exc, action)
-        except ValueError as exc:  # a 200 whose body is not JSON: a proxy, not Vault
+        except (ValueError, RecursionError) as exc:  # not JSON (a proxy), or nested past parsing
             raise VaultUnavailable(f"Vault answered {action} with a body that is not JSON") from exc
         if isinstance(body, requests.Response):  # 204 No Content comes back raw
             return {}
@@ -267,6 +272,11 @@ class _Transport:
         if isinstance(exc, requests.Timeout):
             raise VaultUnavailable(
                 f"Vault at {address} did not answer {action} within {self._config.timeout:g}s"
+            ) from exc
+        if isinstance(exc, _AnswerTooLarge):
+            raise VaultUnavailable(
+                f"Vault at {address} answered {action} with more than "
+                f"{MAX_ANSWER_BYTES // (1024 * 1024)} MiB: not read further"
             ) from exc
         if isinstance(exc, requests.exceptions.SSLError):
             raise VaultUnavailable(
@@ -421,17 +431,58 @@ class _TokenApi:
         return reject
 
 
+class _AnswerTooLarge(requests.RequestException):
+    """An answer over :data:`MAX_ANSWER_BYTES`."""
+
+
+class _BoundedAdapter(HTTPAdapter):
+    """Reads each answer itself: at most :data:`MAX_ANSWER_BYTES`, and the body within the
+    timeout in all (requests' timeout is per read: one byte a second would never end)."""
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        response = super().send(
+            request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+        )
+        seconds = timeout if isinstance(timeout, int | float) else None
+        deadline = None if seconds is None else time.monotonic() + seconds
+        body = bytearray()
+        try:
+            while chunk := response.raw.read1(_READ):  # what has arrived, never more
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise _AnswerTooLarge("answer too large")
+                if deadline is not None and time.monotonic() > deadline:
+                    raise requests.exceptions.ReadTimeout("answer too slow")
+        except BaseException:
+            response.close()
+            raise
+        response._content = bytes(body)  # what requests would have read itself, bounded
+        response._content_consumed = True
+        return response
+
+
 def _session(config: VaultConfig) -> requests.Session:
     session = requests.Session()
+    # No compressed answers: the bound above counts what is decoded, and a gzip bomb would
+    # decode a whole chunk first.
+    session.headers["Accept-Encoding"] = "identity"
     # hvac takes `verify` from a given session, so the CA goes on the session itself.
     if config.ca_file is not None:
         session.verify = str(config.ca_file)
-    session.mount("http://", HTTPAdapter(pool_maxsize=_POOL_SIZE))
+    session.mount("http://", _BoundedAdapter(pool_maxsize=_POOL_SIZE))
     session.mount("https://", _TlsAdapter(config.ca_pem))
     return session
 
 
-class _TlsAdapter(HTTPAdapter):
+class _TlsAdapter(_BoundedAdapter):
     """Pools whose TLS context trusts PEM text held in memory (a CA from a Secret)."""
 
     def __init__(self, ca_pem: str | None) -> None:
@@ -442,6 +493,13 @@ class _TlsAdapter(HTTPAdapter):
         if self._ca_pem is not None:
             kwargs["ssl_context"] = ssl.create_default_context(cadata=self._ca_pem)
         super().init_poolmanager(*args, **kwargs)
+
+
+def _may_be_vaults_own(path: str) -> bool:
+    """Whether ``path`` may name one of Vault's own endpoints inside a Vault namespace
+    (``team/auth/token/lookup-self``): a pinned KV version reads it only once the server's mount
+    table says it is on a KV mount (parse_ref already refuses them as the first segment)."""
+    return any(segment in VAULT_RESERVED for segment in path.split("/")[1:-1])
 
 
 def _jwt(auth: KubernetesAuth) -> str:

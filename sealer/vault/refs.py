@@ -29,6 +29,7 @@ from typing import Literal, NoReturn
 from sealer.vault.errors import InvalidReference
 
 __all__ = [
+    "VAULT_RESERVED",
     "RefSyntax",
     "SecretLocation",
     "VaultRef",
@@ -39,6 +40,9 @@ __all__ = [
 
 RefSyntax = Literal["logical", "api"]
 
+#: First path segments Vault keeps for itself (no secrets engine may be mounted there): a
+#: reference never reads them, whatever the connection's KV version.
+VAULT_RESERVED = frozenset({"audit", "auth", "cubbyhole", "identity", "sys"})
 # KV v2 versions start at 1; 18 digits keep them inside a signed 64-bit integer on the server.
 _VERSION = re.compile(r"[1-9][0-9]{0,17}")
 _MAX_SHOWN = 120
@@ -167,6 +171,10 @@ def _check_path(text: str, path: str) -> None:
         offset += len(segment) + 1
     if len(segments) < 2:
         _fail(text, "path needs a mount and a secret path, as in secret/app", 0)
+    if segments[0] in VAULT_RESERVED:
+        # With a pinned KV version nothing asks the server what the mount is: the path is read
+        # as given, and auth/token/lookup-self#id would be the connection's own token.
+        _fail(text, f"starts with {segments[0]!r}, Vault's own paths, not a KV mount", 0)
 
 
 def _api_location(text: str, path: str, version: int | None) -> SecretLocation:
