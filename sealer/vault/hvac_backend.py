@@ -18,8 +18,10 @@ quoted, and tokens and values are never formatted into anything.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import socket
 import ssl
 import threading
 import time
@@ -31,6 +33,8 @@ import hvac
 import hvac.exceptions
 import hvac.utils
 import requests
+import urllib3
+import urllib3.connection
 from hvac.exceptions import VaultError as HvacError
 from requests.adapters import HTTPAdapter
 
@@ -435,9 +439,85 @@ class _AnswerTooLarge(requests.RequestException):
     """An answer over :data:`MAX_ANSWER_BYTES`."""
 
 
+class _Watchdog:
+    """Shuts the socket of the request in flight on this thread once its deadline passes.
+
+    requests' timeout is per read, so a server sending one header line or one byte at a time
+    would hold the thread for as long as it likes; the status line and headers are read inside
+    urllib3, out of the adapter's reach. A shut-down socket makes that read fail at once.
+    """
+
+    _local = threading.local()
+
+    @classmethod
+    def watch(cls, sock: socket.socket | None) -> None:
+        """Called by the connection as it sends a request: the socket the answer comes on."""
+        armed: _Watchdog | None = getattr(cls._local, "current", None)
+        if armed is not None and sock is not None:
+            armed._sock = sock
+            if armed._fired:
+                armed._shut()
+
+    def __init__(self, seconds: float):
+        self._sock: socket.socket | None = None
+        self._fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        type(self)._local.current = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+        type(self)._local.current = None
+
+    @property
+    def fired(self) -> bool:
+        return self._fired
+
+    def _fire(self) -> None:
+        self._fired = True
+        self._shut()
+
+    def _shut(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._sock is not None:
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)
+        _Watchdog.watch(self.sock)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)
+        _Watchdog.watch(self.sock)
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
 class _BoundedAdapter(HTTPAdapter):
-    """Reads each answer itself: at most :data:`MAX_ANSWER_BYTES`, and the body within the
-    timeout in all (requests' timeout is per read: one byte a second would never end)."""
+    """Reads each answer itself: at most :data:`MAX_ANSWER_BYTES`, and the whole exchange
+    (status line, headers and body) within the timeout, watched by :class:`_Watchdog`
+    (requests' timeout is per read: one byte a second would never end)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
 
     def send(
         self,
@@ -448,10 +528,32 @@ class _BoundedAdapter(HTTPAdapter):
         cert: Any = None,
         proxies: Any = None,
     ) -> requests.Response:
-        response = super().send(
-            request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies
-        )
         seconds = timeout if isinstance(timeout, int | float) else None
+        if seconds is None:
+            return self._send_bounded(request, None, verify=verify, cert=cert, proxies=proxies)
+        # The connect, the status line and headers, and the body: all within the timeout.
+        with _Watchdog(seconds) as watchdog:
+            try:
+                return self._send_bounded(
+                    request, seconds, verify=verify, cert=cert, proxies=proxies
+                )
+            except requests.RequestException:
+                if watchdog.fired:  # the socket was shut for being slow: a timeout, not an outage
+                    raise requests.exceptions.ReadTimeout("no whole answer in time") from None
+                raise
+
+    def _send_bounded(
+        self,
+        request: requests.PreparedRequest,
+        seconds: float | None,
+        *,
+        verify: Any,
+        cert: Any,
+        proxies: Any,
+    ) -> requests.Response:
+        response = super().send(
+            request, stream=True, timeout=seconds, verify=verify, cert=cert, proxies=proxies
+        )
         deadline = None if seconds is None else time.monotonic() + seconds
         body = bytearray()
         try:

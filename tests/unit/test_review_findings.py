@@ -234,16 +234,7 @@ def test_a_huge_vault_answer_is_refused_before_it_is_read(
     "answer",
     [
         _drip,
-        pytest.param(
-            _drip_headers,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the body is read under a deadline now, but the status line and headers "
-                "are read inside requests/urllib3 with the per-read timeout only: a header line "
-                "every 0.25 s still holds a handler thread (needs a watchdog that closes the "
-                "connection at the deadline, or a client with a total timeout)",
-            ),
-        ),
+        _drip_headers,
     ],
     ids=["a byte of body at a time", "a header line at a time"],
 )
