@@ -13,7 +13,8 @@ does not exist and one that does not allow the namespace get the same answer.
 Kubernetes auth never asks for a token with the API server's own audience (such a token would let
 whoever runs the Vault address act as the ServiceAccount against the API): the audiences are the
 configured ones (``--api-audience``) plus the ``aud`` claim of one TokenRequest made without
-audiences (what the API server itself accepts), learned once per process.
+audiences (what the API server itself accepts), learned once per process. Until it is learned, no
+token is requested at all (fail closed: any audience might be the API server's).
 
 With Kubernetes auth the controller logs in as the VaultSecret's own namespace's ServiceAccount
 (a TokenRequest), so Vault policies apply per tenant; hence one resolver per (connection,
@@ -83,6 +84,12 @@ class ConnectionInvalid(SealopsError):
 
 class ConnectionForbidden(SealopsError):
     reason = "Forbidden"
+
+
+class AudiencesUnknown(ConnectionForbidden):
+    """No token is requested while the API server's own audiences are unknown; retried."""
+
+    retryable = True
 
 
 ResolverFactory = Callable[[VaultConfig], Resolver]
@@ -316,7 +323,15 @@ class Connections:
         self, audience: str, namespace: str, service_account: str, *, where: str
     ) -> None:
         """Refuse the API server's own audience (see the module doc)."""
-        self._learn_audiences(namespace, service_account)
+        if not self._learn_audiences(namespace, service_account):
+            # Fail closed: without the API server's own audiences, any audience may be one.
+            raise AudiencesUnknown(
+                "cannot tell the Kubernetes API server's audiences yet (a TokenRequest without "
+                f"audiences for ServiceAccount {namespace}/{service_account[:80]} failed): no "
+                "token is requested until it can",
+                where=where,
+                field="spec.auth.kubernetes.serviceAccountName",
+            )
         with self._lock:
             refused = _audience_key(audience) in self._api_audiences
         if refused:
@@ -328,24 +343,30 @@ class Connections:
                 field="spec.auth.kubernetes.audience",
             )
 
-    def _learn_audiences(self, namespace: str, service_account: str) -> None:
-        """Once per process: the ``aud`` of a token the API server makes for itself."""
+    def _learn_audiences(self, namespace: str, service_account: str) -> bool:
+        """Once per process: the ``aud`` of a token the API server makes for itself.
+
+        False while it could not be learned (the next sync tries again).
+        """
         with self._lock:
             if self._audiences_learned:
-                return
+                return True
         try:
             token = self.kube.request_token(
                 namespace, service_account, audiences=[], seconds=_TOKEN_SECONDS
             )
+        except KubeNotFound:
+            raise  # no such ServiceAccount here: the login could not happen either
         except KubeError:
-            return  # the next sync tries again; the configured audiences are refused meanwhile
+            return False
         learned = _token_audiences(token)
         del token  # never kept, logged or sent
         if learned is None:
-            return
+            return False
         with self._lock:
             self._api_audiences |= {_audience_key(a) for a in learned}
             self._audiences_learned = True
+        return True
 
 
 def _audience_key(audience: str) -> str:

@@ -11,8 +11,10 @@ a namespaced kind) raises :class:`InvalidName` here too, before anything is stor
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -201,7 +203,19 @@ class FakeKube:
         self._record("create", accounts, "token")
         if self.find(accounts, namespace, service_account) is None:
             raise KubeNotFound("404 serviceaccount not found", status=404)
-        return f"token-for-{namespace}-{service_account}"
+        # A compact JWS as the API server returns one: no audiences asked, its own.
+        claims = {
+            "aud": list(audiences) or [API_AUDIENCE],
+            "sub": f"system:serviceaccount:{namespace}:{service_account}",
+        }
+        return ".".join(
+            base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+            for part in ({"alg": "RS256"}, claims, {"fake": "signature"})
+        )
+
+
+#: The audience the fake API server gives a token requested without audiences.
+API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 
 
 def unavailable() -> KubeUnavailable:

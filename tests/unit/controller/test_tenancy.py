@@ -51,7 +51,7 @@ from controller.sealedsecrets import SEALED_SECRETS
 from controller.secretwriter import ANN_OWNED_BY, LABEL_MANAGED_BY, WriteForbidden, reserved_key
 from controller.vaultsecrets import RESTART_ANNOTATION, VAULT_SECRETS, VaultSecretReconciler
 from sealer.keys import KeyPair
-from sealer.kube import SECRETS, ResourceRef
+from sealer.kube import SECRETS, KubeUnavailable, ResourceRef
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from sealer.vault import FakeVault, KubernetesAuth, RequestCounter, VaultConfig
@@ -811,8 +811,42 @@ def test_no_token_with_the_api_servers_audience(audience: str | None, refused: b
         assert claims["aud"] == ["vault"], "Vault got a token for Vault only"
 
 
-def test_configured_api_audiences_are_refused_when_none_is_learned() -> None:
-    world = World(api_audiences=["https://api.internal.example"])  # the fake's tokens: not JWTs
+class _NoLearning(PathKube):
+    """The API answers every TokenRequest but the one made without audiences (an outage)."""
+
+    def request_token(
+        self, namespace: str, service_account: str, *, audiences: Sequence[str], seconds: int
+    ) -> str:
+        if not audiences:
+            self.token_audiences.append(("learning", []))
+            raise KubeUnavailable("cannot reach the Kubernetes API", status=0)
+        return super().request_token(
+            namespace, service_account, audiences=audiences, seconds=seconds
+        )
+
+
+@pytest.mark.parametrize(
+    "audience",
+    [
+        pytest.param("vault", id="vaults-own: still refused, any audience may be the API's"),
+        pytest.param("https://oidc.example/unknown", id="an-issuer-the-controller-cannot-check"),
+    ],
+)
+def test_no_token_at_all_while_the_api_servers_audiences_are_unknown(audience: str) -> None:
+    """Fail closed: the refusal list is only complete once learned, so nothing is asked first."""
+    world = World(_NoLearning(api_audiences=[LEARNED]))
+    k8s = {"role": "r", "audience": audience}
+    world.kube.put(VAULT_CONNECTIONS, connection("k8s", TENANT, {"kubernetes": k8s}))
+    verdict = world.vault_secret(connectionRef={"kind": "VaultConnection", "name": "k8s"}).verdict
+    assert (verdict.ready, verdict.reason) == (False, "Forbidden"), verdict.message
+    assert "spec.auth.kubernetes.serviceAccountName: cannot tell" in verdict.message
+    assert verdict.retry_after is not None and verdict.retry_after <= 60, "retried, not stuck"
+    assert [aud for _, aud in world.kube.token_audiences if aud] == [], "a token was asked for"
+    assert world.tokens == []
+
+
+def test_configured_api_audiences_are_refused_even_when_not_among_the_learned() -> None:
+    world = World(api_audiences=["https://api.internal.example"])
     k8s = {"role": "r", "audience": "https://api.internal.example"}
     world.kube.put(VAULT_CONNECTIONS, connection("k8s", TENANT, {"kubernetes": k8s}))
     verdict = world.vault_secret(connectionRef={"kind": "VaultConnection", "name": "k8s"}).verdict
