@@ -571,11 +571,20 @@ class _BoundedAdapter(HTTPAdapter):
         return response
 
 
+def _no_ambient_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
 def _session(config: VaultConfig) -> requests.Session:
     session = requests.Session()
     # No compressed answers: the bound above counts what is decoded, and a gzip bomb would
     # decode a whole chunk first.
     session.headers["Accept-Encoding"] = "identity"
+    # No ambient credentials: requests would add a ~/.netrc (or $NETRC) login to every request
+    # carrying no auth of its own (hvac sends the token as a header), and the address may be a
+    # tenant's. A session-level auth that adds nothing stops that lookup; proxies from the
+    # environment still apply (an operator's egress proxy).
+    session.auth = _no_ambient_auth
     # hvac takes `verify` from a given session, so the CA goes on the session itself.
     if config.ca_file is not None:
         session.verify = str(config.ca_file)

@@ -14,11 +14,13 @@ socket server on 127.0.0.1; nothing is patched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -472,3 +474,43 @@ def test_indent_cannot_blow_a_value_up(value: str, spaces: int) -> None:
 def test_indent_still_indents() -> None:
     out = apply_modifiers("a\n  b\n\nc", [Modifier("indent", ("4",))])
     assert out == "a\n    b\n    c"
+
+
+# --- No ambient credentials go to a tenant's Vault address ------------------------------------
+
+
+def test_no_netrc_credentials_go_to_a_vault_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests adds a ``.netrc`` entry's credentials (``default`` matches any host) to a request
+    that carries no auth of its own; hvac sends the token as a header, so a tenant's
+    VaultConnection.address would have received the controller's or the sidecar's netrc login.
+    """
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login operator password NETRC-PLANTED-9f3\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))  # the environment, not a client library
+    seen: list[bytes] = []
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = server.accept()
+            with conn:
+                conn.settimeout(5)
+                seen.append(conn.recv(65536))
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n{}")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(VaultError):
+            _read(f"http://127.0.0.1:{server.getsockname()[1]}")
+    finally:
+        thread.join(timeout=5)
+        server.close()
+    assert seen, "the client sent nothing"
+    request = seen[0].lower()
+    assert b"authorization:" not in request, "netrc credentials were sent"
+    assert b"netrc-planted" not in request
