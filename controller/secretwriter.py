@@ -1,6 +1,6 @@
 """Writing target Secrets under the ownership rules shared by SealedSecrets and VaultSecrets.
 
-Rules (DESIGN §3):
+Rules:
 - a new Secret gets label ``sealops.dev/managed-by: sealops``, annotation
   ``sealops.dev/owned-by: Kind/name``, the keyed data hash, and (policy Owner) an ownerReference
   with ``controller: true`` to its source object, so deleting the source deletes it;

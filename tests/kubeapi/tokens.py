@@ -1,8 +1,7 @@
 """ServiceAccount tokens: TokenRequest issues RS256 JWTs, TokenReview checks them.
 
 Enough of https://kubernetes.io/docs/reference/kubernetes-api/authentication-resources/token-request-v1/
-and .../token-review-v1/ for a real OpenBao with the Kubernetes auth method (see
-K8S_TESTING.md): tokens are compact JWS signed with an RSA key made at start, with ``iss``,
+and .../token-review-v1/ for a real OpenBao with the Kubernetes auth method: tokens are compact JWS signed with an RSA key made at start, with ``iss``,
 ``aud``, ``sub`` = ``system:serviceaccount:NS:SA``, ``iat``/``nbf``/``exp`` and the
 ``kubernetes.io`` claim naming the namespace and the ServiceAccount (name and uid). A review is
 authenticated when the signature, expiry and audience hold and the ServiceAccount still exists

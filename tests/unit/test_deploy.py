@@ -283,7 +283,7 @@ CRD_CASES = [
         "Namespaced",
         ("ssec",),
         ("Ready", "Reason", "Age"),
-        "DESIGN §3: Ready/Reason/Age; no short name of Bitnami's to clash with",
+        "Ready/Reason/Age printer columns; no short name of Bitnami's to clash with",
     ),
     CrdCase(
         "vaultconnections.sealops.dev",

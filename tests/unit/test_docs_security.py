@@ -47,3 +47,23 @@ def test_every_anchor_names_a_heading() -> None:
     }
     for anchor in re.findall(r"\]\(#([\w-]+)\)", text):
         assert anchor in headings, anchor
+
+
+def test_no_file_cites_documents_outside_the_repository() -> None:
+    """The repository's docs stand alone: no file points at design notes kept elsewhere."""
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False
+    ).stdout.split(b"\0")
+    cites = re.compile(rb"DESIGN \xc2\xa7|\.\./shared/|K8S_TESTING")
+    this = Path(__file__).resolve()
+    offenders = [
+        name.decode()
+        for name in listed
+        if name
+        and (ROOT / name.decode()).is_file()
+        and (ROOT / name.decode()).resolve() != this
+        and cites.search((ROOT / name.decode()).read_bytes())
+    ]
+    assert offenders == []

@@ -1,7 +1,7 @@
 """TokenRequest and TokenReview
 (https://kubernetes.io/docs/reference/kubernetes-api/authentication-resources/token-request-v1/,
 https://kubernetes.io/docs/reference/kubernetes-api/authentication-resources/token-review-v1/),
-as far as OpenBao's Kubernetes auth method needs them (K8S_TESTING.md): RS256 compact JWS with
+as far as OpenBao's Kubernetes auth method needs them: RS256 compact JWS with
 ``exp``/``iat``/``aud``/``sub`` and the ``kubernetes.io`` claim; a review posted without
 apiVersion/kind, answered with authenticated, audiences, user.username and user.uid."""
 

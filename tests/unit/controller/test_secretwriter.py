@@ -1,4 +1,4 @@
-"""The ownership rules for target Secrets (DESIGN §3), one case each."""
+"""The ownership rules for target Secrets, one case each."""
 
 from __future__ import annotations
 
