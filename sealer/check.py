@@ -35,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from sealer.bounded import InputTooLarge, read_regular_file
 from sealer.detectors import decode, find_tokens, split_lines
 from sealer.envelope import decode_blob
 from sealer.errors import EnvelopeError, InputError, printable
@@ -807,11 +808,9 @@ def _files(paths: Sequence[str]) -> Iterator[Path]:
 def _read_bounded(path: Path, name: str) -> bytes | None:
     """The file's bytes, or None when it has more than :data:`MAX_FILE_BYTES`."""
     try:
-        with path.open("rb") as handle:
-            content = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", where=name) from None
-    return None if len(content) > MAX_FILE_BYTES else content
+        return read_regular_file(path, MAX_FILE_BYTES, where=name)
+    except InputTooLarge:
+        return None
 
 
 def _ignored(relative: Path) -> bool:

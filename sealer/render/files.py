@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from sealer.bounded import human_size, read_regular_file, special_kind
 from sealer.errors import InputError, printable
 
 __all__ = [
@@ -83,7 +84,9 @@ def check_tree(root: Path, *, hidden: bool) -> None:
         if stat.S_ISLNK(mode):
             _check_link(path, root)
         elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise InputError(f"is {_kind(mode)}, not a regular file: refused", where=shown(path))
+            raise InputError(
+                f"is {special_kind(mode)}, not a regular file: refused", where=shown(path)
+            )
 
 
 def _check_link(link: Path, root: Path) -> None:
@@ -103,43 +106,13 @@ def _check_link(link: Path, root: Path) -> None:
         ) from None
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise InputError(
-            f"is a symbolic link to {_kind(mode)}, not a regular file: refused", where=where
+            f"is a symbolic link to {special_kind(mode)}, not a regular file: refused", where=where
         )
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
 
 
 def read_bounded(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of the regular file ``path``; refused if it is anything else or over ``limit``."""
-    where = shown(path)
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", where=where) from None
-    with os.fdopen(fd, "rb", buffering=0) as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputError(f"is {_kind(mode)}, not a regular file: refused", where=where)
-        try:
-            data = handle.read(limit + 1)
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", where=where) from None
-    if data is None or len(data) > limit:
-        raise InputError(f"is larger than {_size(limit)}: refused", where=where)
-    return data
-
-
-def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
+    return read_regular_file(path, limit, where=shown(path))
 
 
 def run_tool(
@@ -192,7 +165,7 @@ def run_tool(
         reader.join(timeout=5)
         stderr.close()
     if too_big:
-        raise InputError(f"{name} printed more than {_size(limit)}: refused", where=where)
+        raise InputError(f"{name} printed more than {human_size(limit)}: refused", where=where)
     if timed_out.is_set():
         raise InputError(f"{name} failed: TimeoutExpired after {timeout:g}s", where=where)
     if proc.returncode != 0:

@@ -24,8 +24,10 @@ from typing import Any
 import pytest
 import yaml
 
+from sealer.bounded import read_regular_file
+from sealer.check import MAX_FILE_BYTES, check_paths
 from sealer.envelope import MAX_RECIPIENTS
-from sealer.errors import EnvelopeError, ManifestError
+from sealer.errors import EnvelopeError, InputError, ManifestError
 from sealer.keys import load_private_keys
 from sealer.manifests import PlainSecret, dump_documents, load_documents, parse_sealed_secret
 from sealer.reader import DEFAULT_LIMITS, InputBoundError, read_json, read_yaml
@@ -462,3 +464,38 @@ def test_unseal_of_a_value_with_1000_recipients_is_one_error_line(tmp_path: Path
     )
     assert code != 0 and elapsed < 60
     assert stderr.startswith("Error: ") and "holds 1,000 recipients" in stderr, stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Files found in a tree (seal render's app directories, seal check's paths)
+
+
+@pytest.mark.parametrize(
+    ("make", "refusal"),
+    [
+        pytest.param(lambda p: os.mkfifo(p), "is a FIFO, not a regular file", id="fifo"),
+        pytest.param(
+            lambda p: os.symlink("/dev/zero", p), "is a device, not a regular file", id="device"
+        ),
+        pytest.param(lambda p: p.write_bytes(b"x" * 11), "is larger than 10 bytes", id="too-big"),
+    ],
+)
+def test_a_file_in_a_tree_is_read_only_if_regular_and_bounded(
+    tmp_path: Path, make: Callable[[Path], object], refusal: str
+) -> None:
+    """A FIFO put where a walk saw a file would block a plain open() for ever; a device would be
+    read without end. The one tree reader checks the open descriptor, without blocking."""
+    path = tmp_path / "app.yaml"
+    make(path)
+    start = time.monotonic()
+    with pytest.raises(InputError, match=refusal):
+        read_regular_file(path, 10, where="app.yaml")
+    assert time.monotonic() - start < 5
+
+
+def test_seal_check_reports_a_file_over_its_bound_instead_of_failing(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk
+    (finding,) = check_paths([str(path)])
+    assert "too large to check" in finding.message
