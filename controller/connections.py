@@ -34,8 +34,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sealer.api import CLUSTER_VAULT_CONNECTIONS, SECRETS, SERVICE_ACCOUNTS, VAULT_CONNECTIONS
 from sealer.errors import SealopsError
-from sealer.kube import SECRETS, Kube, KubeError, KubeNotFound, ResourceRef, check_name
+from sealer.kube import Kube, KubeError, KubeNotFound, ResourceRef, check_name
 from sealer.vault import (
     AppRoleAuth,
     Auth,
@@ -49,20 +50,12 @@ from sealer.vault import (
 )
 
 __all__ = [
-    "CLUSTER_VAULT_CONNECTIONS",
     "DEFAULT_API_AUDIENCES",
-    "SERVICE_ACCOUNTS",
-    "VAULT_CONNECTIONS",
     "ConnectionForbidden",
     "ConnectionInvalid",
     "Connections",
 ]
 
-VAULT_CONNECTIONS = ResourceRef("sealops.dev", "v1alpha1", "vaultconnections")
-CLUSTER_VAULT_CONNECTIONS = ResourceRef(
-    "sealops.dev", "v1alpha1", "clustervaultconnections", namespaced=False
-)
-SERVICE_ACCOUNTS = ResourceRef("", "v1", "serviceaccounts")
 _TOKEN_SECONDS = 600
 #: The audiences API servers commonly accept (the in-cluster Service's names, with and without the
 #: scheme and the cluster domain); the real one is learned too (see the module doc).

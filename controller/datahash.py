@@ -15,7 +15,8 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 
-from sealer.kube import SECRETS, Kube, KubeConflict, KubeNotFound
+from sealer.api import SECRETS
+from sealer.kube import Kube, KubeConflict, KubeNotFound
 
 __all__ = ["HASH_KEY_SECRET", "DataHasher", "load_or_create_hasher"]
 

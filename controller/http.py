@@ -43,16 +43,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from controller.keyring import Keyring
 from controller.metrics import Metrics
-from controller.sealedsecrets import SEALED_SECRETS
+from sealer.api import ANN_SEALED_WITH, SEALED_SECRETS
 from sealer.errors import SealopsError
 from sealer.kube import Kube
-from sealer.manifests import (
-    ANN_SEALED_WITH,
-    dump_documents,
-    load_documents,
-    parse_sealed_secret,
-    parse_sealed_with,
-)
+from sealer.manifests import dump_documents, load_documents, parse_sealed_secret, parse_sealed_with
 from sealer.reader import REQUEST_LIMITS, InputBoundError
 from sealer.sealing import (
     MAX_PRIVATE_KEY_OPS,

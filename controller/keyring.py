@@ -34,15 +34,20 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sealer.api import (
+    ANN_FINGERPRINT,
+    ANN_KEY_ORIGIN,
+    ANN_OWNED_BY,
+    BITNAMI_KEY_LABEL,
+    LABEL_MANAGED_BY,
+    LABEL_SEALING_KEY,
+    SECRETS,
+)
 from sealer.errors import KeyMaterialError
 from sealer.keys import KeyPair, generate_keypair, keys_from_secret, private_key_pem
-from sealer.kube import SECRETS, Kube, KubeConflict
-from sealer.manifests import BITNAMI_KEY_LABEL
+from sealer.kube import Kube, KubeConflict
 
 __all__ = [
-    "ANN_KEY_ORIGIN",
-    "BITNAMI_KEY_LABEL",
-    "KEY_LABEL",
     "KEY_TYPE",
     "KeyPolicy",
     "KeyStore",
@@ -51,12 +56,9 @@ __all__ = [
     "key_secret",
 ]
 
-KEY_LABEL = "sealops.dev/sealing-key"
-ANN_KEY_ORIGIN = "sealops.dev/key-origin"
 KEY_TYPE = "kubernetes.io/tls"
-# The mark of a Secret written for a user's object (controller.secretwriter.LABEL_MANAGED_BY and
-# ANN_OWNED_BY; not imported, as secretwriter imports this module): such a Secret is never a key.
-_WRITTEN_FOR_USERS = ("sealops.dev/managed-by", "sealops.dev/owned-by")
+# The mark of a Secret written for a user's object: such a Secret is never a key.
+_WRITTEN_FOR_USERS = (LABEL_MANAGED_BY, ANN_OWNED_BY)
 _NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,7 @@ def key_secret(
 
     With ``origin_key`` it carries the mark of a key the controller made (see the module doc).
     """
-    annotations = {"sealops.dev/fingerprint": pair.fingerprint}
+    annotations = {ANN_FINGERPRINT: pair.fingerprint}
     if origin_key is not None:
         annotations[ANN_KEY_ORIGIN] = key_origin(origin_key, namespace, pair.fingerprint)
     return {
@@ -137,7 +139,7 @@ def key_secret(
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": {KEY_LABEL: "active"},
+            "labels": {LABEL_SEALING_KEY: "active"},
             "annotations": annotations,
         },
         "data": {
@@ -184,7 +186,7 @@ class KeyStore:
         pairs: list[KeyPair] = []
         sealing: list[str] = []
         errors: list[str] = []
-        sources = [(self.policy.namespace, KEY_LABEL, True)]
+        sources = [(self.policy.namespace, LABEL_SEALING_KEY, True)]
         if self.policy.bitnami_namespace:
             sources.append((self.policy.bitnami_namespace, BITNAMI_KEY_LABEL, False))
         for namespace, label, may_seal in sources:

@@ -24,17 +24,29 @@ from controller.datahash import load_or_create_hasher
 from controller.http import HttpServer
 from controller.keyring import KeyPolicy, Keyring, KeyStore
 from controller.metrics import Metrics
-from controller.peering import CLUSTER_PEERINGS, PEERINGS, is_active, own_identity
+from controller.peering import is_active, own_identity
 from controller.reporting import Reporter, StatusSink
 from controller.scheduler import Scheduler
-from controller.sealedsecrets import SEALED_SECRETS, SealedSecretReconciler
-from controller.secretwriter import ANN_OWNED_BY, LABEL_MANAGED_BY, SecretWriter
-from controller.vaultsecrets import VAULT_SECRETS, VaultSecretReconciler
+from controller.sealedsecrets import SealedSecretReconciler
+from controller.secretwriter import SecretWriter
+from controller.vaultsecrets import VaultSecretReconciler
+from sealer.api import (
+    ANN_OWNED_BY,
+    CLUSTER_PEERINGS,
+    KIND_REFS,
+    KOPF_FINALIZER,
+    LABEL_MANAGED_BY,
+    MANAGED_BY_VALUE,
+    PEERINGS,
+    SEALED_SECRET,
+    SEALED_SECRETS,
+    SECRETS,
+    VAULT_SECRETS,
+)
 from sealer.errors import SealopsError
 from sealer.keys import KeyPair
 from sealer.kube import KubeNotFound
 from sealer.kubeclient import KubeApi, connect
-from sealer.manifests import KIND
 from sealer.vault import RequestCounter, Resolver, VaultConfig
 
 __all__ = ["Settings", "build_registry", "run"]
@@ -231,9 +243,7 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
         settings.persistence.progress_storage = kopf.StatusProgressStorage(
             field="status.kopf.progress"
         )
-        settings.persistence.finalizer = (
-            "sealops.dev/kopf-finalizer"  # never added: no delete handlers
-        )
+        settings.persistence.finalizer = KOPF_FINALIZER  # never added: no delete handlers
         settings.posting.enabled = False  # we post our own Events, with reasons users can filter
         settings.execution.max_workers = app.settings.workers
         settings.peering.lifetime = app.settings.peering_lifetime
@@ -288,7 +298,9 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
         fresh = reason == "update"
         _sync_vault_secret(app, dict(body), status_sink=to_patch, fresh=fresh)
 
-    @kopf.on.event("", "v1", "secrets", labels={LABEL_MANAGED_BY: "sealops"}, registry=registry)
+    @kopf.on.event(
+        "", "v1", "secrets", labels={LABEL_MANAGED_BY: MANAGED_BY_VALUE}, registry=registry
+    )
     def managed_secret(event: kopf.RawEvent, **_: Any) -> None:
         _check_drift(app, event)
 
@@ -302,7 +314,7 @@ def _check_drift(app: App, event: Any) -> None:
     owner_kind, _, owner_name = str(
         (meta.get("annotations") or {}).get(ANN_OWNED_BY, "")
     ).partition("/")
-    owner_ref = {KIND: SEALED_SECRETS, "VaultSecret": VAULT_SECRETS}.get(owner_kind)
+    owner_ref = KIND_REFS.get(owner_kind)
     if owner_ref is None or not owner_name:
         return
     deleted = event.get("type") == "DELETED"
@@ -353,7 +365,6 @@ async def _resync_loop(app: App) -> None:
 
 
 def _resync_once(app: App) -> None:
-    from sealer.kube import SECRETS
 
     namespaces = app.settings.watch_namespaces or (None,)
     for namespace in namespaces:
@@ -362,7 +373,9 @@ def _resync_once(app: App) -> None:
             continue
         secrets = {
             ((s.get("metadata") or {}).get("namespace"), (s.get("metadata") or {}).get("name")): s
-            for s in app.kube.list(SECRETS, namespace, label_selector=f"{LABEL_MANAGED_BY}=sealops")
+            for s in app.kube.list(
+                SECRETS, namespace, label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}"
+            )
         }
         stuck: dict[tuple[str, str], str] = {}
         for body in app.kube.list(SEALED_SECRETS, namespace):
@@ -380,7 +393,7 @@ def _resync_once(app: App) -> None:
                 if app.stuck.get(key) == version and not meta.get("deletionTimestamp"):
                     _reconcile_stuck(app, key, version)
             elif secret is None or not app.writer.in_sync(secret):
-                app.metrics.drift.labels(KIND).inc()
+                app.metrics.drift.labels(SEALED_SECRET).inc()
                 app.sealed.reconcile(body)
         kept = (
             {} if namespace is None else {k: v for k, v in app.stuck.items() if k[0] != namespace}

@@ -17,12 +17,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from sealer.kube import ResourceRef
-
-__all__ = ["CLUSTER_PEERINGS", "PEERINGS", "is_active", "own_identity"]
-
-CLUSTER_PEERINGS = ResourceRef("kopf.dev", "v1", "clusterkopfpeerings", namespaced=False)
-PEERINGS = ResourceRef("kopf.dev", "v1", "kopfpeerings")
+__all__ = ["is_active", "own_identity"]
 
 
 def own_identity() -> str:

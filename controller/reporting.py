@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sealer.kube import EVENTS, Kube, KubeError, ResourceRef
+from sealer.api import EVENTS
+from sealer.kube import Kube, KubeError, ResourceRef
 
 __all__ = ["Reporter", "StatusSink", "Verdict", "ready_condition"]
 

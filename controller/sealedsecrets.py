@@ -24,14 +24,14 @@ from controller.locks import KeyedLocks
 from controller.metrics import Metrics
 from controller.reporting import Reporter, StatusSink, Verdict
 from controller.secretwriter import DesiredSecret, Owner, SecretNotOwned, SecretWriter, UpdateFailed
+from sealer.api import API_VERSION, SEALED_SECRET, SEALED_SECRETS
 from sealer.errors import EnvelopeError, ManifestError, SealopsError, TemplateError
-from sealer.kube import KubeConflict, KubeError, KubeInvalid, ResourceRef
-from sealer.manifests import API_VERSION, KIND, parse_sealed_secret
+from sealer.kube import KubeConflict, KubeError, KubeInvalid
+from sealer.manifests import parse_sealed_secret
 from sealer.sealing import Unsealed, Work, WorkBoundError, unseal, unsealed_secret
 
-__all__ = ["SEALED_SECRETS", "SealedSecretReconciler"]
+__all__ = ["SealedSecretReconciler"]
 
-SEALED_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "sealedsecrets")
 _RELOAD_EVERY = 5.0  # seconds between key-ring reloads triggered by failures
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class SealedSecretReconciler:
             source=sealed.ref,
             metadata_field="spec.template.metadata",
         )
-        owner = Owner(API_VERSION, KIND, sealed.name, str(meta.get("uid", "")))
+        owner = Owner(API_VERSION, SEALED_SECRET, sealed.name, str(meta.get("uid", "")))
         try:
             result = self.writer.apply(desired, owner)
         except SecretNotOwned as exc:
@@ -130,7 +130,7 @@ class SealedSecretReconciler:
             self.metrics.key_usage.labels(fingerprint).inc()
         changed = result.action != "unchanged"
         if changed:
-            self.metrics.secret_writes.labels(KIND, result.action).inc()
+            self.metrics.secret_writes.labels(SEALED_SECRET, result.action).inc()
             log.info("%s Secret %s/%s", result.action, sealed.namespace, sealed.name)
         # The status message stays the same in a steady state, so re-reconciling writes nothing;
         # what happened this time goes in the Event.

@@ -36,17 +36,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.datahash import DataHasher
-from controller.keyring import KEY_LABEL
+from sealer.api import (
+    ANN_DATA_HASH,
+    ANN_DATA_KEYS,
+    ANN_MANAGED,
+    ANN_OWNED_BY,
+    BITNAMI_KEY_LABEL,
+    LABEL_MANAGED_BY,
+    LABEL_SEALING_KEY,
+    MANAGED_BY_VALUE,
+    RESERVED_PREFIX,
+    SECRETS,
+)
 from sealer.errors import SealopsError
-from sealer.kube import SECRETS, Kube, KubeNotFound
-from sealer.manifests import BITNAMI_KEY_LABEL, RESERVED_PREFIX, reserved_key
+from sealer.kube import Kube, KubeNotFound
+from sealer.manifests import reserved_key
 
 __all__ = [
-    "ANN_DATA_HASH",
-    "ANN_DATA_KEYS",
-    "ANN_MANAGED",
-    "ANN_OWNED_BY",
-    "LABEL_MANAGED_BY",
     "RESERVED_PREFIX",
     "DesiredSecret",
     "Owner",
@@ -61,12 +67,7 @@ __all__ = [
     "reserved_key",
 ]
 
-LABEL_MANAGED_BY = "sealops.dev/managed-by"
-ANN_MANAGED = "sealops.dev/managed"
-ANN_OWNED_BY = "sealops.dev/owned-by"
-ANN_DATA_HASH = "sealops.dev/data-hash"
-ANN_DATA_KEYS = "sealops.dev/data-keys"
-_KEY_LABELS = (KEY_LABEL, BITNAMI_KEY_LABEL)
+_KEY_LABELS = (LABEL_SEALING_KEY, BITNAMI_KEY_LABEL)
 
 
 class SecretNotOwned(SealopsError):
@@ -290,7 +291,7 @@ class SecretWriter:
         meta: dict[str, Any] = {
             "name": desired.name,
             "namespace": desired.namespace,
-            "labels": {**desired.labels, LABEL_MANAGED_BY: "sealops"},
+            "labels": {**desired.labels, LABEL_MANAGED_BY: MANAGED_BY_VALUE},
             "annotations": {**desired.annotations, ANN_OWNED_BY: owner.tag, ANN_DATA_HASH: digest},
         }
         if policy is Policy.OWNER:
@@ -320,7 +321,7 @@ class SecretWriter:
             digest = self.hasher.digest(desired.data)
         else:
             data = dict(desired.data)
-            labels[LABEL_MANAGED_BY] = "sealops"
+            labels[LABEL_MANAGED_BY] = MANAGED_BY_VALUE
             annotations[ANN_OWNED_BY] = owner.tag
             digest = self.hasher.digest(desired.data)
         labels.update(desired.labels)

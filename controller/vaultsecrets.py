@@ -38,30 +38,29 @@ from controller.secretwriter import (
     SecretWriter,
     UpdateFailed,
 )
+from sealer.api import (
+    ANN_RESTARTED_AT,
+    API_VERSION,
+    SECRETS,
+    VAULT_SECRET,
+    VAULT_SECRETS,
+    WORKLOADS,
+)
 from sealer.errors import SealopsError, TemplateError
-from sealer.kube import SECRETS, Kube, KubeConflict, KubeError, ResourceRef, check_name
+from sealer.kube import Kube, KubeConflict, KubeError, ResourceRef, check_name
 from sealer.templating import render_template_data
 from sealer.vault import VaultError, VaultRef, parse_ref, resolve_data, resolve_value
 
-__all__ = ["VAULT_SECRETS", "VaultSecretReconciler", "rollout_ref"]
+__all__ = ["VaultSecretReconciler", "rollout_ref"]
 
-VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
-API_VERSION = "sealops.dev/v1alpha1"
-KIND = "VaultSecret"
-RESTART_ANNOTATION = "sealops.dev/restartedAt"
 DEFAULT_REFRESH = 3600.0
 _REASONS = {"VaultUnavailable", "Forbidden", "NotFound", "InvalidSpec"}
-_WORKLOADS = {
-    "Deployment": ResourceRef("apps", "v1", "deployments"),
-    "StatefulSet": ResourceRef("apps", "v1", "statefulsets"),
-    "DaemonSet": ResourceRef("apps", "v1", "daemonsets"),
-}
 
 log = logging.getLogger(__name__)
 
 
 def rollout_ref(kind: str) -> ResourceRef | None:
-    return _WORKLOADS.get(kind)
+    return WORKLOADS.get(kind)
 
 
 def _restart_targets(targets: Any, *, where: str) -> list[tuple[str, str]]:
@@ -75,10 +74,10 @@ def _restart_targets(targets: Any, *, where: str) -> list[tuple[str, str]]:
         field = f"spec.rolloutRestartTargets[{index}]"
         target = target if isinstance(target, Mapping) else {}
         kind = str(target.get("kind") or "")
-        ref = _WORKLOADS.get(kind)
+        ref = WORKLOADS.get(kind)
         if ref is None:
             raise SealopsError(
-                f"must be one of {', '.join(sorted(_WORKLOADS))}",
+                f"must be one of {', '.join(sorted(WORKLOADS))}",
                 where=where,
                 field=f"{field}.kind",
             )
@@ -218,7 +217,7 @@ class VaultSecretReconciler:
             source=where,
             metadata_field="spec.target.template.metadata",
         )
-        owner = Owner(API_VERSION, KIND, name, str(meta.get("uid", "")))
+        owner = Owner(API_VERSION, VAULT_SECRET, name, str(meta.get("uid", "")))
         try:
             result = self.writer.apply(desired, owner, policy)
         except SecretNotOwned as exc:
@@ -235,7 +234,7 @@ class VaultSecretReconciler:
             return Verdict(False, exc.reason, str(exc), extra), refresh
         changed = result.action != "unchanged"
         if changed:
-            self.metrics.secret_writes.labels(KIND, result.action).inc()
+            self.metrics.secret_writes.labels(VAULT_SECRET, result.action).inc()
             extra["lastSyncTime"] = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
             log.info("%s Secret %s/%s from Vault", result.action, namespace, secret_name)
         if result.data_changed:
@@ -290,9 +289,9 @@ class VaultSecretReconciler:
         self, namespace: str, targets: list[tuple[str, str]], body: Mapping[str, Any]
     ) -> None:
         stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
-        patch = {"spec": {"template": {"metadata": {"annotations": {RESTART_ANNOTATION: stamp}}}}}
+        patch = {"spec": {"template": {"metadata": {"annotations": {ANN_RESTARTED_AT: stamp}}}}}
         for kind, name in targets:
-            ref = _WORKLOADS[kind]
+            ref = WORKLOADS[kind]
             try:
                 self.kube.patch(ref, namespace, name, patch)
                 self.reporter.event(

@@ -33,7 +33,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sealer.kube import SECRETS, KubeConflict, KubeNotFound, ResourceRef  # noqa: E402
+from sealer.api import SECRETS  # noqa: E402
+from sealer.kube import KubeConflict, KubeNotFound, ResourceRef  # noqa: E402
 from sealer.kubeclient import KubeApi, connect  # noqa: E402
 from tests.openbao import OpenBao, bao_binary, free_port  # noqa: E402
 

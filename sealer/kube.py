@@ -33,8 +33,6 @@ from urllib.parse import quote
 from sealer.errors import ManifestError, SealopsError
 
 __all__ = [
-    "EVENTS",
-    "SECRETS",
     "InvalidName",
     "Kube",
     "KubeConflict",
@@ -203,10 +201,6 @@ class ResourceRef:
     def item_path(self, namespace: str | None, name: str, sub: str = "") -> str:
         """The path of one object (or its subresource): ``name`` is required, never the list."""
         return self.path(namespace, check_name(self, name), sub)
-
-
-SECRETS = ResourceRef("", "v1", "secrets")
-EVENTS = ResourceRef("", "v1", "events")
 
 
 class Kube(Protocol):

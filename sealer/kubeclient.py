@@ -21,6 +21,7 @@ import kubernetes.config
 import urllib3.exceptions
 from kubernetes.client.exceptions import ApiException
 
+from sealer.api import SERVICE_ACCOUNTS, SERVICES
 from sealer.kube import (
     InvalidName,
     KubeConflict,
@@ -217,8 +218,6 @@ class KubeApi:
         return status, raw
 
 
-SERVICES = ResourceRef("", "v1", "services", name_rule="dns1035")
-SERVICE_ACCOUNTS = ResourceRef("", "v1", "serviceaccounts")
 _PROXY_SCHEMES = ("http", "https")
 # A Service port: a number, or an IANA service name (lower-case letters, digits, '-').
 _PORT = re.compile(r"[0-9]{1,5}|[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?")

@@ -19,20 +19,23 @@ from typing import Any
 
 import yaml
 
+from sealer.api import (
+    ANN_SCOPE,
+    ANN_SEALED_WITH,
+    API_VERSION,
+    BITNAMI_API_VERSION,
+    BITNAMI_CLUSTER_WIDE,
+    BITNAMI_KEY_LABEL,
+    BITNAMI_NAMESPACE_WIDE,
+    LAST_APPLIED,
+    RESERVED_PREFIX,
+    SEALED_SECRET,
+)
 from sealer.envelope import Scope
 from sealer.errors import ManifestError, ScopeError, printable
 from sealer.reader import DEFAULT_LIMITS, InputBoundError, ReadLimits, read_yaml
 
 __all__ = [
-    "ANN_SCOPE",
-    "ANN_SEALED_WITH",
-    "API_VERSION",
-    "BITNAMI_API_VERSION",
-    "BITNAMI_CLUSTER_WIDE",
-    "BITNAMI_KEY_LABEL",
-    "BITNAMI_NAMESPACE_WIDE",
-    "KIND",
-    "RESERVED_PREFIX",
     "PlainSecret",
     "SealedSecretDoc",
     "check_data_keys",
@@ -47,20 +50,6 @@ __all__ = [
     "scope_from_annotations",
     "secret_manifest",
 ]
-
-API_VERSION = "sealops.dev/v1alpha1"
-BITNAMI_API_VERSION = "bitnami.com/v1alpha1"
-KIND = "SealedSecret"
-ANN_SCOPE = "sealops.dev/scope"
-ANN_SEALED_WITH = "sealops.dev/sealed-with"
-BITNAMI_NAMESPACE_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
-BITNAMI_CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-#: Labels and annotations under this prefix are the controller's (the sealing-key label, the
-#: ownership marks, the data hash): a template never sets them.
-RESERVED_PREFIX = "sealops.dev/"
-#: Bitnami's sealing-key label: a Secret carrying it may be loaded as a key.
-BITNAMI_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 
 
 def reserved_key(key: str) -> bool:
@@ -499,7 +488,7 @@ def parse_sealed_secret(
     _check_kind(
         doc,
         where,
-        kinds={(API_VERSION, KIND), (BITNAMI_API_VERSION, KIND)},
+        kinds={(API_VERSION, SEALED_SECRET), (BITNAMI_API_VERSION, SEALED_SECRET)},
         want=f"a {API_VERSION} SealedSecret",
     )
     if bitnami and not allow_bitnami:
@@ -576,7 +565,7 @@ def sealed_secret_manifest(
     spec: dict[str, Any] = {"encryptedData": dict(sorted(encrypted.items()))}
     if template:
         spec["template"] = dict(template)
-    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": meta, "spec": spec}
+    return {"apiVersion": API_VERSION, "kind": SEALED_SECRET, "metadata": meta, "spec": spec}
 
 
 def clean_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:

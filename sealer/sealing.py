@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sealer.api import ANN_SEALED_WITH, API_VERSION
 from sealer.envelope import (
     MAX_RECIPIENTS,
     RandomSource,
@@ -36,8 +37,6 @@ from sealer.envelope import (
 from sealer.errors import DecryptError, EnvelopeError, ManifestError, ScopeError
 from sealer.keys import KeyPair, Recipient
 from sealer.manifests import (
-    ANN_SEALED_WITH,
-    API_VERSION,
     PlainSecret,
     SealedSecretDoc,
     clean_metadata,

@@ -29,8 +29,9 @@ from typing import Any
 
 import kubernetes
 
+from sealer.api import SECRETS
 from sealer.keys import load_recipient
-from sealer.kube import SECRETS, KubeConflict, ResourceRef
+from sealer.kube import KubeConflict, ResourceRef
 from sealer.kubeclient import KubeApi
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret

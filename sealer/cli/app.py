@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
+from sealer.api import SEALED_SECRET
 from sealer.bounded import Limit, read_bounded
 from sealer.cli.io import fetch_url_final, is_plain_http, read_input, read_path, write_atomic
 from sealer.envelope import Scope, label_for
@@ -31,7 +32,6 @@ from sealer.keys import (
     private_key_pem,
 )
 from sealer.manifests import (
-    KIND,
     PlainSecret,
     SealedSecretDoc,
     check_data_keys,
@@ -656,7 +656,7 @@ def migrate(file: str | None, output: str, write: str | None) -> None:
     data, source = read_input(file, what="Bitnami SealedSecret manifest")
     docs = []
     for doc in load_documents(data, source=source):
-        if doc.get("kind") != KIND:
+        if doc.get("kind") != SEALED_SECRET:
             raise ManifestError("is not a SealedSecret", where=f"{source}: {object_ref(doc)}")
         docs.append(migrate_bitnami(parse_sealed_secret(doc, source=source)))
     if not docs:

@@ -22,6 +22,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sealer.api import API_VERSION, VAULT_SECRET
 from sealer.manifests import reserved_key
 from sealer.render.errors import PlaceholderError
 from sealer.render.placeholders import Placeholder, Segment
@@ -99,8 +100,8 @@ def to_vault_secret(
         "target": target,
     }
     return {
-        "apiVersion": "sealops.dev/v1alpha1",
-        "kind": "VaultSecret",
+        "apiVersion": API_VERSION,
+        "kind": VAULT_SECRET,
         "metadata": out_meta,
         "spec": spec,
     }

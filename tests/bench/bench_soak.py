@@ -43,7 +43,8 @@ from typing import Any
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from sealer.kube import EVENTS, ResourceRef
+from sealer.api import EVENTS
+from sealer.kube import ResourceRef
 from sealer.kubeclient import KubeApi, connect
 from tests.bench.report import Row
 from tests.openbao import OpenBao, bao_binary, free_port

@@ -45,7 +45,8 @@ from typing import Any
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from sealer.kube import SECRETS, ResourceRef
+from sealer.api import SECRETS
+from sealer.kube import ResourceRef
 from sealer.kubeclient import KubeApi, connect
 from tests.bench.report import Row, ratio_row
 from tests.kubeapi.harness import RunningKubeApi

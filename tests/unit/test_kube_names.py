@@ -19,20 +19,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.connections import CLUSTER_VAULT_CONNECTIONS, VAULT_CONNECTIONS
-from controller.peering import CLUSTER_PEERINGS, PEERINGS
-from controller.sealedsecrets import SEALED_SECRETS
-from controller.vaultsecrets import VAULT_SECRETS, rollout_ref
-from sealer.kube import (
+from controller.vaultsecrets import rollout_ref
+from sealer.api import (
+    CLUSTER_PEERINGS,
+    CLUSTER_VAULT_CONNECTIONS,
     EVENTS,
+    PEERINGS,
+    SEALED_SECRETS,
     SECRETS,
-    InvalidName,
-    ResourceRef,
-    check_label_selector,
-    check_name,
-    check_namespace,
+    SERVICE_ACCOUNTS,
+    SERVICES,
+    VAULT_CONNECTIONS,
+    VAULT_SECRETS,
 )
-from sealer.kubeclient import SERVICE_ACCOUNTS, SERVICES, KubeApi, _proxy_target
+from sealer.kube import InvalidName, ResourceRef, check_label_selector, check_name, check_namespace
+from sealer.kubeclient import KubeApi, _proxy_target
 
 NAMESPACES = ResourceRef("", "v1", "namespaces", namespaced=False, name_rule="label")
 

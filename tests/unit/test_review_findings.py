@@ -29,7 +29,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from controller.http import HTTP_LIMITS, HttpServer
 from controller.keyring import Keyring
 from controller.metrics import Metrics
-from controller.sealedsecrets import SEALED_SECRETS
+from sealer.api import SEALED_SECRETS
 from sealer.check import scan
 from sealer.errors import ManifestError, TemplateError
 from sealer.manifests import load_documents

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from controller.http import HTTP_LIMITS, TokenBucket
+from sealer.api import ANN_SEALED_WITH
 from sealer.errors import SealopsError
 from sealer.keys import KeyPair
 from sealer.manifests import (
-    ANN_SEALED_WITH,
     PlainSecret,
     SealedSecretDoc,
     dump_documents,

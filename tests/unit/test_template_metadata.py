@@ -18,9 +18,8 @@ from click.testing import CliRunner
 
 import controller.secretwriter
 from controller.keyring import key_secret
-from controller.sealedsecrets import SEALED_SECRETS
+from sealer.api import SEALED_SECRETS, SECRETS
 from sealer.cli.app import cli
-from sealer.kube import SECRETS
 from sealer.manifests import load_documents, parse_secret, reserved_key, template_metadata
 from sealer.render.reference import ConnectionRef, to_vault_secret
 from tests.unit.controller.conftest import Clock, Harness, small_key

@@ -30,7 +30,8 @@ import kubernetes
 import pytest
 import yaml
 
-from sealer.kube import EVENTS, SECRETS, KubeConflict, KubeNotFound, ResourceRef
+from sealer.api import EVENTS, SECRETS
+from sealer.kube import KubeConflict, KubeNotFound, ResourceRef
 from sealer.kubeclient import KubeApi, connect
 from tests.kubeapi.harness import RunningKubeApi
 from tests.leaks import Ledger

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from controller.keyring import KEY_LABEL, key_secret
+from controller.keyring import key_secret
+from sealer.api import LABEL_SEALING_KEY, SECRETS
 from sealer.keys import KeyPair, generate_keypair, load_recipient
-from sealer.kube import SECRETS, InvalidName, KubeInvalid, check_name, check_namespace
+from sealer.kube import InvalidName, KubeInvalid, check_name, check_namespace
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.integration.controller.conftest import SEALED, Cluster, StartController, wait_for
@@ -39,7 +40,7 @@ def install_tls_key(cluster: Cluster, name: str, key_pem: bytes, cert_pem: bytes
             "metadata": {
                 "name": name,
                 "namespace": "sealops-system",
-                "labels": {KEY_LABEL: "active"},
+                "labels": {LABEL_SEALING_KEY: "active"},
             },
             "data": {
                 "tls.key": base64.b64encode(key_pem).decode(),

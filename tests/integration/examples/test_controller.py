@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from sealer.kube import SECRETS, KubeNotFound, ResourceRef
+from sealer.api import SECRETS
+from sealer.kube import KubeNotFound, ResourceRef
 from tests.integration.controller.conftest import (
     SEALED,
     Cluster,

@@ -24,8 +24,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from sealer.api import SECRETS
 from sealer.keys import load_recipient
-from sealer.kube import SECRETS, KubeConflict
+from sealer.kube import KubeConflict
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.integration.controller.conftest import (

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sealer.kube import EVENTS, SECRETS
+from sealer.api import EVENTS, SECRETS
 from tests.integration.reliability.conftest import (
     Cluster,
     DeletionWatch,

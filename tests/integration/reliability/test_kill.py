@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from sealer.kube import SECRETS
+from sealer.api import SECRETS
 from tests.integration.reliability.conftest import (
     Cluster,
     DeletionWatch,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sealer.kube import SECRETS
+from sealer.api import SECRETS
 from tests.integration.reliability.conftest import (
     DeletionWatch,
     Env,

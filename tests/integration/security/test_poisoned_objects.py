@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
+from sealer.api import SECRETS
 from sealer.keys import load_recipient
-from sealer.kube import SECRETS
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.integration.security.conftest import (

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sealer.api import EVENTS, SECRETS
 from sealer.keys import load_recipient
-from sealer.kube import EVENTS, SECRETS
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.integration.security.conftest import Cluster, Env, StartController, wait_for

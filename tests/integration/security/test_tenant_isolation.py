@@ -29,9 +29,9 @@ from typing import Any
 
 import pytest
 
-from controller.keyring import KEY_LABEL
+from sealer.api import LABEL_SEALING_KEY, SECRETS
 from sealer.keys import generate_keypair, private_key_pem
-from sealer.kube import SECRETS, ResourceRef
+from sealer.kube import ResourceRef
 from tests.integration.controller.conftest import CRD_REF
 from tests.integration.security.conftest import Cluster, Env, StartController
 from tests.integration.vaultsecrets.conftest import (
@@ -164,7 +164,7 @@ def refused(env: Env, name: str, reason: str, field: str) -> dict[str, Any]:
 
 
 def the_key_secret(cluster: Cluster) -> dict[str, Any]:
-    (key,) = cluster.kube.list(SECRETS, CONTROLLER_NS, label_selector=KEY_LABEL)
+    (key,) = cluster.kube.list(SECRETS, CONTROLLER_NS, label_selector=LABEL_SEALING_KEY)
     return key
 
 
@@ -191,7 +191,7 @@ def test_planting_a_sealing_key_fails_and_cert_pem_serves_the_controllers_key(
     )
     env.bao.policy(f"plant-{tag}", f"secret/data/plant-{tag}/*")
     env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.token(f"plant-{tag}")))
-    label = {"metadata": {"labels": {KEY_LABEL: "active"}}}
+    label = {"metadata": {"labels": {LABEL_SEALING_KEY: "active"}}}
     cases: list[tuple[str, dict[str, Any], str, str]] = [
         # (id, target, reason, field named)
         ("merge-traversal-into-the-key",
@@ -223,7 +223,7 @@ def test_planting_a_sealing_key_fails_and_cert_pem_serves_the_controllers_key(
     time.sleep(3)  # three key reloads (--key-sync-interval 1s)
     assert controller.get("/v1/cert.pem") == cert, "the controller serves another key"
     assert changed_outside(before, patternless) == []
-    assert len(patternless.kube.list(SECRETS, CONTROLLER_NS, label_selector=KEY_LABEL)) == 1
+    assert len(patternless.kube.list(SECRETS, CONTROLLER_NS, label_selector=LABEL_SEALING_KEY)) == 1
 
 
 def test_credential_and_service_account_traversals_send_nothing(

@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from sealer.kube import EVENTS, SECRETS, KubeNotFound, ResourceRef
+from sealer.api import EVENTS, SECRETS
+from sealer.kube import KubeNotFound, ResourceRef
 from tests.integration.controller.conftest import (
     Cluster,
     Controller,

@@ -14,7 +14,7 @@ import secrets
 
 import pytest
 
-from sealer.kube import SECRETS
+from sealer.api import SECRETS
 from tests.integration.vaultsecrets.conftest import ANY_CA, Env, StartController
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from controller.http import ClientLimiter, HttpServer
-from controller.sealedsecrets import SEALED_SECRETS
+from sealer.api import SEALED_SECRETS
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.unit.controller.conftest import Harness, small_key

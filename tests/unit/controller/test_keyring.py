@@ -5,15 +5,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from controller.keyring import (
-    BITNAMI_KEY_LABEL,
-    KEY_LABEL,
-    KeyPolicy,
-    Keyring,
-    KeyStore,
-    key_secret,
-)
-from sealer.kube import SECRETS
+from controller.keyring import KeyPolicy, Keyring, KeyStore, key_secret
+from sealer.api import BITNAMI_KEY_LABEL, LABEL_SEALING_KEY, SECRETS
 from tests.unit.controller.conftest import DATA, ORIGIN_KEY, Clock, small_key, upstream_key
 from tests.unit.fakekube import FakeKube
 
@@ -34,9 +27,9 @@ def test_first_start_generates_and_stores_a_key(kube: FakeKube, clock: Clock) ->
     assert len(keys.keyring) == 0
     created = keys.ensure_current()
     assert created is not None
-    (secret,) = kube.list(SECRETS, "sealops-system", label_selector=KEY_LABEL)
+    (secret,) = kube.list(SECRETS, "sealops-system", label_selector=LABEL_SEALING_KEY)
     assert secret["type"] == "kubernetes.io/tls"
-    assert secret["metadata"]["labels"][KEY_LABEL] == "active"
+    assert secret["metadata"]["labels"][LABEL_SEALING_KEY] == "active"
     assert b"BEGIN RSA PRIVATE KEY" in base64.b64decode(secret["data"]["tls.key"])
     assert keys.keyring.newest() == created
     assert keys.ensure_current() is None, "nothing due right after"
@@ -82,7 +75,7 @@ def test_racing_replicas_make_one_key(kube: FakeKube, clock: Clock) -> None:
     key_b = b.ensure_current()  # same slot name: 409, then it loads a's key
     assert key_a is not None and key_b is not None
     assert key_a.fingerprint == key_b.fingerprint
-    assert len(kube.list(SECRETS, "sealops-system", label_selector=KEY_LABEL)) == 1
+    assert len(kube.list(SECRETS, "sealops-system", label_selector=LABEL_SEALING_KEY)) == 1
 
 
 def test_restored_keys_load_and_newest_by_certificate(kube: FakeKube, clock: Clock) -> None:
@@ -154,7 +147,7 @@ def test_a_new_key_never_takes_the_name_of_a_removed_one(kube: FakeKube, clock: 
     keys.load()
     lost = keys.ensure_current()
     assert lost is not None
-    (secret,) = kube.list(SECRETS, "sealops-system", label_selector=KEY_LABEL)
+    (secret,) = kube.list(SECRETS, "sealops-system", label_selector=LABEL_SEALING_KEY)
     backup = dict(secret)
     del kube.objects[("", "secrets", "sealops-system", secret["metadata"]["name"])]
     keys.load()

@@ -18,14 +18,22 @@ from typing import Any, cast
 import yaml
 
 from controller import operator
-from controller.connections import CLUSTER_VAULT_CONNECTIONS, VAULT_CONNECTIONS, Connections
+from controller.connections import Connections
 from controller.datahash import load_or_create_hasher
 from controller.http import count_key_usage
 from controller.keyring import key_secret
 from controller.scheduler import Scheduler
-from controller.sealedsecrets import SEALED_SECRETS
-from controller.vaultsecrets import VAULT_SECRETS, VaultSecretReconciler
-from sealer.kube import SECRETS, ResourceRef
+from controller.vaultsecrets import VaultSecretReconciler
+from sealer.api import (
+    CLUSTER_PEERINGS,
+    CLUSTER_VAULT_CONNECTIONS,
+    PEERINGS,
+    SEALED_SECRETS,
+    SECRETS,
+    VAULT_CONNECTIONS,
+    VAULT_SECRETS,
+)
+from sealer.kube import ResourceRef
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from sealer.vault import FakeVault, KubernetesAuth, RequestCounter, VaultConfig
@@ -172,7 +180,6 @@ def _record() -> tuple[dict[tuple[str, str], set[str]], dict[Grant, set[str]]]:
     operator._resync_once(app)
     # With --peering the resync loop first reads the peering object, cluster-wide or (sharded)
     # per namespace, to act only in the active replica, as kopf does.
-    from controller.peering import CLUSTER_PEERINGS, PEERINGS
 
     kube.put(CLUSTER_PEERINGS, {"metadata": {"name": "sealops"}, "status": {}})
     kube.put(PEERINGS, {"metadata": {"name": "sealops", "namespace": "prod"}, "status": {}})

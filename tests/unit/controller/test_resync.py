@@ -19,8 +19,7 @@ import pytest
 from controller import operator
 from controller.keyring import key_secret
 from controller.scheduler import Scheduler
-from controller.sealedsecrets import SEALED_SECRETS
-from sealer.kube import SECRETS
+from sealer.api import SEALED_SECRETS, SECRETS
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from sealer.vault import RequestCounter

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from controller.keyring import key_secret
-from controller.sealedsecrets import SEALED_SECRETS
+from sealer.api import EVENTS, SEALED_SECRETS, SECRETS
 from sealer.keys import KeyPair
-from sealer.kube import EVENTS, SECRETS
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.unit.controller.conftest import Harness, small_key

@@ -8,9 +8,6 @@ import pytest
 
 from controller.datahash import DataHasher
 from controller.secretwriter import (
-    ANN_DATA_HASH,
-    ANN_MANAGED,
-    LABEL_MANAGED_BY,
     DesiredSecret,
     Owner,
     Policy,
@@ -18,7 +15,7 @@ from controller.secretwriter import (
     SecretWriter,
     UpdateFailed,
 )
-from sealer.kube import SECRETS
+from sealer.api import ANN_DATA_HASH, ANN_MANAGED, LABEL_MANAGED_BY, SECRETS
 from tests.unit.fakekube import FakeKube
 
 OWNER = Owner("sealops.dev/v1alpha1", "SealedSecret", "db", "uid-1")

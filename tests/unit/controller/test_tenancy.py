@@ -31,27 +31,26 @@ from typing import Any
 
 import pytest
 
-from controller.connections import (
+from controller.connections import Connections
+from controller.datahash import HASH_KEY_SECRET
+from controller.keyring import KeyPolicy, Keyring, KeyStore, key_origin, key_secret
+from controller.secretwriter import WriteForbidden, reserved_key
+from controller.vaultsecrets import VaultSecretReconciler
+from sealer.api import (
+    ANN_KEY_ORIGIN,
+    ANN_OWNED_BY,
+    ANN_RESTARTED_AT,
     CLUSTER_VAULT_CONNECTIONS,
+    LABEL_MANAGED_BY,
+    LABEL_SEALING_KEY,
+    SEALED_SECRETS,
+    SECRETS,
     SERVICE_ACCOUNTS,
     VAULT_CONNECTIONS,
-    Connections,
+    VAULT_SECRETS,
 )
-from controller.datahash import HASH_KEY_SECRET
-from controller.keyring import (
-    ANN_KEY_ORIGIN,
-    KEY_LABEL,
-    KeyPolicy,
-    Keyring,
-    KeyStore,
-    key_origin,
-    key_secret,
-)
-from controller.sealedsecrets import SEALED_SECRETS
-from controller.secretwriter import ANN_OWNED_BY, LABEL_MANAGED_BY, WriteForbidden, reserved_key
-from controller.vaultsecrets import RESTART_ANNOTATION, VAULT_SECRETS, VaultSecretReconciler
 from sealer.keys import KeyPair
-from sealer.kube import SECRETS, KubeUnavailable, ResourceRef
+from sealer.kube import KubeUnavailable, ResourceRef
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from sealer.vault import FakeVault, KubernetesAuth, RequestCounter, VaultConfig
@@ -371,7 +370,7 @@ def test_a_rollout_target_of_another_team_is_not_restarted() -> None:
     patches = [p for v, p in world.kube.paths if v == "patch" and "deployments" in p]
     assert patches == ["/apis/apps/v1/namespaces/shop/deployments/web"]
     other = world.kube.find(DEPLOYMENTS, OTHER, "web")
-    assert other is not None and RESTART_ANNOTATION not in json.dumps(other)
+    assert other is not None and ANN_RESTARTED_AT not in json.dumps(other)
     assert world.changed_outside() == []
 
 
@@ -544,7 +543,7 @@ def test_a_sealed_secret_of_a_tenant_still_spends_its_rsa_work() -> None:
 
 
 RESERVED = [
-    pytest.param("labels", KEY_LABEL, id="the-sealing-key-label"),
+    pytest.param("labels", LABEL_SEALING_KEY, id="the-sealing-key-label"),
     pytest.param("labels", "sealedsecrets.bitnami.com/sealed-secrets-key", id="bitnami-key-label"),
     pytest.param("labels", LABEL_MANAGED_BY, id="managed-by: the drift watch's selector"),
     pytest.param("annotations", "sealops.dev/data-hash", id="data-hash: forged drift state"),
@@ -605,7 +604,7 @@ def _existing(**meta: Any) -> dict[str, Any]:
                      "SecretNotOwned", id="controlled-by-a-sealed-secret"),
         pytest.param(_existing(annotations={ANN_OWNED_BY: "VaultSecret/other"}),
                      "SecretNotOwned", id="orphan-of-another-vault-secret"),
-        pytest.param(_existing(labels={KEY_LABEL: "active"}), "Forbidden",
+        pytest.param(_existing(labels={LABEL_SEALING_KEY: "active"}), "Forbidden",
                      id="labelled-as-a-sealing-key"),
         pytest.param(_existing(labels={"sealedsecrets.bitnami.com/sealed-secrets-key": "active"}),
                      "Forbidden", id="labelled-as-a-bitnami-key"),

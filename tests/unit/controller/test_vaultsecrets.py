@@ -10,9 +10,16 @@ from typing import Any
 
 import pytest
 
-from controller.connections import CLUSTER_VAULT_CONNECTIONS, VAULT_CONNECTIONS, Connections
-from controller.vaultsecrets import RESTART_ANNOTATION, VAULT_SECRETS, VaultSecretReconciler
-from sealer.kube import SECRETS, ResourceRef
+from controller.connections import Connections
+from controller.vaultsecrets import VaultSecretReconciler
+from sealer.api import (
+    ANN_RESTARTED_AT,
+    CLUSTER_VAULT_CONNECTIONS,
+    SECRETS,
+    VAULT_CONNECTIONS,
+    VAULT_SECRETS,
+)
+from sealer.kube import ResourceRef
 from sealer.vault import FakeVault, RequestCounter, VaultConfig
 from tests.unit.controller.conftest import Clock, Harness
 from tests.unit.fakekube import FakeKube
@@ -169,7 +176,7 @@ def test_rollout_restart_only_when_data_changes(
         deployment = kube.find(DEPLOYMENTS, "shop", "web")
         assert deployment is not None
         return (deployment["spec"]["template"]["metadata"].get("annotations") or {}).get(
-            RESTART_ANNOTATION
+            ANN_RESTARTED_AT
         )
 
     first = reconciler.reconcile(body)
