@@ -49,6 +49,13 @@ CASES = [
     ("SealedSecret", "unsealed-current", obj(2, 2, ready("True", "Unsealed")), "Healthy"),
     ("SealedSecret", "decrypt-failed", obj(1, 1, ready("False", "DecryptFailed")), "Degraded"),
     ("SealedSecret", "not-owned", obj(1, 1, ready("False", "SecretNotOwned")), "Degraded"),
+    ("SealedSecret", "forbidden", obj(1, 1, ready("False", "Forbidden")), "Degraded"),
+    (
+        "SealedSecret",
+        "api-outage-retrying",
+        obj(1, 1, ready("False", "KubernetesUnavailable")),
+        "Progressing",
+    ),
     ("SealedSecret", "stale-generation", obj(3, 2, ready("True", "Unsealed")), "Progressing"),
     ("SealedSecret", "no-status", {"metadata": {"name": "x", "generation": 1}}, "Progressing"),
     ("VaultSecret", "synced", obj(1, 1, ready("True", "Synced")), "Healthy"),

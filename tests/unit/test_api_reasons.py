@@ -1,0 +1,92 @@
+"""The Ready reasons are sealer.api.Reason's, everywhere a user or a tool reads them.
+
+The Argo CD health checks (which reasons are Degraded), the CRDs' documentation of
+``status.conditions[].reason`` (in both copies), the reasons table in docs/operations.md (kinds,
+retry class, health) and the README's list must name exactly the enum's reasons, so a new reason
+cannot ship undocumented or shown as the wrong health.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sealer.api import SEALED_SECRET, VAULT_SECRET, Reason, Retry
+
+ROOT = Path(__file__).resolve().parents[2]
+KINDS = (SEALED_SECRET, VAULT_SECRET)
+CRD_FILES = {
+    SEALED_SECRET: "sealedsecrets.sealops.dev.yaml",
+    VAULT_SECRET: "vaultsecrets.sealops.dev.yaml",
+}
+RETRIED = {
+    Retry.NEVER: "never",
+    Retry.BACKOFF: "with backoff",
+    Retry.REFRESH: "at the next refresh",
+}
+
+
+def _lua_terminal(kind: str) -> set[str]:
+    config = yaml.safe_load((ROOT / "deploy/argocd/argocd-cm-health.yaml").read_text())
+    script = config["data"][f"resource.customizations.health.sealops.dev_{kind}"]
+    match = re.search(r"local terminal = \{([^}]*)\}", script)
+    assert match, f"no terminal table in the {kind} health check"
+    return set(re.findall(r"(\w+) = true", match.group(1)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_health_checks_degrade_exactly_the_reasons_that_need_someone(kind: str) -> None:
+    want = {str(r) for r in Reason.for_kind(kind) if r.degraded}
+    assert _lua_terminal(kind) == want
+
+
+def _reason_description(crd: dict[str, Any]) -> str:
+    (version,) = crd["spec"]["versions"]
+    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
+    condition = status["properties"]["conditions"]["items"]["properties"]
+    return str(condition["reason"]["description"])
+
+
+@pytest.mark.parametrize("folder", ["deploy/crds", "deploy/helm/sealops/crds"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_crds_document_exactly_the_kinds_reasons(folder: str, kind: str) -> None:
+    crd = yaml.safe_load((ROOT / folder / CRD_FILES[kind]).read_text())
+    named = re.findall(r"[A-Z]\w+", _reason_description(crd))
+    assert named == [str(r) for r in Reason.for_kind(kind)], "same reasons, in the enum's order"
+
+
+def _operations_table() -> dict[str, list[str]]:
+    text = (ROOT / "docs/operations.md").read_text()
+    head = "| reason | on | meaning | retried | Argo CD | what to do |"
+    assert head in text, "docs/operations.md has no reasons table"
+    rows: dict[str, list[str]] = {}
+    for line in text[text.index(head) :].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def test_the_operations_table_lists_every_reason_once() -> None:
+    assert list(_operations_table()) == [str(r) for r in Reason]
+
+
+@pytest.mark.parametrize("reason", list(Reason), ids=str)
+def test_the_operations_table_says_what_the_enum_says(reason: Reason) -> None:
+    _, kinds, _, retried, health, _ = _operations_table()[str(reason)]
+    assert [k.strip() for k in kinds.split(",")] == [k for k in KINDS if k in reason.kinds]
+    assert retried == RETRIED[reason.retry]
+    want = "Healthy" if reason.ready else "Degraded" if reason.degraded else "Progressing"
+    assert health == want
+
+
+def test_the_readme_names_every_reason() -> None:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("reports every outcome in `status.conditions[Ready]`")
+    sentence = text[start : text.index("and an Event", start)]
+    assert re.findall(r"`([A-Z][A-Za-z]+)`", sentence) == [str(r) for r in Reason]
