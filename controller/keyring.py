@@ -31,7 +31,7 @@ import hashlib
 import hmac
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sealer.api import (
@@ -42,6 +42,8 @@ from sealer.api import (
     LABEL_MANAGED_BY,
     LABEL_SEALING_KEY,
     SECRETS,
+    ObjectMeta,
+    metadata,
 )
 from sealer.errors import KeyMaterialError
 from sealer.keys import KeyPair, generate_keypair, keys_from_secret, private_key_pem
@@ -191,7 +193,7 @@ class KeyStore:
             sources.append((self.policy.bitnami_namespace, BITNAMI_KEY_LABEL, False))
         for namespace, label, may_seal in sources:
             for secret in self.kube.list(SECRETS, namespace, label_selector=label):
-                meta = secret.get("metadata") or {}
+                meta = metadata(secret)
                 where = f"Secret {namespace}/{meta.get('name')}"
                 refusal = _not_a_key(secret)
                 loaded: list[KeyPair] = []
@@ -235,13 +237,13 @@ class KeyStore:
                     self.on_removed(pair)
         return self.keyring
 
-    def _trusts(self, pair: KeyPair, meta: dict[str, object]) -> bool:
+    def _trusts(self, pair: KeyPair, meta: ObjectMeta) -> bool:
         if not self._started or pair.fingerprint in self._trusted:
             return True
         if self.origin_key is None:
             return False
         annotations = meta.get("annotations")
-        mark = annotations.get(ANN_KEY_ORIGIN) if isinstance(annotations, dict) else None
+        mark = annotations.get(ANN_KEY_ORIGIN) if isinstance(annotations, Mapping) else None
         expected = key_origin(self.origin_key, self.policy.namespace, pair.fingerprint)
         return isinstance(mark, str) and hmac.compare_digest(mark, expected)
 
@@ -313,8 +315,7 @@ def _not_a_key(secret: dict[str, object]) -> str | None:
     """Why a labelled Secret is not a key whatever it holds, or None."""
     if secret.get("type") != KEY_TYPE:
         return f"is of type {str(secret.get('type'))[:64]!a}, not {KEY_TYPE}: not a key"
-    meta = secret.get("metadata")
-    meta = meta if isinstance(meta, dict) else {}
+    meta = metadata(secret)
     marks = {**(meta.get("labels") or {}), **(meta.get("annotations") or {})}
     if any(mark in marks for mark in _WRITTEN_FOR_USERS):
         return "was written by sealops for a SealedSecret or VaultSecret: never a key"

@@ -47,6 +47,7 @@ from sealer.api import (
     MANAGED_BY_VALUE,
     RESERVED_PREFIX,
     SECRETS,
+    metadata,
 )
 from sealer.errors import SealopsError
 from sealer.kube import Kube, KubeNotFound
@@ -163,7 +164,7 @@ class SecretWriter:
         self.controller_namespace = controller_namespace
 
     def is_ours(self, secret: Mapping[str, Any], owner: Owner) -> bool:
-        meta = secret.get("metadata") or {}
+        meta = metadata(secret)
         if any(ref.get("uid") == owner.uid for ref in meta.get("ownerReferences") or []):
             return True
         annotations = meta.get("annotations") or {}
@@ -173,7 +174,7 @@ class SecretWriter:
 
     def in_sync(self, secret: Mapping[str, Any]) -> bool:
         """Whether a managed Secret's data still matches the hash we wrote (no drift)."""
-        annotations = (secret.get("metadata") or {}).get("annotations") or {}
+        annotations = metadata(secret).get("annotations") or {}
         keys_note = annotations.get(ANN_DATA_KEYS)
         keys = keys_note.split(",") if keys_note else None
         return self.hasher.matches(annotations.get(ANN_DATA_HASH), decode_data(secret), keys)
@@ -259,7 +260,7 @@ class SecretWriter:
     def _check_target(
         self, existing: Mapping[str, Any], desired: DesiredSecret, owner: Owner, policy: Policy
     ) -> None:
-        meta = existing.get("metadata") or {}
+        meta = metadata(existing)
         if any(label in (meta.get("labels") or {}) for label in _KEY_LABELS):
             raise WriteForbidden(
                 "is a sealing-key Secret: sealops never writes one for a SealedSecret or "
@@ -311,7 +312,7 @@ class SecretWriter:
         self, existing: dict[str, Any], desired: DesiredSecret, owner: Owner, policy: Policy
     ) -> dict[str, Any] | None:
         """The Secret with our changes applied, or None when there is nothing to change."""
-        meta = dict(existing.get("metadata") or {})
+        meta: dict[str, Any] = dict(metadata(existing))
         labels = dict(meta.get("labels") or {})
         annotations = dict(meta.get("annotations") or {})
         current = decode_data(existing)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from sealer.api import metadata
 from sealer.errors import CertificateExpired, KeyMaterialError, ManifestError
 from sealer.reader import InputBoundError, read_yaml
 
@@ -283,7 +284,7 @@ def _keys_from_secret(doc: Any, source: str) -> Iterator[KeyPair]:
     if not isinstance(doc, dict) or doc.get("kind") != "Secret":
         kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
         raise KeyMaterialError(f"expected a Secret holding tls.key, got {kind}", where=source)
-    meta = doc.get("metadata") or {}
+    meta = metadata(doc)
     name = f"Secret {meta.get('namespace', '')}/{meta.get('name', '')}".replace(" /", " ")
     data = doc.get("data") or {}
     string_data = doc.get("stringData") or {}

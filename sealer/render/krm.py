@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sealer.api import metadata
 from sealer.errors import InputError, ManifestError, SealopsError
 from sealer.reader import InputBoundError, read_yaml_document
 from sealer.render.engine import RenderFailed
@@ -60,7 +61,7 @@ def result_list(
     result: dict[str, Any] = {"message": " ".join(str(error).split()), "severity": "error"}
     if isinstance(error, RenderFailed) and error.document is not None:
         obj = error.document.obj
-        meta = obj.get("metadata") or {}
+        meta = metadata(obj)
         result["resourceRef"] = {
             k: v
             for k, v in (
@@ -79,8 +80,7 @@ def result_list(
 
 
 def _source(item: dict[str, Any], index: int) -> str:
-    meta = item.get("metadata") or {}
-    notes = meta.get("annotations") or {} if isinstance(meta, dict) else {}
+    notes = metadata(item).get("annotations") or {}
     for name in _PATH_ANNOTATIONS:
         if isinstance(notes, dict) and notes.get(name):
             return shown(notes[name])  # a path with a newline must not split an error line

@@ -22,7 +22,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sealer.api import API_VERSION, VAULT_SECRET
+from sealer.api import API_VERSION, VAULT_SECRET, metadata
 from sealer.manifests import reserved_key
 from sealer.render.errors import PlaceholderError
 from sealer.render.placeholders import Placeholder, Segment
@@ -68,7 +68,7 @@ def to_vault_secret(
                 builder.literal(str(key), field, "" if value is None else str(value))
             else:
                 builder.placeholders(str(key), field, *found)
-    meta = secret.get("metadata") or {}
+    meta = metadata(secret)
     # Keys the controller sets itself (sealops.dev/…) are left out, as `seal` leaves them out of
     # a SealedSecret's template: the controller would refuse the template holding them.
     labels = {k: v for k, v in (meta.get("labels") or {}).items() if not reserved_key(str(k))}

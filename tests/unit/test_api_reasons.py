@@ -19,7 +19,7 @@ from sealer.api import SEALED_SECRET, VAULT_SECRET, Reason, Retry
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = (SEALED_SECRET, VAULT_SECRET)
-CRD_FILES = {
+CRD_FILES: dict[str, str] = {
     SEALED_SECRET: "sealedsecrets.sealops.dev.yaml",
     VAULT_SECRET: "vaultsecrets.sealops.dev.yaml",
 }
