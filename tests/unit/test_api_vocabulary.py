@@ -40,7 +40,7 @@ def _spelled(path: Path) -> Iterator[str]:
     for node in ast.walk(tree):
         text = node.value if isinstance(node, ast.Constant) and id(node) not in skip else None
         if isinstance(text, str) and any(word in text for word in WORDS):
-            yield f"{path.name}:{getattr(node, "lineno", 0)}: {text[:60]!r}"
+            yield f"{path.name}:{getattr(node, 'lineno', 0)}: {text[:60]!r}"
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ResourceRef":
             yield f"{path.name}:{node.lineno}: builds a ResourceRef"
 
