@@ -68,6 +68,14 @@ class ReadCache:
                 self._entries.clear()
             else:
                 self._entries.pop(location, None)
+        if location is not None:
+            self._resolver.forget(location)
+
+    def close(self) -> None:
+        """Close the resolver behind the cache, and keep nothing."""
+        with self._lock:
+            self._entries.clear()
+        self._resolver.close()
 
     def _fetch(self, location: SecretLocation, entry: _Entry) -> None:
         try:

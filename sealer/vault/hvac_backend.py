@@ -5,41 +5,35 @@
 Kubernetes auth, per tenant ServiceAccount) and calls it from kopf's sync handler threads; the
 renderer keeps one per run and reads in parallel. Per read it:
 
-1. keeps the token valid (:class:`~sealer.vault.session.TokenKeeper`, over :class:`_TokenApi`);
+1. keeps the token valid (:class:`~sealer.vault.session.TokenKeeper`, over :class:`_TokenApi`),
+   logging in by the config's :mod:`sealer.vault.auth` method through :class:`_LoginApi`;
 2. finds the mount and its KV version through ``sys/internal/ui/mounts/<path>``, once per mount
    (:class:`~sealer.vault.kv.MountCache`), unless the connection pins the KV version;
 3. reads ``<mount>/data/<path>?version=N`` (KV v2) or ``<mount>/<path>`` (KV v1).
 
-Every request goes through :class:`_Transport`, which counts it, sends it and translates hvac and
-requests exceptions, once, into :mod:`sealer.vault.errors` with ``raise … from``. Messages name
-paths and mounts; text Vault sends back is scrubbed of every credential we hold before it is
-quoted, and tokens and values are never formatted into anything.
+Every request goes through :class:`_Transport` (over :mod:`sealer.vault.http_session`'s bounded
+session), which counts it, sends it and translates hvac and requests exceptions, once, into
+:mod:`sealer.vault.errors` with ``raise … from``. Messages name paths and mounts; text Vault
+sends back is scrubbed of every credential we hold before it is quoted, and tokens and values
+are never formatted into anything.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-import socket
-import ssl
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import Any, NoReturn
 
 import hvac
 import hvac.exceptions
 import hvac.utils
 import requests
-import urllib3
-import urllib3.connection
 from hvac.exceptions import VaultError as HvacError
-from requests.adapters import HTTPAdapter
 
-from sealer.errors import SealopsError
-from sealer.vault.config import AppRoleAuth, Auth, KubernetesAuth, TokenAuth, VaultConfig
+from sealer.vault.auth import Auth
+from sealer.vault.config import VaultConfig
 from sealer.vault.counter import RequestCounter, RequestKind
 from sealer.vault.errors import (
     Forbidden,
@@ -49,6 +43,7 @@ from sealer.vault.errors import (
     VaultError,
     VaultUnavailable,
 )
+from sealer.vault.http_session import MAX_ANSWER_BYTES, AnswerTooLarge, bounded_session
 from sealer.vault.kv import MountCache, MountInfo, not_found, place, version_gone
 from sealer.vault.lease import Grant
 from sealer.vault.refs import VAULT_RESERVED, SecretLocation, first_segment_mount
@@ -59,13 +54,7 @@ __all__ = ["HvacResolver"]
 
 log = logging.getLogger("sealer.vault")
 
-# Enough pooled connections for the controller's handler threads and the renderer's readers.
-_POOL_SIZE = 32
 _MAX_QUOTED = 200
-#: The most read of one answer (a KV secret fits in a Secret's 1 MiB; logins and lookups are
-#: small): the address may be a tenant's, and a server there may send any amount.
-MAX_ANSWER_BYTES = 4 * 1024 * 1024
-_READ = 64 * 1024
 
 #: Turns a status error Vault answered into the error a call site means, or None for the default.
 Reject = Callable[[HvacError, str], VaultError | None]
@@ -127,6 +116,9 @@ class HvacResolver:
             data=_fields(payload, location),
             version=_int_or_none(metadata.get("version")),
         )
+
+    def forget(self, location: SecretLocation) -> None:
+        """Nothing to drop: reads are never kept here (mounts are: they do not move)."""
 
     def close(self) -> None:
         self._transport.close()
@@ -201,12 +193,7 @@ class HvacResolver:
     def _credentials(self) -> list[str]:
         lease = self._keeper.lease
         held = [lease.token] if lease is not None else []
-        auth = self.config.auth
-        if isinstance(auth, TokenAuth):
-            held.append(auth.token)
-        elif isinstance(auth, AppRoleAuth):
-            held.append(auth.secret_id)
-        return held
+        return [*held, *self.config.auth.credentials()]
 
 
 class _Transport:
@@ -222,7 +209,7 @@ class _Transport:
         self._config = config
         self._counter = counter
         self._credentials = credentials
-        self._session = _session(config)
+        self._session = bounded_session(config)
         self._local = threading.local()
 
     def send(
@@ -277,7 +264,7 @@ class _Transport:
             raise VaultUnavailable(
                 f"Vault at {address} did not answer {action} within {self._config.timeout:g}s"
             ) from exc
-        if isinstance(exc, _AnswerTooLarge):
+        if isinstance(exc, AnswerTooLarge):
             raise VaultUnavailable(
                 f"Vault at {address} answered {action} with more than "
                 f"{MAX_ANSWER_BYTES // (1024 * 1024)} MiB: not read further"
@@ -322,63 +309,17 @@ class _RenewRefused(VaultError):
 
 
 class _TokenApi:
-    """The token lifecycle's HTTP side, for :class:`TokenKeeper`."""
+    """The token lifecycle's HTTP side, for :class:`TokenKeeper`; the login is the method's own."""
 
     def __init__(self, transport: _Transport, auth: Auth) -> None:
         self._transport = transport
         self._auth = auth
-        self.can_relogin = not isinstance(auth, TokenAuth)
-        if isinstance(auth, TokenAuth):
-            self.method = "token"
-        elif isinstance(auth, AppRoleAuth):
-            self.method = f"approle at auth/{auth.mount_path.strip('/')}"
-        else:
-            self.method = f"kubernetes role {auth.role!r} at auth/{auth.mount_path.strip('/')}"
+        self._logins = _LoginApi(transport)
+        self.method = auth.method
+        self.can_relogin = auth.can_relogin
 
     def login(self) -> Grant:
-        auth = self._auth
-        action = f"logging in ({self.method})"
-        if isinstance(auth, TokenAuth):
-            # Nothing to log in with: look the token up to learn its TTL and renewability.
-            try:
-                body = self._transport.send(
-                    "lookup",
-                    action,
-                    lambda c: c.auth.token.lookup_self(),
-                    token=auth.token,
-                )
-            except Forbidden:
-                # Dead, or a token without the default policy, which may not look itself up:
-                # use it as it is, and let the first real request tell.
-                log.debug("cannot look up the Vault token (%s): using it unrenewed", self.method)
-                return Grant(token=auth.token, ttl=0, renewable=False, checked=False)
-            data = body.get("data") or {}
-            ttl = _int_or_none(data.get("ttl")) or 0
-            return Grant(token=auth.token, ttl=ttl, renewable=bool(data.get("renewable")))
-        if isinstance(auth, AppRoleAuth):
-            role_id, secret_id = auth.role_id, auth.secret_id
-            mount = auth.mount_path.strip("/")
-            body = self._transport.send(
-                "login",
-                action,
-                lambda c: c.auth.approle.login(
-                    role_id=role_id, secret_id=secret_id, mount_point=mount, use_token=False
-                ),
-                token=None,
-                reject=self._refused(),
-            )
-        else:
-            jwt, role, mount = _jwt(auth), auth.role, auth.mount_path.strip("/")
-            body = self._transport.send(
-                "login",
-                action,
-                lambda c: c.auth.kubernetes.login(
-                    role=role, jwt=jwt, mount_point=mount, use_token=False
-                ),
-                token=None,
-                reject=self._refused(),
-            )
-        return _grant(body, action)
+        return self._auth.login(self._logins)
 
     def renew(self, token: str, *, increment: int) -> Grant | None:
         def reject(exc: HvacError, said: str) -> VaultError | None:
@@ -417,193 +358,48 @@ class _TokenApi:
             return False
         return True
 
-    def _refused(self) -> Reject:
-        method = self.method
 
-        def reject(exc: HvacError, said: str) -> VaultError | None:
-            # 400 (bad role or secret id), 401/403 (refused), 404 (no such auth mount).
-            refused = (
-                hvac.exceptions.InvalidRequest,
-                hvac.exceptions.Unauthorized,
-                hvac.exceptions.Forbidden,
-                hvac.exceptions.InvalidPath,
-            )
-            if isinstance(exc, refused):
-                return LoginFailed(f"Vault refused the login ({method}){said}")
-            return None
+class _LoginApi:
+    """What an auth method may ask of Vault (:class:`sealer.vault.auth.LoginApi`), over hvac."""
 
-        return reject
+    def __init__(self, transport: _Transport) -> None:
+        self._transport = transport
 
-
-class _AnswerTooLarge(requests.RequestException):
-    """An answer over :data:`MAX_ANSWER_BYTES`."""
-
-
-class _Watchdog:
-    """Shuts the socket of the request in flight on this thread once its deadline passes.
-
-    requests' timeout is per read, so a server sending one header line or one byte at a time
-    would hold the thread for as long as it likes; the status line and headers are read inside
-    urllib3, out of the adapter's reach. A shut-down socket makes that read fail at once.
-    """
-
-    _local = threading.local()
-
-    @classmethod
-    def watch(cls, sock: socket.socket | None) -> None:
-        """Called by the connection as it sends a request: the socket the answer comes on."""
-        armed: _Watchdog | None = getattr(cls._local, "current", None)
-        if armed is not None and sock is not None:
-            armed._sock = sock
-            if armed._fired:
-                armed._shut()
-
-    def __init__(self, seconds: float):
-        self._sock: socket.socket | None = None
-        self._fired = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Watchdog:
-        type(self)._local.current = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._timer.cancel()
-        type(self)._local.current = None
-
-    @property
-    def fired(self) -> bool:
-        return self._fired
-
-    def _fire(self) -> None:
-        self._fired = True
-        self._shut()
-
-    def _shut(self) -> None:
-        with contextlib.suppress(OSError):
-            if self._sock is not None:
-                self._sock.shutdown(socket.SHUT_RDWR)
-
-
-class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        super().request(*args, **kwargs)
-        _Watchdog.watch(self.sock)
-
-
-class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        super().request(*args, **kwargs)
-        _Watchdog.watch(self.sock)
-
-
-class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class _BoundedAdapter(HTTPAdapter):
-    """Reads each answer itself: at most :data:`MAX_ANSWER_BYTES`, and the whole exchange
-    (status line, headers and body) within the timeout, watched by :class:`_Watchdog`
-    (requests' timeout is per read: one byte a second would never end)."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedHTTPPool,
-            "https": _WatchedHTTPSPool,
-        }
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
-    ) -> requests.Response:
-        seconds = timeout if isinstance(timeout, int | float) else None
-        if seconds is None:
-            return self._send_bounded(request, None, verify=verify, cert=cert, proxies=proxies)
-        # The connect, the status line and headers, and the body: all within the timeout.
-        with _Watchdog(seconds) as watchdog:
-            try:
-                return self._send_bounded(
-                    request, seconds, verify=verify, cert=cert, proxies=proxies
-                )
-            except requests.RequestException:
-                if watchdog.fired:  # the socket was shut for being slow: a timeout, not an outage
-                    raise requests.exceptions.ReadTimeout("no whole answer in time") from None
-                raise
-
-    def _send_bounded(
-        self,
-        request: requests.PreparedRequest,
-        seconds: float | None,
-        *,
-        verify: Any,
-        cert: Any,
-        proxies: Any,
-    ) -> requests.Response:
-        response = super().send(
-            request, stream=True, timeout=seconds, verify=verify, cert=cert, proxies=proxies
+    def login(self, mount: str, body: Mapping[str, str], *, method: str) -> Grant:
+        url = hvac.utils.format_url("/v1/auth/{mount_point}/login", mount_point=mount)
+        action = f"logging in ({method})"
+        answer = self._transport.send(
+            "login",
+            action,
+            lambda c: c.adapter.post(url, json=dict(body)),
+            token=None,
+            reject=_refused(method),
         )
-        deadline = None if seconds is None else time.monotonic() + seconds
-        body = bytearray()
-        try:
-            while chunk := response.raw.read1(_READ):  # what has arrived, never more
-                body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    raise _AnswerTooLarge("answer too large")
-                if deadline is not None and time.monotonic() > deadline:
-                    raise requests.exceptions.ReadTimeout("answer too slow")
-        except BaseException:
-            response.close()
-            raise
-        response._content = bytes(body)  # what requests would have read itself, bounded
-        response._content_consumed = True
-        return response
+        return _grant(answer, action)
+
+    def lookup(self, token: str, *, method: str) -> Grant:
+        answer = self._transport.send(
+            "lookup", f"logging in ({method})", lambda c: c.auth.token.lookup_self(), token=token
+        )
+        data = answer.get("data") or {}
+        ttl = _int_or_none(data.get("ttl")) or 0
+        return Grant(token=token, ttl=ttl, renewable=bool(data.get("renewable")))
 
 
-def _no_ambient_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    return request
+def _refused(method: str) -> Reject:
+    def reject(exc: HvacError, said: str) -> VaultError | None:
+        # 400 (bad role or secret id), 401/403 (refused), 404 (no such auth mount).
+        refused = (
+            hvac.exceptions.InvalidRequest,
+            hvac.exceptions.Unauthorized,
+            hvac.exceptions.Forbidden,
+            hvac.exceptions.InvalidPath,
+        )
+        if isinstance(exc, refused):
+            return LoginFailed(f"Vault refused the login ({method}){said}")
+        return None
 
-
-def _session(config: VaultConfig) -> requests.Session:
-    session = requests.Session()
-    # No compressed answers: the bound above counts what is decoded, and a gzip bomb would
-    # decode a whole chunk first.
-    session.headers["Accept-Encoding"] = "identity"
-    # No ambient credentials: requests would add a ~/.netrc (or $NETRC) login to every request
-    # carrying no auth of its own (hvac sends the token as a header), and the address may be a
-    # tenant's. A session-level auth that adds nothing stops that lookup; proxies from the
-    # environment still apply (an operator's egress proxy).
-    session.auth = _no_ambient_auth
-    # hvac takes `verify` from a given session, so the CA goes on the session itself.
-    if config.ca_file is not None:
-        session.verify = str(config.ca_file)
-    session.mount("http://", _BoundedAdapter(pool_maxsize=_POOL_SIZE))
-    session.mount("https://", _TlsAdapter(config.ca_pem))
-    return session
-
-
-class _TlsAdapter(_BoundedAdapter):
-    """Pools whose TLS context trusts PEM text held in memory (a CA from a Secret)."""
-
-    def __init__(self, ca_pem: str | None) -> None:
-        self._ca_pem = ca_pem
-        super().__init__(pool_maxsize=_POOL_SIZE)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        if self._ca_pem is not None:
-            kwargs["ssl_context"] = ssl.create_default_context(cadata=self._ca_pem)
-        super().init_poolmanager(*args, **kwargs)
+    return reject
 
 
 def _may_be_vaults_own(path: str) -> bool:
@@ -611,32 +407,6 @@ def _may_be_vaults_own(path: str) -> bool:
     (``team/auth/token/lookup-self``): a pinned KV version reads it only once the server's mount
     table says it is on a KV mount (parse_ref already refuses them as the first segment)."""
     return any(segment in VAULT_RESERVED for segment in path.split("/")[1:-1])
-
-
-def _jwt(auth: KubernetesAuth) -> str:
-    if auth.jwt_source is not None:
-        where = f"for Vault role {auth.role!r}"
-        try:
-            jwt = auth.jwt_source()
-        except SealopsError:
-            raise  # the source chose its error, and whether it is worth retrying
-        except Exception as exc:
-            raise LoginFailed(
-                f"cannot get a Kubernetes service account token {where}: {type(exc).__name__}"
-            ) from exc
-    else:
-        where = repr(str(auth.jwt_file))
-        try:
-            # Read at every login: projected ServiceAccount tokens are rotated on disk.
-            jwt = Path(str(auth.jwt_file)).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LoginFailed(
-                f"cannot read the Kubernetes service account token {where}: "
-                f"{exc.strerror or type(exc).__name__}"
-            ) from exc
-    if not jwt.strip():
-        raise LoginFailed(f"the Kubernetes service account token {where} is empty")
-    return jwt.strip()
 
 
 def _missing(make: Callable[[HvacError], VaultError]) -> Reject:

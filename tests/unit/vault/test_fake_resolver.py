@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import pytest
 
 from sealer.vault import (
-    FakeVault,
     Forbidden,
     InvalidReference,
     NotFound,
@@ -18,15 +17,11 @@ from sealer.vault import (
     resolve_data,
     resolve_value,
 )
-from sealer.vault.config import (
-    AppRoleAuth,
-    KubernetesAuth,
-    TokenAuth,
-    VaultConfig,
-    kv_version_from_spec,
-)
+from sealer.vault.auth import AppRoleAuth, KubernetesAuth, TokenAuth
+from sealer.vault.config import VaultConfig, kv_version_from_spec
 from sealer.vault.errors import VaultConfigError
 from sealer.vault.refs import RefSyntax
+from tests.fakes.vault import FakeVault
 
 
 @pytest.fixture

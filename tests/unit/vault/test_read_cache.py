@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from sealer.vault import FakeVault, VaultUnavailable, parse_ref
+from sealer.vault import VaultUnavailable, parse_ref
 from sealer.vault.cache import ReadCache
 from sealer.vault.refs import SecretLocation
 from sealer.vault.resolver import SecretData
+from tests.fakes.vault import FakeVault
 
 DB = parse_ref("secret/app/db").location
 DB_V1 = parse_ref("secret/app/db##1").location
@@ -78,6 +79,12 @@ class Gate:
         self.started.set()
         assert self.release.wait(5)
         return self.inner.read(location)
+
+    def forget(self, location: SecretLocation) -> None:
+        self.inner.forget(location)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 @pytest.mark.parametrize("available", [True, False], ids=["success shared", "failure shared"])

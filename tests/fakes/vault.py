@@ -3,6 +3,8 @@
 It follows the same KV rules as the hvac backend (:mod:`sealer.vault.kv`): mounts with a KV
 version, KV v2 version history with delete and destroy, denied paths and outages, and it records
 every read so tests can count them. Not thread-safe beyond what the GIL gives; tests drive it.
+What it claims is held to the real server by ``tests/integration/vault/test_conformance.py``,
+which runs the same tests against it and against OpenBao.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class FakeVault:
         self._denied: set[str] = set()
         self.available = True
         self.reads: list[SecretLocation] = []
+        self.closed = False
 
     def mount(self, path: str, *, kv_version: KvVersion = 2) -> None:
         self._mounts[path.strip("/")] = MountInfo(path=path.strip("/"), kv_version=kv_version)
@@ -79,6 +82,12 @@ class FakeVault:
             data=dict(entry.data),
             version=number if mount.kv_version == 2 else None,
         )
+
+    def forget(self, location: SecretLocation) -> None:
+        """Nothing kept between reads: every read sees the dicts as they are."""
+
+    def close(self) -> None:
+        self.closed = True
 
     def _mount_of(self, path: str) -> MountInfo:
         split = split_mount(path, self._mounts)
