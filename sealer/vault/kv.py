@@ -2,7 +2,7 @@
 
 Pure apart from a lock. :class:`MountCache` remembers what ``sys/internal/ui/mounts/<path>`` said
 per mount, so a resolver asks once per mount; :func:`place` checks a location against its mount.
-Used by :mod:`sealer.vault.hvac_backend` and :mod:`sealer.vault.fake`, so both fail alike.
+Used by :mod:`sealer.vault.hvac_backend` and the tests' in-memory fake, so both fail alike.
 """
 
 from __future__ import annotations
