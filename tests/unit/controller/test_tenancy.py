@@ -339,8 +339,8 @@ def test_a_bad_name_is_refused_naming_its_field(field: str, value: str) -> None:
         pytest.param(
             {"connectionRef": {"kind": "VaultConnection", "name": "evil"}, "_conn": {
                 "auth": {"kubernetes": {"role": "r", "serviceAccountName": "admin-sa"}}}},
-            "NotFound",
-            "ServiceAccount",
+            "InvalidSpec",  # not NotFound, which says a Vault path is missing
+            "ServiceAccount shop/admin-sa not found",
             id="kube-system-service-account: a token is asked for shop's only",
         ),
     ],
