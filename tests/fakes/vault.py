@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sealer.vault.errors import Forbidden, NotFound, VaultUnavailable
-from sealer.vault.kv import KvVersion, MountInfo, not_found, place, version_gone
+from sealer.vault.errors import Forbidden, VaultUnavailable
+from sealer.vault.kv import KvVersion, MountInfo, no_mount, not_found, place, version_gone
 from sealer.vault.refs import SecretLocation, split_mount
 from sealer.vault.resolver import SecretData, stringify
 
@@ -66,7 +66,10 @@ class FakeVault:
             raise VaultUnavailable("cannot reach Vault at fake://vault: connection refused")
         if location.path in self._denied:
             raise Forbidden(f"permission denied reading Vault secret {location.path!r}")
-        mount = self._mount_of(location.path)
+        split = split_mount(location.path, self._mounts)
+        if split is None:
+            raise no_mount(location.path)  # as Vault's mount lookup answers
+        mount = self._mounts[split[0]]
         place(location, mount)
         versions = self._secrets.get(location.path)
         if not versions:
@@ -92,5 +95,5 @@ class FakeVault:
     def _mount_of(self, path: str) -> MountInfo:
         split = split_mount(path, self._mounts)
         if split is None:
-            raise NotFound(f"no Vault mount for {path!r}")
+            raise KeyError(f"no mount for {path!r}: mount() it first")  # a test's own mistake
         return self._mounts[split[0]]

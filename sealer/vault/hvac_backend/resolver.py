@@ -27,10 +27,10 @@ from hvac.exceptions import VaultError as HvacError
 
 from sealer.vault.config import VaultConfig
 from sealer.vault.counter import RequestCounter, RequestKind
-from sealer.vault.errors import Forbidden, InvalidReference, NotFound, VaultError, VaultUnavailable
+from sealer.vault.errors import InvalidReference, NotFound, VaultError, VaultUnavailable
 from sealer.vault.hvac_backend.token_api import TokenApi
 from sealer.vault.hvac_backend.transport import Reject, Transport, int_or_none
-from sealer.vault.kv import MountCache, MountInfo, not_found, place, version_gone
+from sealer.vault.kv import MountCache, MountInfo, no_mount, not_found, place, version_gone
 from sealer.vault.refs import VAULT_RESERVED, SecretLocation, first_segment_mount
 from sealer.vault.resolver import SecretData, stringify
 from sealer.vault.session import Clock, TokenKeeper
@@ -151,10 +151,7 @@ class HvacResolver:
                 return NotFound(f"no Vault mount for {path!r}")
             if isinstance(exc, hvac.exceptions.Forbidden):
                 # Vault answers 403 both for "no such mount" and "nothing here is yours".
-                return Forbidden(
-                    f"no Vault mount for {path!r} that this token may read "
-                    "(no such mount, or its policies grant nothing there)"
-                )
+                return no_mount(path)
             return None
 
         url = hvac.utils.format_url("/v1/sys/internal/ui/mounts/{path}", path=path)
