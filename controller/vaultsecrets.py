@@ -257,12 +257,11 @@ class VaultSecretReconciler:
     ) -> dict[str, str]:
         connection_ref = spec.get("connectionRef") or {}
         resolver = self.connections.resolver_for(namespace, connection_ref, max_age=max_age)
-        forget = getattr(resolver, "forget", None) if fresh else None
 
         def ref_of(text: str) -> VaultRef:
             ref = parse_ref(text)
-            if callable(forget):
-                forget(ref.location)  # read it afresh, once, for this sync
+            if fresh:
+                resolver.forget(ref.location)  # read it afresh, once, for this sync
             return ref
 
         values: dict[str, str] = {}

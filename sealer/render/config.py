@@ -55,7 +55,8 @@ from pathlib import Path
 
 from sealer.render.files import shown
 from sealer.render.placeholders import KvVersion
-from sealer.vault.config import AppRoleAuth, Auth, KubernetesAuth, TokenAuth, VaultConfig
+from sealer.vault.auth import AppRoleAuth, Auth, KubernetesAuth, TokenAuth
+from sealer.vault.config import VaultConfig
 from sealer.vault.errors import VaultConfigError
 
 __all__ = [

@@ -157,9 +157,7 @@ def _read_all(
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted)))) as pool:
             return dict(zip(wanted, pool.map(read, wanted.values()), strict=True))
     finally:
-        close = getattr(resolver, "close", None)
-        if callable(close):
-            close()
+        resolver.close()
 
 
 # ---------------------------------------------------------------------------------------------

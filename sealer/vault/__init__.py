@@ -1,7 +1,8 @@
 """Vault/OpenBao references for the controller (VaultSecret) and the renderer (`seal render`).
 
 Parse a reference with :func:`parse_ref`, read it through a :class:`Resolver` (the real one is
-:class:`HvacResolver`, built from a :class:`VaultConfig`; tests use :class:`FakeVault`), pick
+:class:`HvacResolver`, built from a :class:`VaultConfig` whose ``auth`` is one of
+:mod:`sealer.vault.auth`'s methods; unit tests use an in-memory fake kept under ``tests/``), pick
 fields with :func:`resolve_value` / :func:`resolve_data`; put a :class:`ReadCache` in front for one
 read per secret per window. Failures are :mod:`sealer.vault.errors`.
 
@@ -13,16 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sealer.vault.auth import AppRoleAuth, Auth, JwtSource, KubernetesAuth, LoginApi, TokenAuth
 from sealer.vault.cache import ReadCache
-from sealer.vault.config import (
-    AppRoleAuth,
-    Auth,
-    JwtSource,
-    KubernetesAuth,
-    TokenAuth,
-    VaultConfig,
-    kv_version_from_spec,
-)
+from sealer.vault.config import VaultConfig, kv_version_from_spec
 from sealer.vault.counter import RequestCounter, RequestKind
 from sealer.vault.errors import (
     Forbidden,
@@ -33,7 +27,6 @@ from sealer.vault.errors import (
     VaultError,
     VaultUnavailable,
 )
-from sealer.vault.fake import FakeVault
 from sealer.vault.refs import RefSyntax, SecretLocation, VaultRef, parse_ref, split_mount
 from sealer.vault.resolver import Resolver, SecretData, resolve_data, resolve_value
 
@@ -43,12 +36,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AppRoleAuth",
     "Auth",
-    "FakeVault",
     "Forbidden",
     "HvacResolver",
     "InvalidReference",
     "JwtSource",
     "KubernetesAuth",
+    "LoginApi",
     "LoginFailed",
     "NotFound",
     "ReadCache",

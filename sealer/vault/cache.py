@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from sealer.errors import SealopsError
 from sealer.vault.errors import VaultError
 from sealer.vault.refs import SecretLocation
 from sealer.vault.resolver import Resolver, SecretData
@@ -26,7 +27,7 @@ __all__ = ["ReadCache"]
 class _Entry:
     done: threading.Event = field(default_factory=threading.Event)
     data: SecretData | None = None
-    error: VaultError | None = None
+    error: SealopsError | None = None
     read_at: float = 0.0
 
 
@@ -68,22 +69,31 @@ class ReadCache:
                 self._entries.clear()
             else:
                 self._entries.pop(location, None)
+        if location is not None:
+            self._resolver.forget(location)
+
+    def close(self) -> None:
+        """Close the resolver behind the cache, and keep nothing."""
+        with self._lock:
+            self._entries.clear()
+        self._resolver.close()
 
     def _fetch(self, location: SecretLocation, entry: _Entry) -> None:
         try:
             entry.data = self._resolver.read(location)
         except BaseException as exc:
-            # Waiters get the same error; a bug's exception reaches only the owner, as is.
+            # Waiters get the same error, a JWT source's own (a SealopsError that says whether to
+            # retry) included; a bug's exception reaches only the owner, as is.
             entry.error = (
                 exc
-                if isinstance(exc, VaultError)
+                if isinstance(exc, SealopsError)
                 else VaultError(f"reading Vault secret {str(location)!r} failed unexpectedly")
             )
             with self._lock:
                 # Failures are not cached: whoever asks next sends a new request.
                 if self._entries.get(location) is entry:
                     del self._entries[location]
-            if not isinstance(exc, VaultError):
+            if not isinstance(exc, SealopsError):
                 raise
         finally:
             entry.read_at = self._clock()

@@ -1,66 +1,21 @@
-"""How to reach and log in to one Vault: the settings a VaultConnection or the renderer's env gives.
+"""How to reach one Vault: the settings a VaultConnection or the renderer's env gives.
 
 Pure data. The controller builds a :class:`VaultConfig` from a (Cluster)VaultConnection, the
 renderer from ``VAULT_ADDR``/``VAULT_TOKEN``/…; :mod:`sealer.vault.hvac_backend` consumes it.
-Credentials are kept out of ``repr`` so a config can be logged.
+How to log in is its ``auth``, one of :mod:`sealer.vault.auth`'s methods. Credentials are kept
+out of ``repr`` so a config can be logged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sealer.vault.auth import Auth
 from sealer.vault.errors import VaultConfigError
 
-__all__ = [
-    "AppRoleAuth",
-    "Auth",
-    "JwtSource",
-    "KubernetesAuth",
-    "TokenAuth",
-    "VaultConfig",
-    "kv_version_from_spec",
-]
-
-#: Returns a fresh Kubernetes ServiceAccount JWT; called at every login. The controller backs
-#: it with a TokenRequest for the tenant's ServiceAccount. A SealopsError it raises passes
-#: through unchanged (so it can say whether to retry); any other exception becomes LoginFailed.
-JwtSource = Callable[[], str]
-
-
-@dataclass(frozen=True)
-class TokenAuth:
-    """A fixed token (``VAULT_TOKEN``, a token Secret): renewed if renewable, never replaced."""
-
-    token: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class AppRoleAuth:
-    role_id: str
-    secret_id: str = field(repr=False)
-    mount_path: str = "approle"
-
-
-@dataclass(frozen=True)
-class KubernetesAuth:
-    """Kubernetes auth: the JWT comes from ``jwt_file`` (read at each login) or ``jwt_source``."""
-
-    role: str
-    mount_path: str = "kubernetes"
-    jwt_file: Path | None = None
-    jwt_source: JwtSource | None = field(default=None, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if (self.jwt_file is None) == (self.jwt_source is None):
-            raise VaultConfigError(
-                "Kubernetes auth needs exactly one of a JWT file or a JWT source"
-            )
-
-
-Auth = TokenAuth | AppRoleAuth | KubernetesAuth
+__all__ = ["VaultConfig", "kv_version_from_spec"]
 
 
 @dataclass(frozen=True)

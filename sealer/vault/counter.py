@@ -40,7 +40,3 @@ class RequestCounter:
     def total(self) -> int:
         with self._lock:
             return sum(self._counts.values())
-
-    def reset(self) -> None:
-        with self._lock:
-            self._counts.clear()

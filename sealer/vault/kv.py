@@ -2,7 +2,7 @@
 
 Pure apart from a lock. :class:`MountCache` remembers what ``sys/internal/ui/mounts/<path>`` said
 per mount, so a resolver asks once per mount; :func:`place` checks a location against its mount.
-Used by :mod:`sealer.vault.hvac_backend` and :mod:`sealer.vault.fake`, so both fail alike.
+Used by :mod:`sealer.vault.hvac_backend` and the tests' in-memory fake, so both fail alike.
 """
 
 from __future__ import annotations
@@ -11,10 +11,18 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from sealer.vault.errors import InvalidReference, NotFound
+from sealer.vault.errors import Forbidden, InvalidReference, NotFound
 from sealer.vault.refs import SecretLocation, split_mount
 
-__all__ = ["KvVersion", "MountCache", "MountInfo", "not_found", "place", "version_gone"]
+__all__ = [
+    "KvVersion",
+    "MountCache",
+    "MountInfo",
+    "no_mount",
+    "not_found",
+    "place",
+    "version_gone",
+]
 
 KvVersion = Literal[1, 2]
 
@@ -70,6 +78,15 @@ def place(location: SecretLocation, mount: MountInfo) -> str:
             f"which has no versions: remove #{location.version}"
         )
     return split[1]
+
+
+def no_mount(path: str) -> Forbidden:
+    """What Vault's mount lookup answers for a path on no mount: 403, as for a mount we may not
+    read (it will not say which)."""
+    return Forbidden(
+        f"no Vault mount for {path!r} that this token may read "
+        "(no such mount, or its policies grant nothing there)"
+    )
 
 
 def not_found(location: SecretLocation) -> NotFound:

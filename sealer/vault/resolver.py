@@ -1,8 +1,10 @@
 """What the controller and the renderer need from Vault: read one secret, pick fields from it.
 
-:class:`Resolver` is the narrow interface; :mod:`sealer.vault.hvac_backend` implements it against
-a server and :mod:`sealer.vault.fake` in memory. Callers deduplicate on :class:`SecretLocation`
-(one read per distinct path and version), then take fields from the :class:`SecretData`.
+:class:`Resolver` is the narrow interface, lifecycle included: :mod:`sealer.vault.hvac_backend`
+implements it against a server, :class:`~sealer.vault.cache.ReadCache` in front of another one,
+and the tests' in-memory fake (``tests/fakes/vault.py``) in memory. Callers deduplicate on
+:class:`SecretLocation` (one read per distinct path and version), then take fields from the
+:class:`SecretData`.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class SecretData:
 
 
 class Resolver(Protocol):
-    """Reads secrets.
+    """Reads secrets; ``close()`` when done with it.
 
     Implementations raise only :class:`sealer.vault.errors.VaultError`, except that an error a
     Kubernetes JWT source raises on purpose (a :class:`sealer.errors.SealopsError`) passes through.
@@ -51,6 +53,17 @@ class Resolver(Protocol):
 
     def read(self, location: SecretLocation) -> SecretData:
         """Read the secret at ``location`` (its pinned version, else the current one)."""
+        ...
+
+    def forget(self, location: SecretLocation) -> None:
+        """Drop what is kept of ``location``: the next :meth:`read` asks Vault afresh.
+
+        A no-op for a resolver that keeps no reads.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections and tokens; the resolver is not used afterwards."""
         ...
 
 

@@ -400,6 +400,9 @@ class Recording:
         self.asked.append((location.path, location.version))
         return self.inner.read(location)
 
+    def forget(self, location: SecretLocation) -> None:
+        self.inner.forget(location)
+
     def close(self) -> None:
         self.inner.close()
 

@@ -17,7 +17,8 @@ from typing import TypeVar
 
 import pytest
 
-from sealer.vault.config import AppRoleAuth, TokenAuth, VaultConfig
+from sealer.vault.auth import AppRoleAuth, TokenAuth
+from sealer.vault.config import VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
 from tests.leaks import Ledger
 from tests.openbao import Admin, OpenBao, bao_binary

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from sealer.vault import Forbidden, LoginFailed, parse_ref, resolve_value
-from sealer.vault.config import AppRoleAuth, KubernetesAuth, TokenAuth, VaultConfig
+from sealer.vault.auth import AppRoleAuth, KubernetesAuth, TokenAuth
+from sealer.vault.config import VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
 from tests.integration.vault.conftest import PLAINTEXT, Bao, LeakGuard
 

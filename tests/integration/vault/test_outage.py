@@ -11,7 +11,8 @@ from functools import partial
 import pytest
 
 from sealer.vault import VaultUnavailable, parse_ref, resolve_value
-from sealer.vault.config import TokenAuth, VaultConfig
+from sealer.vault.auth import TokenAuth
+from sealer.vault.config import VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
 from tests.integration.vault.conftest import PLAINTEXT, Bao, LeakGuard
 

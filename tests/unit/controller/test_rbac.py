@@ -36,7 +36,8 @@ from sealer.api import (
 from sealer.kube import ResourceRef
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
-from sealer.vault import FakeVault, KubernetesAuth, RequestCounter, VaultConfig
+from sealer.vault import KubernetesAuth, RequestCounter, VaultConfig
+from tests.fakes.vault import FakeVault
 from tests.unit.controller.conftest import Clock, Harness, small_key
 from tests.unit.fakekube import FakeKube
 
@@ -164,10 +165,9 @@ def _record() -> tuple[dict[tuple[str, str], set[str]], dict[Grant, set[str]]]:
                                                "rolloutRestartTargets": targets}})  # fmt: skip
         reconciler.reconcile(vs)
     vault.put("secret/app", {"k": "v2"})
-    connections.forget()
     reconciler.reconcile(
-        kube.get(VAULT_SECRETS, "prod", "app-v")
-    )  # data changed: a rollout restart
+        kube.get(VAULT_SECRETS, "prod", "app-v"), fresh=True
+    )  # read afresh, data changed: a rollout restart
     # The operator's own paths: drift, resync, refresh, and /v1/keys' usage count.
     app = cast(Any, operator.App)(
         settings=operator.Settings(), kube=kube, metrics=harness.metrics, keyring=harness.keyring,

@@ -20,7 +20,8 @@ from sealer.api import (
     VAULT_SECRETS,
 )
 from sealer.kube import ResourceRef
-from sealer.vault import FakeVault, RequestCounter, VaultConfig
+from sealer.vault import RequestCounter, VaultConfig
+from tests.fakes.vault import FakeVault
 from tests.unit.controller.conftest import Clock, Harness
 from tests.unit.fakekube import FakeKube
 
@@ -100,8 +101,7 @@ def test_vault_failures_keep_the_secret(
     reconciler.reconcile(body)
     before = kube.find(SECRETS, "shop", "app")
     vault.available = False
-    reconciler.connections.forget()  # a new refresh window
-    result = reconciler.reconcile(body)
+    result = reconciler.reconcile(body, fresh=True)  # read afresh, as a new refresh window does
     assert (result.verdict.ready, result.verdict.reason) == (False, "VaultUnavailable")
     assert result.next_run is not None and result.next_run < 60
     assert kube.find(SECRETS, "shop", "app") == before
@@ -185,8 +185,7 @@ def test_rollout_restart_only_when_data_changes(
     reconciler.reconcile(body)
     assert restarted() is None, "no change, no restart"
     vault.put("secret/shop/db", {"user": "admin", "password": "rotated-value"})
-    reconciler.connections.forget()  # a new refresh window
-    reconciler.reconcile(body)
+    reconciler.reconcile(body, fresh=True)  # read afresh, as a new refresh window does
     assert restarted() is not None
 
 

@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from sealer.render import ConnectionRef, RenderFailed, RenderOptions, load_stream, render
 from sealer.render.errors import PlaintextError
 from sealer.templating import render_template_data
-from sealer.vault import FakeVault, NotFound
+from sealer.vault import NotFound
 from sealer.vault.resolver import Resolver
+from tests.fakes.vault import FakeVault
 
 CRD = Path(__file__).parents[3] / "deploy" / "crds" / "vaultsecrets.sealops.dev.yaml"
 SECRET_VALUES = {"user": "app-user", "pw": "pa55-word", "blob": "eyJhIjogMX0=", "json": '{"r": 3}'}

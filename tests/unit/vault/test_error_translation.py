@@ -23,7 +23,8 @@ from sealer.vault.errors import (
     VaultError,
     VaultUnavailable,
 )
-from sealer.vault.hvac_backend import HvacResolver, _Transport
+from sealer.vault.hvac_backend import HvacResolver
+from sealer.vault.hvac_backend.transport import Transport
 
 TOKEN = "s.ABCDEFGHIJKLMNOPQRSTUVWX"
 CONFIG = VaultConfig(address="http://vault.test:8200", auth=TokenAuth(TOKEN), timeout=2)
@@ -111,7 +112,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.reason for c in CASES])
 def test_translation(case: Case) -> None:
     counter = RequestCounter()
-    transport = _Transport(CONFIG, counter, credentials=lambda: [TOKEN])
+    transport = Transport(CONFIG, counter, credentials=lambda: [TOKEN])
 
     def call(client: object) -> object:
         raise case.raised
@@ -127,7 +128,7 @@ def test_translation(case: Case) -> None:
 
 
 def test_reject_hook_overrides_the_default() -> None:
-    transport = _Transport(CONFIG, RequestCounter(), credentials=list)
+    transport = Transport(CONFIG, RequestCounter(), credentials=list)
     special = NotFound("no such thing, said specially")
 
     def call(client: object) -> object:
@@ -143,7 +144,7 @@ def test_reject_hook_overrides_the_default() -> None:
 
 
 def test_client_per_thread_carries_the_token_it_was_given() -> None:
-    transport = _Transport(CONFIG, RequestCounter(), credentials=list)
+    transport = Transport(CONFIG, RequestCounter(), credentials=list)
     seen: list[object] = []
 
     def call(client: hvac.Client) -> dict[str, object]:

@@ -7,10 +7,12 @@ import time
 
 import pytest
 
-from sealer.vault import FakeVault, VaultUnavailable, parse_ref
+from sealer.errors import SealopsError
+from sealer.vault import VaultError, VaultUnavailable, parse_ref
 from sealer.vault.cache import ReadCache
 from sealer.vault.refs import SecretLocation
 from sealer.vault.resolver import SecretData
+from tests.fakes.vault import FakeVault
 
 DB = parse_ref("secret/app/db").location
 DB_V1 = parse_ref("secret/app/db##1").location
@@ -79,6 +81,12 @@ class Gate:
         assert self.release.wait(5)
         return self.inner.read(location)
 
+    def forget(self, location: SecretLocation) -> None:
+        self.inner.forget(location)
+
+    def close(self) -> None:
+        self.inner.close()
+
 
 @pytest.mark.parametrize("available", [True, False], ids=["success shared", "failure shared"])
 def test_concurrent_callers_share_one_read(vault: FakeVault, available: bool) -> None:
@@ -106,3 +114,63 @@ def test_concurrent_callers_share_one_read(vault: FakeVault, available: bool) ->
         thread.join(5)
     assert outcomes == (["two"] if available else ["unavailable"]) * 8
     assert len(vault.reads) == 1
+
+
+class Refusing:
+    """A resolver whose login's token source refuses on purpose (a SealopsError, not a Vault one)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def read(self, location: SecretLocation) -> SecretData:
+        self.started.set()
+        assert self.release.wait(5)
+        raise self.error
+
+    def forget(self, location: SecretLocation) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Retryable(SealopsError):
+    reason = "InvalidSpec"
+    retryable = True
+
+
+@pytest.mark.parametrize(
+    ("error", "given_as_is"),
+    [
+        (_Retryable("no ServiceAccount"), 4),  # its reason and retry policy reach every caller
+        (RuntimeError("a bug"), 1),  # a bug's text reaches only the owner; waiters a VaultError
+    ],
+    ids=["a token source's SealopsError reaches every waiter", "a bug reaches only the owner"],
+)
+def test_waiters_get_the_owners_error(error: BaseException, given_as_is: int) -> None:
+    inner = Refusing(error)
+    cache = ReadCache(inner, max_age=60, clock=Clock())
+    caught: list[BaseException] = []
+    lined_up = threading.Barrier(5)
+
+    def call() -> None:
+        lined_up.wait(5)
+        try:
+            cache.read(DB)
+        except BaseException as exc:
+            caught.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    lined_up.wait(5)
+    assert inner.started.wait(5)
+    time.sleep(0.1)  # let the other three reach the in-flight read before it ends
+    inner.release.set()
+    for thread in threads:
+        thread.join(5)
+    assert len(caught) == 4
+    assert sum(e is error for e in caught) == given_as_is
+    assert all(type(e) is VaultError for e in caught if e is not error)

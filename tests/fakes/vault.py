@@ -3,6 +3,8 @@
 It follows the same KV rules as the hvac backend (:mod:`sealer.vault.kv`): mounts with a KV
 version, KV v2 version history with delete and destroy, denied paths and outages, and it records
 every read so tests can count them. Not thread-safe beyond what the GIL gives; tests drive it.
+What it claims is held to the real server by ``tests/integration/vault/test_conformance.py``,
+which runs the same tests against it and against OpenBao.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sealer.vault.errors import Forbidden, NotFound, VaultUnavailable
-from sealer.vault.kv import KvVersion, MountInfo, not_found, place, version_gone
+from sealer.vault.errors import Forbidden, VaultUnavailable
+from sealer.vault.kv import KvVersion, MountInfo, no_mount, not_found, place, version_gone
 from sealer.vault.refs import SecretLocation, split_mount
 from sealer.vault.resolver import SecretData, stringify
 
@@ -33,6 +35,7 @@ class FakeVault:
         self._denied: set[str] = set()
         self.available = True
         self.reads: list[SecretLocation] = []
+        self.closed = False
 
     def mount(self, path: str, *, kv_version: KvVersion = 2) -> None:
         self._mounts[path.strip("/")] = MountInfo(path=path.strip("/"), kv_version=kv_version)
@@ -63,7 +66,10 @@ class FakeVault:
             raise VaultUnavailable("cannot reach Vault at fake://vault: connection refused")
         if location.path in self._denied:
             raise Forbidden(f"permission denied reading Vault secret {location.path!r}")
-        mount = self._mount_of(location.path)
+        split = split_mount(location.path, self._mounts)
+        if split is None:
+            raise no_mount(location.path)  # as Vault's mount lookup answers
+        mount = self._mounts[split[0]]
         place(location, mount)
         versions = self._secrets.get(location.path)
         if not versions:
@@ -80,8 +86,14 @@ class FakeVault:
             version=number if mount.kv_version == 2 else None,
         )
 
+    def forget(self, location: SecretLocation) -> None:
+        """Nothing kept between reads: every read sees the dicts as they are."""
+
+    def close(self) -> None:
+        self.closed = True
+
     def _mount_of(self, path: str) -> MountInfo:
         split = split_mount(path, self._mounts)
         if split is None:
-            raise NotFound(f"no Vault mount for {path!r}")
+            raise KeyError(f"no mount for {path!r}: mount() it first")  # a test's own mistake
         return self._mounts[split[0]]

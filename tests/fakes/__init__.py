@@ -1,0 +1,1 @@
+"""Hand-written in-memory fakes of the outside systems, for unit and integration tests alike."""
