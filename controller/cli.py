@@ -60,7 +60,7 @@ def _cutoff(value: str | None) -> dt.datetime | None:
 )
 @click.option(
     "--key-cutoff-time",
-    help="Make a new key at start if the newest is older than this RFC 3339 time.",
+    help="Once this RFC 3339 time has passed, make a new key if the newest predates it.",
 )
 @click.option(
     "--bitnami-compat/--no-bitnami-compat",

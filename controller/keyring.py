@@ -281,10 +281,9 @@ class KeyStore:
             return None
         return self.rotate(name=name)
 
-    def rotate(self, *, name: str | None = None) -> KeyPair:
-        """Make a new sealing key now (``--key-renew-period`` or an operator's request)."""
+    def rotate(self, *, name: str) -> KeyPair:
+        """Make a new sealing key in the key Secret ``name`` (the name :meth:`due` gives)."""
         now = self.clock()
-        name = name or f"sealops-key-{int(now.timestamp())}"
         pair = generate_keypair(
             now=now,
             common_name=self.policy.common_name,

@@ -712,7 +712,8 @@ def render_cmd(
 ) -> None:
     """Fill Vault placeholders in manifests (a directory, kustomization, chart, FILE or -).
 
-    Output is all or nothing: on any error stdout stays empty and the exit code is non-zero.
+    Output is all or nothing: on any error stdout stays empty (--krm: the ResourceList comes
+    back unchanged, the error in its results) and the exit code is non-zero.
     Vault settings: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, SEALOPS_AUTH, and
     the same names with Argo CD's ARGOCD_ENV_ prefix (an allow-list: see the README).
     """

@@ -3,8 +3,8 @@
 Fast and offline. CRD schemas are checked for the structural rules the API server enforces and
 exercised with ``jsonschema`` the way the project's API emulator does (tests/data/crs: valid and
 invalid custom resources, each saying why). ``kubectl kustomize`` renders the base and the overlay
-when kubectl is installed; ``helm`` is used only when present (it is not on the project machines),
-otherwise the chart's static parts are checked.
+when kubectl is installed; ``helm`` is used only when present (it is not on the project machines).
+The chart's static parts are checked here; test_chart_render.py renders it.
 """
 
 from __future__ import annotations
@@ -712,28 +712,8 @@ def test_chart_crds_are_byte_identical_to_deploy_crds() -> None:
     assert chart == ours, "copy deploy/crds/*.yaml (not kustomization.yaml) to the chart's crds/"
 
 
-def test_chart_metadata_and_values_parse() -> None:
-    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
-    assert (chart["apiVersion"], chart["name"]) == ("v2", "sealops")
-    assert (chart["version"], chart["appVersion"]) == ("0.1.0", "0.1.0")
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    assert values["image"]["repository"] == "ghcr.io/sealops/sealops"
-    assert values["replicas"] == 1
-    assert values["extraArgs"] == []
-    assert values["keyRenewPeriod"] == "", "empty keeps the controller's own default"
-    assert values["bitnamiCompat"] is False
-    assert values["serviceMonitor"]["enabled"] is False
-
-
-def test_chart_defaults_match_the_kustomize_base() -> None:
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    (deployment,) = load_all(DEPLOY / "base" / "deployment.yaml")
-    pod = deployment["spec"]["template"]["spec"]
-    (box,) = pod["containers"]
-    assert values["resources"] == box["resources"]
-    assert values["securityContext"] == box["securityContext"]
-    assert values["podSecurityContext"] == pod["securityContext"]
-    assert f"{values['image']['repository']}:0.1.0" == box["image"]
+# What the chart renders for its values (objects equal to the base's and the HA overlay's,
+# arguments the controller's own flags accept) is checked in test_chart_render.py.
 
 
 def template_text(name: str) -> str:
