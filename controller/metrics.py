@@ -30,9 +30,20 @@ class _CountsCollector(Collector):
 
 
 class Metrics:
+    """Every metric the controller exports, by what it is about; one registry per instance.
+
+    The groups are made in the order their metrics are exported.
+    """
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
+        self._add_unseal_metrics(self.registry)
+        self._add_key_metrics(self.registry)
+        self._add_sync_metrics(self.registry)
+        self._add_http_metrics(self.registry)
+
+    def _add_unseal_metrics(self, r: CollectorRegistry) -> None:
+        """SealedSecret reconciles and the RSA work they cost."""
         self.unseal = Counter(
             "sealops_unseal",
             "SealedSecret reconciles by result and reason",
@@ -56,6 +67,9 @@ class Metrics:
             ["fingerprint"],
             registry=r,
         )
+
+    def _add_key_metrics(self, r: CollectorRegistry) -> None:
+        """The sealing keys loaded, lost and failing to load."""
         self.keys = Gauge(
             "sealops_keys", "Keys loaded, by whether they may seal", ["state"], registry=r
         )
@@ -72,6 +86,9 @@ class Metrics:
             "Creation time of the sealing key",
             registry=r,
         )
+
+    def _add_sync_metrics(self, r: CollectorRegistry) -> None:
+        """Secrets written, drift restored, VaultSecret syncs."""
         self.secret_writes = Counter(
             "sealops_secret_writes",
             "Secrets written, by source kind and action",
@@ -90,6 +107,9 @@ class Metrics:
             ["result", "reason"],
             registry=r,
         )
+
+    def _add_http_metrics(self, r: CollectorRegistry) -> None:
+        """The HTTP endpoints: requests, refusals, the LISTs behind /v1/keys, latency."""
         self.http_requests = Counter(
             "sealops_http_requests", "HTTP requests served", ["path", "method", "code"], registry=r
         )

@@ -184,14 +184,17 @@ class _Counter:
         ``aliased=False`` when the text holds no ``*`` (no alias can occur): scalars then need
         no bookkeeping.
         """
-        limits = self.limits
         if isinstance(root, ScalarNode):
             self.grow(1, 1)
             self.nodes += 1
-            return
-        if not aliased:
+        elif aliased:
+            self._measure_graph(root)
+        else:
             self._measure_tree(root)
-            return
+
+    def _measure_graph(self, root: Node) -> None:
+        """:meth:`measure` for a collection that may hold aliases: each distinct node once."""
+        limits = self.limits
         size: dict[int, int] = {}  # finished collections: expanded size
         height: dict[int, int] = {}  # finished collections: expanded depth
         scalars: set[int] = set()
@@ -200,37 +203,7 @@ class _Counter:
         frames: list[list[Any]] = [[root, _children(root), 0, 1, 0]]
         while frames:
             frame = frames[-1]
-            children = frame[1]
-            index = frame[2]
-            descend: Node | None = None
-            while index < len(children):
-                child = children[index]
-                index += 1
-                if child.__class__ is ScalarNode:
-                    frame[3] += 1
-                    if not frame[4]:
-                        frame[4] = 1
-                    if aliased:
-                        key = id(child)
-                        if key in scalars:
-                            self.alias()
-                        scalars.add(key)
-                    continue
-                key = id(child)
-                if key in size:
-                    self.alias()
-                    frame[3] += size[key]
-                    frame[4] = max(frame[4], height[key])
-                    self.grow(frame[3], len(frames) + height[key])
-                    continue
-                if key in on_path:
-                    raise InputBoundError(
-                        "holds a recursive alias (a node inside itself); refused",
-                        where=self.source,
-                    )
-                descend = child
-                break
-            frame[2] = index
+            descend = self._next_unmeasured(frame, len(frames), size, height, scalars, on_path)
             if descend is not None:
                 if len(frames) >= limits.max_depth:
                     raise _bound(f"nests deeper than {limits.max_depth} levels", self.source)
@@ -248,6 +221,49 @@ class _Counter:
                 parent[3] += total
                 parent[4] = max(parent[4], deepest)
         self.nodes += size[id(root)]
+
+    def _next_unmeasured(
+        self,
+        frame: list[Any],
+        depth: int,
+        size: dict[int, int],
+        height: dict[int, int],
+        scalars: set[int],
+        on_path: set[int],
+    ) -> Node | None:
+        """Counts ``frame``'s children (at ``depth`` frames) up to the next collection not yet
+        measured, and returns it; None once all are counted. A scalar or collection seen before
+        is an alias: counted as a copy of what it stands for."""
+        children = frame[1]
+        index = frame[2]
+        descend: Node | None = None
+        while index < len(children):
+            child = children[index]
+            index += 1
+            key = id(child)
+            if child.__class__ is ScalarNode:
+                frame[3] += 1
+                if not frame[4]:
+                    frame[4] = 1
+                if key in scalars:
+                    self.alias()
+                scalars.add(key)
+                continue
+            if key in size:
+                self.alias()
+                frame[3] += size[key]
+                frame[4] = max(frame[4], height[key])
+                self.grow(frame[3], depth + height[key])
+                continue
+            if key in on_path:
+                raise InputBoundError(
+                    "holds a recursive alias (a node inside itself); refused",
+                    where=self.source,
+                )
+            descend = child
+            break
+        frame[2] = index
+        return descend
 
     def _measure_tree(self, root: Node) -> None:
         """:meth:`measure` for a document without aliases: a tree, so no bookkeeping per node."""

@@ -35,9 +35,11 @@ from collections.abc import Callable, Mapping
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from sealer import templating
 from sealer.errors import TemplateError
 from sealer.templating import BOUNDS, render_template_data
+from sealer.templating.budget import CURRENT, Budget
+from sealer.templating.render import render_one
+from sealer.templating.sandbox import ENV
 from tests.bench.report import Row, interleaved, ratio_row
 
 BENCH = "templates"
@@ -138,23 +140,23 @@ def _calls(fn: Callable[[], object], seconds: float = 0.05) -> int:
 def _compiled_budgeted(templates: Mapping[str, str]) -> Callable[[], list[bytes]]:
     """The budgeted render of templates compiled once: the hooks' cost without compiling.
 
-    Uses the module's own environment and budget (private names: a bench may look inside);
+    Uses the package's own environment and budget (internal names: a bench may look inside);
     one budget per call, as ``render_template_data`` makes one per object.
     """
-    token = templating._CURRENT.set(templating._Budget(BOUNDS))
+    token = CURRENT.set(Budget(BOUNDS))
     try:
-        compiled = [templating._ENV.from_string(source) for source in templates.values()]
+        compiled = [ENV.from_string(source) for source in templates.values()]
     finally:
-        templating._CURRENT.reset(token)
+        CURRENT.reset(token)
     context = {key: value.decode() for key, value in VALUES.items()}
 
     def render() -> list[bytes]:
-        budget = templating._Budget(BOUNDS)
-        token = templating._CURRENT.set(budget)
+        budget = Budget(BOUNDS)
+        token = CURRENT.set(budget)
         try:
-            return [templating._render_one(t, context, budget) for t in compiled]
+            return [render_one(t, context, budget) for t in compiled]
         finally:
-            templating._CURRENT.reset(token)
+            CURRENT.reset(token)
 
     return render
 

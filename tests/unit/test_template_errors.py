@@ -149,14 +149,14 @@ def test_error_names_field_line_and_kind_never_a_value(
 def test_every_class_reports_its_category_only(cls: type[BaseException], kind: str) -> None:
     """Every class the renderer may meet (MemoryError included, which no template here can
     reach under the budget) is reported as its category: the exception's text is never read."""
-    from sealer.templating import _describe
+    from sealer.templating.errors import describe
 
     planted = PLANTED["password"].decode()
     try:
         exc = cls(planted)
     except TypeError:  # classes with other constructors (TemplateSyntaxError: message, line)
         exc = cls(planted, 1)
-    text = _describe(exc, "{{ x }}", {"password": planted})
+    text = describe(exc, "{{ x }}", {"password": planted})
     assert planted not in text
     assert text.startswith((kind, "line 1: " + kind)), text
 

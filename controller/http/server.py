@@ -1,28 +1,11 @@
-"""The controller's HTTP endpoints, served by aiohttp inside kopf's event loop.
+"""The controller's HTTP server: its routes, and the path from a request to RSA work.
 
-    GET  /v1/cert.pem   the sealing certificate (public)
-    POST /v1/verify     a SealedSecret (YAML/JSON): 200 if it unseals here, 409 with the reason
-    POST /v1/rotate     SealedSecret(s): re-sealed for the newest key, same scope
-    GET  /v1/keys       every key: fingerprint, created, whether it seals, SealedSecrets it serves
-    GET  /healthz       200 once keys are loaded
-    GET  /metrics       Prometheus
-
-RSA work and API calls run in the default executor, never on the loop. Verify and rotate do
-private-key work for anyone who can reach the Service, so that work is bounded and rate-limited:
-
-* bodies are read by the bounded reader with tighter limits than the CLI's (``HTTP_LIMITS``):
-  past one, 413, before anything is built;
-* the private-key operations a request would cost are planned before any RSA work (at most
-  ``MAX_RECIPIENTS`` recipients per value, ``MAX_PRIVATE_KEY_OPS`` per request): past the bound,
-  422;
-* each client has its own token bucket, counted in private-key operations: a request costs one
-  token per planned operation, and at least one (429 with Retry-After when its bucket is short,
-  the first token taken before the body is read). See
-  :class:`ClientLimiter` for who counts as a client.
-
-``/v1/keys`` answers from a cache of the usage counts (one cluster-wide LIST per ``keys_ttl``,
-or per second after a reconcile, however many ask) and is rate-limited too. Responses never
-contain plaintext: verify answers yes/no, rotate returns ciphertext.
+:class:`HttpServer` serves the endpoints listed in :mod:`controller.http`. A request that may
+cost private-key work takes its first token from the client's bucket before its body is read,
+reads the body with :data:`HTTP_LIMITS`, plans its work
+(:func:`~sealer.sealing.plan_private_key_ops`) and pays for the rest before any is done; the
+work itself runs in the default executor. A refusal is one line, with its status (413, 422, 429
+with Retry-After).
 """
 
 from __future__ import annotations
@@ -30,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
-import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,12 +22,14 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from controller.http.keyusage import UsageCache, count_key_usage
+from controller.http.ratelimit import ClientLimiter, client_of
 from controller.keyring import Keyring
 from controller.metrics import Metrics
-from sealer.api import ANN_SEALED_WITH, SEALED_SECRETS
+from sealer.api import SEALED_SECRETS
 from sealer.errors import SealopsError
 from sealer.kube import Kube
-from sealer.manifests import dump_documents, load_documents, parse_sealed_secret, parse_sealed_with
+from sealer.manifests import dump_documents, load_documents, parse_sealed_secret
 from sealer.reader import REQUEST_LIMITS, InputBoundError
 from sealer.sealing import (
     MAX_PRIVATE_KEY_OPS,
@@ -57,127 +40,13 @@ from sealer.sealing import (
     unseal,
 )
 
-__all__ = ["HTTP_LIMITS", "ClientLimiter", "HttpServer", "TokenBucket", "count_key_usage"]
+__all__ = ["HTTP_LIMITS", "HttpServer"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("controller.http")  # the name it logged under as one module
+
 #: The reader's bounds for request bodies (in sealer, where ``seal`` sizes its batches by them).
 HTTP_LIMITS = REQUEST_LIMITS
 _MAX_BODY = HTTP_LIMITS.max_bytes
-#: Seconds between two LISTs for /v1/keys at the least, however often SealedSecrets change.
-_USAGE_FLOOR = 1.0
-#: Seconds after a reconcile within which its status may not be written yet.
-_SETTLE = 2.0
-#: Clients whose buckets are remembered; the least recently seen is forgotten first.
-MAX_CLIENTS = 4096
-#: A peer that forwards for others (X-Forwarded-For) gets this many clients' worth in all.
-PROXY_SHARE = 8
-
-
-class TokenBucket:
-    """``rate`` tokens per second on average, bursts of ``burst``. Not locked: see the limiter."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
-        self.rate = rate
-        self.burst = burst
-        self.clock = clock
-        self._tokens = float(burst)
-        self._stamp = clock()
-
-    def _refill(self) -> None:
-        now = self.clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    def wait_for(self, cost: float) -> float:
-        """0 if ``cost`` tokens are there now, else the seconds until they will be."""
-        self._refill()
-        if self._tokens >= cost:
-            return 0.0
-        if cost > self.burst or self.rate <= 0:
-            return 60.0
-        return (cost - self._tokens) / self.rate
-
-    def spend(self, cost: float) -> None:
-        self._tokens -= cost
-
-    def take(self, cost: float = 1.0) -> float:
-        """Take ``cost`` tokens: 0 if taken, else the seconds until they are available."""
-        wait = self.wait_for(cost)
-        if not wait:
-            self.spend(cost)
-        return wait
-
-
-class ClientLimiter:
-    """Token buckets per client, in private-key operations, for at most ``max_clients`` clients.
-
-    A client is the peer address of the connection. When the request carries X-Forwarded-For,
-    the peer is a proxy forwarding for others: the Kubernetes API server's service proxy, which
-    is how ``seal`` reaches the controller by default, connects from the API server's address for
-    every user, and appends the address it saw the user connect from to X-Forwarded-For (as Go's
-    reverse proxy does). Such a request is counted twice: against the last X-Forwarded-For entry
-    behind that peer (one client's budget), and against the peer as a whole, which gets
-    ``PROXY_SHARE`` clients' budget. A client that writes X-Forwarded-For itself gains at most
-    that share, never an unlimited supply of fresh buckets; a client behind the API server cannot
-    use up more than its own budget, so others behind it are still served.
-
-    The table is bounded: the least recently seen bucket is forgotten first (a forgotten client
-    comes back with a full bucket, which is what an idle client would have had anyway).
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        burst: float,
-        *,
-        max_clients: int = MAX_CLIENTS,
-        proxy_share: int = PROXY_SHARE,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.rate = rate
-        self.burst = burst
-        self.max_clients = max_clients
-        self.proxy_share = proxy_share
-        self.clock = clock
-        self._buckets: OrderedDict[tuple[str, ...], TokenBucket] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-    def _bucket(self, key: tuple[str, ...], share: int) -> TokenBucket:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = TokenBucket(self.rate * share, self.burst * share, self.clock)
-            self._buckets[key] = bucket
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(key)
-        return bucket
-
-    def take(self, remote: str, forwarded: str | None, cost: float) -> float:
-        """Charge ``cost`` to the client: 0 if taken, else seconds to wait (nothing is taken)."""
-        with self._lock:
-            if forwarded:
-                buckets = [
-                    self._bucket(("via", remote), self.proxy_share),
-                    self._bucket(("for", remote, forwarded), 1),
-                ]
-            else:
-                buckets = [self._bucket(("peer", remote), 1)]
-            wait = max(bucket.wait_for(cost) for bucket in buckets)
-            if not wait:
-                for bucket in buckets:
-                    bucket.spend(cost)
-            return wait
-
-
-def client_of(request: web.Request) -> tuple[str, str | None]:
-    """(peer address, the last X-Forwarded-For entry or None): see :class:`ClientLimiter`."""
-    forwarded = request.headers.get("X-Forwarded-For")
-    last = forwarded.rsplit(",", 1)[-1].strip()[:64] if forwarded else ""
-    return request.remote or "unknown", last or None
 
 
 @dataclass
@@ -189,26 +58,9 @@ class _Refused(Exception):
     retry_after: float = 0.0
 
 
-#: A key's fingerprint (``sealer.keys.fingerprint``): a hint is the tenant's text, and only what
-#: has this shape is listed.
-_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
-
-
-def count_key_usage(sealed_secrets: list[dict[str, Any]]) -> Counter[str]:
-    """SealedSecrets per key: what opened them (status), else what sealed them (the hint)."""
-    usage: Counter[str] = Counter()
-    for body in sealed_secrets:
-        fps = set((body.get("status") or {}).get("sealedWith") or [])
-        if not fps:
-            annotations = (body.get("metadata") or {}).get("annotations") or {}
-            keys = ((body.get("spec") or {}).get("encryptedData") or {}).keys()
-            for listed in parse_sealed_with(annotations.get(ANN_SEALED_WITH), keys).values():
-                fps.update(fp for fp in listed if _FINGERPRINT.fullmatch(fp))
-        usage.update(fps)
-    return usage
-
-
 class HttpServer:
+    """The endpoints over one keyring, one API client and one metrics registry."""
+
     def __init__(
         self,
         *,
@@ -227,11 +79,7 @@ class HttpServer:
         # A request may cost up to max_ops tokens: a bucket smaller than that could never serve it.
         self.limiter = ClientLimiter(rate, max(burst, max_ops), clock=clock)
         self.max_ops = max_ops
-        self.keys_ttl = keys_ttl
-        self.clock = clock
-        self._usage: tuple[float, Counter[str]] | None = None
-        self._changed_at = float("-inf")
-        self._usage_lock = threading.Lock()
+        self._usage = UsageCache(self._list_usage, ttl=keys_ttl, clock=clock)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -400,27 +248,16 @@ class HttpServer:
 
     def usage_changed(self) -> None:
         """A SealedSecret was reconciled: /v1/keys lists again until its status has settled."""
-        self._changed_at = self.clock()
+        self._usage.changed()
 
     def key_usage(self) -> Counter[str]:
-        """SealedSecrets per key, from a cluster-wide LIST at most once per ``keys_ttl``.
+        """SealedSecrets per key, from a cluster-wide LIST at most once per ``keys_ttl``
+        (sooner after a reconcile: see :class:`~controller.http.keyusage.UsageCache`)."""
+        return self._usage.get()
 
-        Sooner after a reconcile (:meth:`usage_changed`): a LIST made less than ``_SETTLE``
-        seconds after one may miss its status, which kopf writes after the handler returns, so
-        it is not kept; but there is never more than one LIST per ``_USAGE_FLOOR`` seconds. One
-        caller lists while the others wait for its answer: a burst of requests costs one LIST.
-        """
-        with self._usage_lock:
-            now = self.clock()
-            if self._usage is not None:
-                taken, usage = self._usage
-                settled = taken >= self._changed_at + _SETTLE
-                if now - taken < _USAGE_FLOOR or (settled and now - taken < self.keys_ttl):
-                    return Counter(usage)
-            self.metrics.key_usage_lists.inc()
-            usage = count_key_usage(self.kube.list(SEALED_SECRETS))
-            self._usage = (self.clock(), usage)
-            return Counter(usage)
+    def _list_usage(self) -> Counter[str]:
+        self.metrics.key_usage_lists.inc()
+        return count_key_usage(self.kube.list(SEALED_SECRETS))
 
     async def keys(self, request: web.Request) -> web.Response:
         def gather(_body: bytes) -> str:

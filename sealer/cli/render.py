@@ -1,0 +1,102 @@
+"""``seal render``: fill Vault placeholders, as Argo CD's plugin, kustomize's or on its own.
+
+The command only parses options and picks the input (a path, stdin, a KRM ResourceList, a
+kustomize plugin config); :mod:`sealer.render` does the work and is imported only when it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from sealer.bounded import Limit, read_bounded
+from sealer.cli.documents import emit
+
+__all__ = ["render_cmd"]
+
+
+def _stdin_stream() -> bytes:
+    """The renderer's stdin (a stream or a KRM ResourceList), bounded like every other input."""
+    return read_bounded(sys.stdin.buffer, Limit.MANIFEST, what="manifest stream", where="<stdin>")
+
+
+@click.command("render")
+@click.argument("target", required=False, metavar="[PATH|-]")
+@click.option(
+    "--mode",
+    type=click.Choice(["inline", "reference"]),
+    default="inline",
+    show_default=True,
+    envvar=["SEALOPS_MODE", "ARGOCD_ENV_SEALOPS_MODE"],
+    help="inline: fill values in. reference: Secrets with placeholders become VaultSecrets.",
+)
+@click.option("--krm", is_flag=True, help="Read and write a KRM ResourceList (kustomize, kpt).")
+@click.option(
+    "--deny-plaintext",
+    is_flag=True,
+    envvar=["SEALOPS_DENY_PLAINTEXT", "ARGOCD_ENV_SEALOPS_DENY_PLAINTEXT"],
+    help="Fail on Secrets that hold literal values instead of placeholders.",
+)
+@click.option(
+    "--connection",
+    metavar="NAME",
+    envvar=["SEALOPS_CONNECTION", "ARGOCD_ENV_SEALOPS_CONNECTION"],
+    help="--mode reference: the VaultConnection the VaultSecrets use.",
+)
+@click.option(
+    "--connection-kind",
+    type=click.Choice(["VaultConnection", "ClusterVaultConnection"]),
+    default="VaultConnection",
+    show_default=True,
+    envvar=["SEALOPS_CONNECTION_KIND", "ARGOCD_ENV_SEALOPS_CONNECTION_KIND"],
+)
+@click.option(
+    "--kustomize-plugin",
+    "plugin_config",
+    metavar="CONFIG",
+    hidden=True,
+    help="Run as kustomize's legacy exec plugin with this config file.",
+)
+def render_cmd(
+    target: str | None,
+    mode: str,
+    krm: bool,
+    deny_plaintext: bool,
+    connection: str | None,
+    connection_kind: str,
+    plugin_config: str | None,
+) -> None:
+    """Fill Vault placeholders in manifests (a directory, kustomization, chart, FILE or -).
+
+    Output is all or nothing: on any error stdout stays empty (--krm: the ResourceList comes
+    back unchanged, the error in its results) and the exit code is non-zero.
+    Vault settings: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, SEALOPS_AUTH, and
+    the same names with Argo CD's ARGOCD_ENV_ prefix (an allow-list: see the README).
+    """
+    from sealer.render.pipeline import load, make_options, plugin_options, render_krm, render_text
+
+    options = make_options(
+        mode=mode,
+        deny_plaintext=deny_plaintext,
+        connection=connection,
+        connection_kind=connection_kind,
+        environ=os.environ,
+    )
+    if krm:
+        text, ok = render_krm(_stdin_stream(), options, environ=os.environ)
+        emit(text, None)
+        if not ok:
+            raise SystemExit(1)
+        return
+    if plugin_config is not None:
+        options, files = plugin_options(plugin_config, options)
+        if files:  # a generator renders its files; a transformer the stream on stdin
+            documents = [doc for file in files for doc in load(file, None, os.environ)]
+        else:
+            documents = load("-", _stdin_stream(), os.environ)
+    else:
+        stdin = _stdin_stream() if target in (None, "-") else None
+        documents = load(target, stdin, os.environ)
+    emit(render_text(documents, options, environ=os.environ), None)

@@ -1,0 +1,86 @@
+"""Rendering an object's ``template.data``: one budget for all its keys, one error per failure.
+
+:func:`render_template_data` is the entry point (the CLI's ``seal unseal``, the SealedSecret and
+VaultSecret reconcilers). It checks the shape and size of each template, compiles it (cached by
+source), renders it under the object's budget and turns any failure into one
+:class:`~sealer.errors.TemplateError` naming ``template.data.KEY``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+import jinja2
+
+from sealer.errors import TemplateError
+from sealer.templating.budget import BOUNDS, CURRENT, Bounds, Budget
+from sealer.templating.errors import describe
+from sealer.templating.sandbox import ENV
+
+__all__ = ["render_one", "render_template_data"]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> jinja2.Template:
+    """A compiled template per source: compiling is nearly all of a render's cost, and every
+    reconcile renders the same sources again. A template that does not compile raises and is not
+    kept; a kept one holds no value (values are passed at render time), only the user's source.
+    """
+    return ENV.from_string(source)
+
+
+def render_one(template: jinja2.Template, context: Mapping[str, str], budget: Budget) -> bytes:
+    parts = []
+    for chunk in template.generate(context):
+        budget.emit(chunk)
+        parts.append(chunk)
+    return "".join(parts).encode()
+
+
+def render_template_data(
+    templates: Mapping[str, str],
+    values: Mapping[str, bytes],
+    *,
+    where: str | None = None,
+    bounds: Bounds = BOUNDS,
+) -> dict[str, bytes]:
+    """Render each template over ``values`` (decoded as UTF-8, undecodable bytes replaced).
+
+    Returns the rendered bytes per key. Raises :class:`TemplateError` naming
+    ``template.data.KEY``, the line and the kind of error, and never a value; all keys together
+    are rendered under one budget (``bounds``).
+    """
+    if not isinstance(templates, Mapping):
+        raise TemplateError(
+            "must be a mapping of key to template", where=where, field="template.data"
+        )
+    context = {key: value.decode("utf-8", "replace") for key, value in values.items()}
+    rendered: dict[str, bytes] = {}
+    budget = Budget(bounds)
+    token = CURRENT.set(budget)
+    try:
+        for key, source in templates.items():
+            field = f"template.data.{key}"
+            if not isinstance(source, str):
+                raise TemplateError("must be a string", where=where, field=field)
+            if len(source) > bounds.source_chars:
+                raise TemplateError(
+                    f"over budget: a template longer than {bounds.source_chars} characters",
+                    where=where,
+                    field=field,
+                )
+            failure: str | None = None
+            try:
+                template = _compiled(source)
+                rendered[key] = render_one(template, context, budget)
+            except Exception as exc:
+                failure = describe(exc, source, context)
+                del exc
+            if failure is not None:
+                # Raised outside the handler: the engine's exception (which may quote a value)
+                # is neither the cause nor the context of ours.
+                raise TemplateError(failure, where=where, field=field)
+    finally:
+        CURRENT.reset(token)
+    return rendered
