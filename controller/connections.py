@@ -36,6 +36,7 @@ from typing import Any
 
 from sealer.errors import SealopsError
 from sealer.kube import SECRETS, Kube, KubeError, KubeNotFound, ResourceRef, check_name
+from sealer.secretdata import SecretDataError, decode_value
 from sealer.vault import (
     AppRoleAuth,
     Auth,
@@ -184,8 +185,8 @@ class Connections:
                     f"{shown} has no key {key[:64]!a}", where=conn_where, field=what
                 )
             try:
-                return base64.b64decode(raw).decode().strip()
-            except (binascii.Error, ValueError, UnicodeDecodeError):
+                return decode_value(raw, key=key).decode().strip()
+            except (SecretDataError, UnicodeDecodeError):
                 raise ConnectionInvalid(
                     f"{shown} key {key[:64]!a} is not text", where=conn_where, field=what
                 ) from None

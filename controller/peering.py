@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sealer.kube import ResourceRef
+from sealer.rfc3339 import parse_rfc3339
 
 __all__ = ["CLUSTER_PEERINGS", "PEERINGS", "is_active", "own_identity"]
 
@@ -48,10 +49,8 @@ def is_active(
 def _is_dead(info: Mapping[str, Any], now: dt.datetime) -> bool:
     """Whether a peer's lifetime has passed; an unreadable entry counts as alive (so we pause)."""
     try:
-        lastseen = dt.datetime.fromisoformat(str(info["lastseen"]))
+        lastseen = parse_rfc3339(str(info["lastseen"]))  # kopf writes it without an offset
         lifetime = dt.timedelta(seconds=int(info.get("lifetime", 60)))
     except (KeyError, TypeError, ValueError):
         return False  # kopf counts a peer without ``lastseen`` as seen now
-    if lastseen.tzinfo is None:
-        lastseen = lastseen.replace(tzinfo=dt.UTC)
     return lastseen + lifetime <= now
