@@ -120,7 +120,7 @@ PLANTS: list[tuple[str, dict[str, str], set[str], str]] = [
     ),
     (
         "kubernetes-imported-inside-a-function",
-        {"sealer/check.py": "def _late() -> None:\n    import kubernetes.client"},
+        {"sealer/check/scan.py": "def _late() -> None:\n    import kubernetes.client"},
         {KUBERNETES},
         "a lazy import (and a submodule of the package) counts too",
     ),
@@ -192,7 +192,7 @@ PLANTS: list[tuple[str, dict[str, str], set[str], str]] = [
     ),
     (
         "guard-imports-the-renderer",
-        {"sealer/check.py": "import sealer.render.errors"},
+        {"sealer/check/values.py": "import sealer.render.errors"},
         {SEALER_LAYERS, SIBLINGS},
         "the pre-commit guard sits below the renderer and shares code only through lower modules",
     ),
