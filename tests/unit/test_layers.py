@@ -32,6 +32,7 @@ CLICK = "only the command lines use click"
 CONTROLLER_ABOVE = "controller above sealer"
 SEALER_LAYERS = "sealer layers"
 CONTROLLER_LAYERS = "controller layers"
+CHECK_LAYERS = "seal check layers"
 SIBLINGS = "the renderer, the pre-commit guard and sealing are unaware of each other"
 VAULT_ALONE = "the Vault layer knows no manifests, keys or sealing"
 RECONCILERS = "the reconcilers are unaware of each other"
@@ -195,6 +196,12 @@ PLANTS: list[tuple[str, dict[str, str], set[str], str]] = [
         {"sealer/check/values.py": "import sealer.render.errors"},
         {SEALER_LAYERS, SIBLINGS},
         "the pre-commit guard sits below the renderer and shares code only through lower modules",
+    ),
+    (
+        "yaml-reading-knows-the-kinds",
+        {"sealer/check/nodes.py": "import sealer.check.objects"},
+        {CHECK_LAYERS},
+        "the guard's YAML reading sits below the object checks that use it",
     ),
     (
         "vault-layer-reads-manifests",
