@@ -14,6 +14,7 @@ import click
 from controller.connections import DEFAULT_API_AUDIENCES
 from controller.durations import parse_duration
 from controller.logs import configure_logging
+from sealer.rfc3339 import parse_rfc3339
 
 __all__ = ["main"]
 
@@ -36,12 +37,11 @@ def _cutoff(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_rfc3339(value)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an RFC 3339 time (2026-01-31T00:00:00Z)"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 @click.command(context_settings={"auto_envvar_prefix": "SEALOPS", "show_default": True})

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 
 from sealer.api import SECRETS
 from sealer.kube import Kube, KubeConflict, KubeNotFound
+from sealer.secretdata import decode_value
 
 __all__ = ["HASH_KEY_SECRET", "DataHasher", "load_or_create_hasher"]
 
@@ -63,7 +64,7 @@ def load_or_create_hasher(kube: Kube, namespace: str) -> DataHasher:
         try:
             secret = kube.get(SECRETS, namespace, HASH_KEY_SECRET)
             raw = (secret.get("data") or {}).get("key", "")
-            return DataHasher(base64.b64decode(raw))
+            return DataHasher(decode_value(raw, key="key", where=_where(namespace)))
         except KubeNotFound:
             pass
         body = {
@@ -80,4 +81,9 @@ def load_or_create_hasher(kube: Kube, namespace: str) -> DataHasher:
         except KubeConflict:
             continue
     secret = kube.get(SECRETS, namespace, HASH_KEY_SECRET)
-    return DataHasher(base64.b64decode((secret.get("data") or {}).get("key", "")))
+    raw = (secret.get("data") or {}).get("key", "")
+    return DataHasher(decode_value(raw, key="key", where=_where(namespace)))
+
+
+def _where(namespace: str) -> str:
+    return f"Secret {namespace}/{HASH_KEY_SECRET}"

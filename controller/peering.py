@@ -17,6 +17,8 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
+from sealer.rfc3339 import parse_rfc3339
+
 __all__ = ["is_active", "own_identity"]
 
 
@@ -43,10 +45,8 @@ def is_active(
 def _is_dead(info: Mapping[str, Any], now: dt.datetime) -> bool:
     """Whether a peer's lifetime has passed; an unreadable entry counts as alive (so we pause)."""
     try:
-        lastseen = dt.datetime.fromisoformat(str(info["lastseen"]))
+        lastseen = parse_rfc3339(str(info["lastseen"]))  # kopf writes it without an offset
         lifetime = dt.timedelta(seconds=int(info.get("lifetime", 60)))
     except (KeyError, TypeError, ValueError):
         return False  # kopf counts a peer without ``lastseen`` as seen now
-    if lastseen.tzinfo is None:
-        lastseen = lastseen.replace(tzinfo=dt.UTC)
     return lastseen + lifetime <= now

@@ -29,7 +29,6 @@ Never deletes a Secret.
 from __future__ import annotations
 
 import base64
-import binascii
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from sealer.api import (
 from sealer.errors import SealopsError
 from sealer.kube import Kube, KubeNotFound
 from sealer.manifests import reserved_key
+from sealer.secretdata import SecretDataError, decode_value
 
 __all__ = [
     "RESERVED_PREFIX",
@@ -147,8 +147,8 @@ def decode_data(secret: Mapping[str, Any]) -> dict[str, bytes]:
     out = {}
     for key, value in (secret.get("data") or {}).items():
         try:
-            out[key] = base64.b64decode(value or "")
-        except (binascii.Error, ValueError):
+            out[key] = decode_value(value, key=key)
+        except SecretDataError:
             out[key] = b"\x00invalid"  # never equal to real data: counts as drift
     return out
 

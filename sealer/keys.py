@@ -14,10 +14,9 @@ the SSH wire encoding of the RSA public key: the form Bitnami's code uses.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,10 @@ from cryptography.x509.oid import NameOID
 
 from sealer.api import metadata
 from sealer.errors import CertificateExpired, KeyMaterialError, ManifestError
+from sealer.lists import flatten
 from sealer.reader import InputBoundError, read_yaml
+from sealer.rfc3339 import parse_rfc3339
+from sealer.secretdata import SecretDataError, decode_value
 
 __all__ = [
     "DEFAULT_KEY_SIZE",
@@ -263,21 +265,21 @@ def _secret_keys(data: bytes, source: str) -> Iterator[KeyPair]:
         raise KeyMaterialError(
             "neither PEM nor a YAML/JSON Secret with tls.key", where=source
         ) from None
-    for doc in _flatten_lists(docs):
+    objects: list[Any] = []
+    for doc in docs:
+        try:
+            objects += flatten(doc, source=source) if isinstance(doc, dict) else [doc]
+        except InputBoundError:
+            raise
+        except ManifestError as exc:
+            raise KeyMaterialError(exc.message, where=source) from None
+    for doc in objects:
         yield from _keys_from_secret(doc, source)
 
 
 def keys_from_secret(doc: Any, *, source: str) -> list[KeyPair]:
     """The key(s) in one ``kubernetes.io/tls`` Secret (a dict, as the API returns it)."""
     return list(_keys_from_secret(doc, source))
-
-
-def _flatten_lists(docs: Iterable[Any]) -> Iterator[Any]:
-    for doc in docs:
-        if isinstance(doc, dict) and doc.get("kind", "").endswith("List"):
-            yield from _flatten_lists(doc.get("items") or [])
-        else:
-            yield doc
 
 
 def _keys_from_secret(doc: Any, source: str) -> Iterator[KeyPair]:
@@ -314,9 +316,9 @@ def _secret_field(
     if key not in data:
         return None
     try:
-        return base64.b64decode(str(data[key]), validate=True)
-    except (binascii.Error, ValueError):
-        raise KeyMaterialError("not valid base64", where=where, field=f"data.{key}") from None
+        return decode_value(data[key], key=key)
+    except SecretDataError as exc:
+        raise KeyMaterialError(exc.message, where=where, field=exc.field) from None
 
 
 def _parse_time(value: Any) -> dt.datetime | None:
@@ -325,7 +327,6 @@ def _parse_time(value: Any) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_rfc3339(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -9,7 +9,6 @@ messages quote the offending text.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import json
 import re
@@ -33,7 +32,9 @@ from sealer.api import (
 )
 from sealer.envelope import Scope
 from sealer.errors import ManifestError, ScopeError, printable
-from sealer.reader import DEFAULT_LIMITS, InputBoundError, ReadLimits, read_yaml
+from sealer.lists import flatten
+from sealer.reader import DEFAULT_LIMITS, ReadLimits, read_yaml
+from sealer.secretdata import decode_value
 
 __all__ = [
     "PlainSecret",
@@ -139,31 +140,8 @@ def load_documents(
                 f"document {index + 1} is a {type(doc).__name__}, not a Kubernetes object",
                 where=source,
             )
-        _flatten(doc, out, 1, source, limits)
+        flatten(doc, source=source, limits=limits, into=out)
     return out
-
-
-def _flatten(
-    doc: dict[str, Any], out: list[dict[str, Any]], depth: int, source: str, limits: ReadLimits
-) -> None:
-    if not (str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list)):
-        if len(out) >= limits.max_objects:
-            raise InputBoundError(
-                f"holds more than {limits.max_objects:,} objects; refused", where=source
-            )
-        out.append(doc)
-        return
-    if depth > limits.max_list_depth:
-        raise InputBoundError(
-            f"nests Lists deeper than {limits.max_list_depth} levels; refused", where=source
-        )
-    for index, item in enumerate(doc["items"]):
-        if not isinstance(item, dict):
-            raise ManifestError(
-                f"List item {index + 1} is a {type(item).__name__}, not a Kubernetes object",
-                where=source,
-            )
-        _flatten(item, out, depth + 1, source, limits)
 
 
 def dump_documents(docs: list[dict[str, Any]], output: str) -> str:
@@ -349,10 +327,7 @@ def parse_secret(
     encoded = _string_map(doc.get("data"), where, "data")
     check_data_keys(encoded, where, "data")
     for key, value in encoded.items():
-        try:
-            data[key] = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise ManifestError("is not valid base64", where=where, field=f"data.{key}") from None
+        data[key] = decode_value(value, key=key, where=where)
     plain = _string_map(doc.get("stringData"), where, "stringData")
     check_data_keys(plain, where, "stringData")
     for key, value in plain.items():

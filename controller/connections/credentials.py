@@ -9,15 +9,14 @@ wrong, never its name. The resourceVersions read are kept: a changed Secret mean
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from typing import Any
 
 from controller.connections.errors import ConnectionInvalid
 from controller.connections.lookup import Connection
-from sealer.api import SECRETS
+from sealer.api import SECRETS, metadata
 from sealer.kube import Kube, KubeNotFound, check_name
+from sealer.secretdata import SecretDataError, decode_value
 
 __all__ = ["Credentials"]
 
@@ -45,13 +44,13 @@ class Credentials:
             secret = self._kube.get(SECRETS, namespace, name)
         except KubeNotFound:
             raise ConnectionInvalid(f"{shown} not found", where=where, field=field) from None
-        self.versions.append(str((secret.get("metadata") or {}).get("resourceVersion")))
+        self.versions.append(str(metadata(secret).get("resourceVersion")))
         raw = (secret.get("data") or {}).get(key)
         if raw is None:
             raise ConnectionInvalid(f"{shown} has no key {key[:64]!a}", where=where, field=field)
         try:
-            return base64.b64decode(raw).decode().strip()
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+            return decode_value(raw, key=key).decode().strip()
+        except (SecretDataError, UnicodeDecodeError):
             raise ConnectionInvalid(
                 f"{shown} key {key[:64]!a} is not text", where=where, field=field
             ) from None

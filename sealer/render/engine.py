@@ -96,12 +96,12 @@ def render(
     for doc in documents:
         with _located(doc):
             context = object_context(doc.obj, default_kv=options.kv_version)
+            if options.deny_plaintext:
+                check_plaintext(doc.obj)
             if context is None:  # avp.kubernetes.io/ignore
                 out.append(doc.obj)
                 continue
             found = find_slots(doc, context)
-            if options.deny_plaintext:
-                check_plaintext(doc.obj, context)
             if options.mode == "reference":
                 out.append(_reference(doc, found, context, options))
                 continue

@@ -16,6 +16,7 @@ string value of every manifest. :func:`split` cuts a string into literal text an
 Each may end in modifiers, ``<… | jsonPath {.user} | base64encode>``; see
 :mod:`sealer.render.modifiers`. A placeholder never spans lines and never contains ``<`` or
 ``>``. Every failure is a :class:`~sealer.render.errors.PlaceholderError` naming the placeholder.
+What counts as a placeholder is :mod:`sealer.plaintext`'s, the definition ``seal check`` uses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from sealer.plaintext import ANY_PLACEHOLDER, INLINE_PLACEHOLDER
 from sealer.render.errors import PlaceholderError
 from sealer.vault.errors import InvalidReference
 from sealer.vault.refs import SecretLocation, VaultRef, parse_ref
@@ -36,7 +38,6 @@ __all__ = [
     "Placeholder",
     "Segment",
     "clear_cache",
-    "has_placeholder",
     "parse_location",
     "split",
 ]
@@ -55,8 +56,6 @@ MODIFIER_ARITY: dict[str, tuple[int, int | None]] = {
     "sha256sum": (0, 0),
 }
 
-_ANY = re.compile(r"<([^<>\n]+)>")
-_INLINE = re.compile(r"<((?:path|vault):[^<>\n]*)>")
 _SHOWN = 120
 
 
@@ -87,11 +86,6 @@ def clear_cache() -> None:
     _placeholder.cache_clear()
 
 
-def has_placeholder(text: str, *, generic: bool) -> bool:
-    """Whether ``text`` holds something :func:`split` would treat as a placeholder."""
-    return (_ANY if generic else _INLINE).search(text) is not None
-
-
 def split(text: str, *, generic: bool, kv_version: KvVersion | None = None) -> tuple[Segment, ...]:
     """Literal text and placeholders of ``text``, in order; literals are never empty.
 
@@ -99,7 +93,7 @@ def split(text: str, *, generic: bool, kv_version: KvVersion | None = None) -> t
     annotation). ``kv_version`` is the object's ``avp.kubernetes.io/kv-version`` (or the
     configured default): it says how ``<path:…>`` API paths read.
     """
-    pattern = _ANY if generic else _INLINE
+    pattern = ANY_PLACEHOLDER if generic else INLINE_PLACEHOLDER
     segments: list[Segment] = []
     end = 0
     for match in pattern.finditer(text):

@@ -17,8 +17,6 @@ are converted (``secret/data/app`` → ``secret/app``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +24,7 @@ from sealer.api import API_VERSION, VAULT_SECRET, metadata
 from sealer.manifests import reserved_key
 from sealer.render.errors import PlaceholderError
 from sealer.render.placeholders import Placeholder, Segment
+from sealer.secretdata import text_of
 from sealer.vault.refs import SecretLocation
 
 __all__ = ["ConnectionKind", "ConnectionRef", "to_vault_secret"]
@@ -116,14 +115,14 @@ class _Builder:
 
     def literal(self, key: str, field: str, value: str) -> None:
         if field == "data":
-            try:
-                value = base64.b64decode(value, validate=True).decode()
-            except (binascii.Error, ValueError):
+            text = text_of(value)
+            if text is None:
                 raise PlaceholderError(
                     "a literal that is not base64 of UTF-8 text cannot go in a VaultSecret "
                     "template",
                     field=f"{field}.{key}",
-                ) from None
+                )
+            value = text
         self.data.pop(key, None)
         quote = "{" in value or "}" in value
         self.templates[key] = "{{ " + _quoted(value) + " }}" if quote else value

@@ -10,16 +10,16 @@ the engine adds the file and the object.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sealer.errors import SealopsError
+from sealer.plaintext import fills_generic, has_placeholder, is_secret, plaintext_reason
 from sealer.render.errors import PlaceholderError, PlaintextError
 from sealer.render.inputs import Document
-from sealer.render.placeholders import KvVersion, Segment, has_placeholder, parse_location, split
+from sealer.render.placeholders import KvVersion, Segment, parse_location, split
+from sealer.secretdata import text_of
 from sealer.vault.refs import SecretLocation
 
 __all__ = [
@@ -132,7 +132,7 @@ def find_slots(doc: Document, context: ObjectContext) -> list[Slot]:
         encoding: Literal["plain", "base64"] = "plain"
         text = value
         if kind == "Secret" and top == "data" and in_map:
-            decoded = b64_text(value)
+            decoded = text_of(value)
             if decoded is not None and has_placeholder(decoded, generic=context.generic):
                 text, encoding = decoded, "base64"
         if not has_placeholder(text, generic=context.generic):
@@ -145,31 +145,24 @@ def find_slots(doc: Document, context: ObjectContext) -> list[Slot]:
     return slots
 
 
-def check_plaintext(obj: dict[str, Any], context: ObjectContext) -> None:
-    """``--deny-plaintext``: a Secret's values must all be placeholders (or empty)."""
-    if obj.get("kind") != "Secret":
+def check_plaintext(obj: dict[str, Any]) -> None:
+    """``--deny-plaintext``: each value of a v1 Secret must pass
+    :func:`sealer.plaintext.plaintext_reason`, the rule ``seal check`` applies. Objects marked
+    ``avp.kubernetes.io/ignore`` too: the annotation stops filling, not the guard."""
+    if not is_secret(obj.get("apiVersion"), obj.get("kind")):
         return
+    generic = fills_generic(_annotations(obj).get(ANN_PATH))
     for field in ("data", "stringData"):
         values = obj.get(field)
         if not isinstance(values, dict):
             continue
         for key, value in values.items():
-            text = "" if value is None else str(value)
-            if field == "data":
-                text = b64_text(text) or text
-            if text and not has_placeholder(text, generic=context.generic):
+            reason = plaintext_reason(value, generic=generic, encoded=field == "data")
+            if reason:
                 raise PlaintextError(
-                    "holds a literal value; --deny-plaintext allows placeholders only",
+                    f"{reason}; --deny-plaintext allows placeholders only",
                     field=f"{field}.{key}",
                 )
-
-
-def b64_text(value: str) -> str | None:
-    """The text ``value`` is the base64 of, or None."""
-    try:
-        return base64.b64decode(value, validate=True).decode()
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _version(text: str | None) -> int | None:

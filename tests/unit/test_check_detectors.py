@@ -325,6 +325,25 @@ FINDS: list[tuple[str, str, bytes, int, str, str]] = [
         "base64 data is decoded before judging",
     ),
     (
+        "generic-whole-value-without-avp-path",
+        "s.yaml",
+        secret("stringData:\n  a: <password>\n").encode(),
+        7,
+        "plaintext Secret prod/db: stringData.a holds a generic placeholder but no "
+        "avp.kubernetes.io/path",
+        "nothing fills <password> without the annotation: the renderer passes the text on, and "
+        "refuses it with --deny-plaintext (once passed here, it failed in Argo CD)",
+    ),
+    (
+        "template-expression-outside-a-chart",
+        "s.yaml",
+        secret('stringData:\n  password: "{{ .Values.password }}"\n').encode(),
+        7,
+        "plaintext Secret prod/db: stringData.password holds a literal value",
+        "outside a chart's templates/ nothing fills {{ }} in a Secret: the renderer passes it on "
+        "as text and refuses it with --deny-plaintext (once passed here)",
+    ),
+    (
         "glued-generic",
         "s.yaml",
         secret("stringData:\n  password: <password>hunter2\n", annotations=AVP).encode(),
@@ -723,12 +742,6 @@ PASSES: list[tuple[str, str, bytes, str]] = [
         "generic <key> placeholders with avp.kubernetes.io/path",
     ),
     (
-        "generic-whole-value",
-        "s.yaml",
-        secret("stringData:\n  a: <password>\n").encode(),
-        "a value that is only <key> is an unfilled marker, not a secret",
-    ),
-    (
         "structure-around-placeholders",
         "s.yaml",
         secret(
@@ -747,12 +760,6 @@ PASSES: list[tuple[str, str, bytes, str]] = [
         "empty, null and blank values hold nothing",
     ),
     ("empty-sections", "s.yaml", secret("stringData:\ndata:\n").encode(), "stringData empty"),
-    (
-        "helm-values-refs-anywhere",
-        "s.yaml",
-        secret('stringData:\n  password: "{{ .Values.password }}"\n').encode(),
-        "a quoted Go template expression refers to a value held elsewhere",
-    ),
     (
         "aws-documented-example",
         "c.yaml",
@@ -873,7 +880,13 @@ def test_passes(path: str, content: bytes, reason: str) -> None:
         ("pg://<u>:<p>@h", True, None),
         ("pg://<u>:<p>@h", False, "holds a literal value"),
         ("pg://<u>:x@h", True, "holds a literal credential beside a placeholder"),
-        ("{{ .x }}", False, None),
+        ("{{ .x }}", False, "holds a literal value"),
+        (
+            "<password>",
+            False,
+            "holds a generic placeholder but no avp.kubernetes.io/path to fill it from",
+        ),
+        ("<password>", True, None),
         ("", False, None),
     ],
     ids=[
@@ -887,13 +900,30 @@ def test_passes(path: str, content: bytes, reason: str) -> None:
         "generic-url",
         "generic-without-avp-path",
         "generic-url-literal-password",
-        "template",
+        "template-expression-in-a-secret",
+        "generic-whole-value-without-avp-path",
+        "generic-whole-value",
         "empty",
     ],
 )
 def test_judge_rule(value: str, generic: bool, expected: str | None) -> None:
     """The documented rule for literal text beside a placeholder, case by case."""
     assert judge(value, generic=generic) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("{{ .x }}", None),
+        ("postgres://app:{{ .password }}@db/app", None),
+        ("user={{ .user }}&password=hunter2", "holds a literal credential beside a placeholder"),
+        ("{{ .x }}hunter2", "holds literal text joined to a placeholder"),
+    ],
+    ids=["expression", "url-password-expression", "literal-credential", "glued"],
+)
+def test_judge_rule_in_template_data(value: str, expected: str | None) -> None:
+    """In template data (a SealedSecret's, a VaultSecret's) ``{{ }}`` is the reference."""
+    assert judge(value, generic=False, templates=True) == expected
 
 
 def test_unparsable_reason_never_quotes_the_input() -> None:
@@ -1046,7 +1076,7 @@ def test_composer_matches_pyyaml(content: bytes) -> None:
     ones PyYAML's recursive composer builds, for every document above that parses."""
     import yaml
 
-    from sealer.check import _compose
+    from sealer.check.nodes import compose
     from sealer.detectors import decode
 
     text = decode(content).text
@@ -1055,7 +1085,7 @@ def test_composer_matches_pyyaml(content: bytes) -> None:
     except (yaml.YAMLError, RecursionError):
         return  # not YAML as a whole: the per-document tests above cover it
     for parser in {yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)}:
-        nodes, problem = _compose(text, parser)
+        nodes, problem = compose(text, parser)
         assert problem is None
         assert [_shape(n) for n in nodes] == expected
 
