@@ -36,6 +36,7 @@ CHECK_LAYERS = "seal check layers"
 SIBLINGS = "the renderer, the pre-commit guard and sealing are unaware of each other"
 VAULT_ALONE = "the Vault layer knows no manifests, keys or sealing"
 RECONCILERS = "the reconcilers are unaware of each other"
+NO_SANDBOX = "the product never imports the sandbox or the tests"
 
 _VERDICT = re.compile(r"^(?P<name>.+?) (?P<verdict>KEPT|BROKEN)(?: \(.*\))?$")
 
@@ -214,6 +215,18 @@ PLANTS: list[tuple[str, dict[str, str], set[str], str]] = [
         {"controller/vaultsecrets.py": "import controller.sealedsecrets"},
         {RECONCILERS},
         "what both reconcilers share lives in a module of its own",
+    ),
+    (
+        "product-uses-the-sandbox",
+        {"sealer/online.py": "import sandbox.kubeapi"},
+        {NO_SANDBOX},
+        "the emulator and the launchers are a local stand-in, never shipped",
+    ),
+    (
+        "controller-uses-a-test-helper",
+        {"controller/cli.py": "from tests import harness"},
+        {NO_SANDBOX},
+        "nothing shipped may lean on test code",
     ),
     (
         "keyring-above-the-secret-writer",
