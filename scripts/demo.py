@@ -33,9 +33,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sandbox.openbao import OpenBao, bao_binary, free_port  # noqa: E402
 from sealer.kube import SECRETS, KubeConflict, KubeNotFound, ResourceRef  # noqa: E402
 from sealer.kubeclient import KubeApi, connect  # noqa: E402
-from tests.openbao import OpenBao, bao_binary, free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SEALED = ResourceRef("sealops.dev", "v1alpha1", "sealedsecrets")
@@ -132,7 +132,7 @@ class Demo:
             "kubeapi",
             sys.executable,
             "-m",
-            "tests.kubeapi",
+            "sandbox.kubeapi",
             "--port",
             str(port),
             "--kubeconfig",

@@ -29,12 +29,12 @@ from typing import Any
 
 import kubernetes
 
+from sandbox.openbao import Admin
 from sealer.keys import load_recipient
 from sealer.kube import SECRETS, KubeConflict, ResourceRef
 from sealer.kubeclient import KubeApi
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
-from tests.openbao import Admin
 
 __all__ = ["Soak", "SoakPlan", "custom_objects", "peak_rss_mb"]
 

@@ -1,6 +1,6 @@
 """1,000 SealedSecrets with 3 values each, through the real controller and the API emulator.
 
-How it is counted: the emulator runs as its own process (``python -m tests.kubeapi --port 0``),
+How it is counted: the emulator runs as its own process (``python -m sandbox.kubeapi --port 0``),
 the project's CRDs are applied, and one RSA-4096 key Secret is created before the controller
 (``python -m controller``, another process) starts, so it unseals with that key and generates
 none. Every SealedSecret is sealed before the clock starts (random 32-byte values); then they are
@@ -107,7 +107,7 @@ def _stop(process: subprocess.Popen[Any]) -> None:
 def _emulator(workdir: Path) -> Iterator[tuple[int, str, int, Path]]:
     kubeconfig = workdir / "kubeconfig"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.kubeapi", "--port", "0", "--kubeconfig", str(kubeconfig)],
+        [sys.executable, "-m", "sandbox.kubeapi", "--port", "0", "--kubeconfig", str(kubeconfig)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

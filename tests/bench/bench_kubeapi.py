@@ -1,6 +1,6 @@
 """The Kubernetes API emulator's cost per request stays flat as objects and history grow.
 
-How it is counted: two emulator processes (``python -m tests.kubeapi --port 0``) are started, one
+How it is counted: two emulator processes (``python -m sandbox.kubeapi --port 0``) are started, one
 filled with 1,000 Secrets and one with 10,000 (each POSTed over one keep-alive ``http.client``
 connection, which also fills the watch history window). The client then sends ``GET`` of a
 random existing Secret, in short rounds alternating between the two servers. The judged figure
@@ -48,7 +48,7 @@ OPERATOR = ROOT / "tests" / "integration" / "kubeapi" / "operator_app.py"
 class Server:
     def __init__(self, *extra: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.kubeapi", "--port", "0", *extra],
+            [sys.executable, "-m", "sandbox.kubeapi", "--port", "0", *extra],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

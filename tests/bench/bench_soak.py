@@ -1,6 +1,6 @@
 """The soak, long version: 5,000 SealedSecrets and 1,000 VaultSecrets, 90 s of churn.
 
-Setup: the API emulator as its own process (``python -m tests.kubeapi``) with the project's CRDs,
+Setup: the API emulator as its own process (``python -m sandbox.kubeapi``) with the project's CRDs,
 a real OpenBao dev server, and the real controller (``python -m controller``, its own process,
 ``--log-level info``, ``--resync-interval 60s``). The SealedSecrets use an RSA-2048 key
 (``--key-size 2048``) so that the run fits in a few minutes; the per-value cost of 4096-bit keys
@@ -43,10 +43,10 @@ from typing import Any
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from sandbox.openbao import OpenBao, bao_binary, free_port
 from sealer.kube import EVENTS, ResourceRef
 from sealer.kubeclient import KubeApi, connect
 from tests.bench.report import Row
-from tests.openbao import OpenBao, bao_binary, free_port
 from tests.soak import Soak, SoakPlan, custom_objects, peak_rss_mb
 
 BENCH = "soak"
@@ -154,7 +154,7 @@ def _leak_hits(kube: KubeApi, log: Path, plaintexts: list[bytes]) -> int:
 def _emulator(work: Path) -> Iterator[Path]:
     kubeconfig = work / "kubeconfig"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.kubeapi", "--port", "0", "--kubeconfig", str(kubeconfig)],
+        [sys.executable, "-m", "sandbox.kubeapi", "--port", "0", "--kubeconfig", str(kubeconfig)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -45,11 +45,11 @@ from typing import Any
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from sandbox.kubeapi.harness import RunningKubeApi
+from sandbox.openbao import OpenBao, bao_binary, free_port
 from sealer.kube import SECRETS, ResourceRef
 from sealer.kubeclient import KubeApi, connect
 from tests.bench.report import Row, ratio_row
-from tests.kubeapi.harness import RunningKubeApi
-from tests.openbao import OpenBao, bao_binary, free_port
 
 BENCH = "vaultsecrets"
 ROOT = Path(__file__).parents[2]

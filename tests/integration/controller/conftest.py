@@ -30,9 +30,9 @@ import kubernetes
 import pytest
 import yaml
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from sealer.kube import EVENTS, SECRETS, KubeConflict, KubeNotFound, ResourceRef
 from sealer.kubeclient import KubeApi, connect
-from tests.kubeapi.harness import RunningKubeApi
 from tests.leaks import Ledger
 
 ROOT = Path(__file__).parents[3]

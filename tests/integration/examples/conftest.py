@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sandbox.openbao import OpenBao, bao_binary
 from tests.integration.controller.conftest import cluster, plaintexts, start_controller
-from tests.openbao import OpenBao, bao_binary
 
 __all__ = [
     "BIN",

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sandbox.openbao import OpenBao
 from sealer.kube import SECRETS, KubeNotFound, ResourceRef
 from tests.integration.controller.conftest import (
     SEALED,
@@ -23,7 +24,6 @@ from tests.integration.controller.conftest import (
     wait_for,
 )
 from tests.integration.examples.conftest import ROOT
-from tests.openbao import OpenBao
 
 VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
 DEPLOYMENTS = ResourceRef("apps", "v1", "deployments")

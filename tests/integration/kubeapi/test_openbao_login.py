@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from tests.integration.kubeapi.rawhttp import call
-from tests.kubeapi.harness import RunningKubeApi
 
 BAO = shutil.which("bao") or str(Path(sys.executable).with_name("bao"))
 pytestmark = [

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.openbao import OpenBao, bao_binary
+from sandbox.openbao import OpenBao, bao_binary
 
 MARK = "S3CR"
 BIN = Path(sys.executable).parent

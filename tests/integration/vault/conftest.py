@@ -17,10 +17,10 @@ from typing import TypeVar
 
 import pytest
 
+from sandbox.openbao import Admin, OpenBao, bao_binary
 from sealer.vault.config import AppRoleAuth, TokenAuth, VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
 from tests.leaks import Ledger
-from tests.openbao import Admin, OpenBao, bao_binary
 
 E = TypeVar("E", bound=BaseException)
 

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from sandbox.openbao import OpenBao, bao_binary
 from sealer.vault import VaultUnavailable, parse_ref, resolve_value
 from sealer.vault.config import TokenAuth, VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
 from tests.integration.vault.conftest import PLAINTEXT, Bao, LeakGuard
-from tests.openbao import OpenBao, bao_binary
 
 pytestmark = pytest.mark.integration
 

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from sandbox.openbao import Admin, OpenBao, bao_binary
 from sealer.kube import EVENTS, SECRETS, KubeNotFound, ResourceRef
 from tests.integration.controller.conftest import (
     Cluster,
@@ -37,7 +38,6 @@ from tests.integration.controller.conftest import (
     start_controller,
     wait_for,
 )
-from tests.openbao import Admin, OpenBao, bao_binary
 
 __all__ = [
     "CLUSTER_VAULT_CONNECTIONS",

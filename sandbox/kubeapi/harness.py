@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.kubeapi import kubeconfig
-from tests.kubeapi.cluster import Cluster
-from tests.kubeapi.faults import Fault, Faults
-from tests.kubeapi.server import KubeApi
+from sandbox.kubeapi import kubeconfig
+from sandbox.kubeapi.cluster import Cluster
+from sandbox.kubeapi.faults import Fault, Faults
+from sandbox.kubeapi.server import KubeApi
 
 
 async def serve(
