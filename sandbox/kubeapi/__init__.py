@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from sandbox.kubeapi.cluster import Cluster
 from sandbox.kubeapi.faults import Fault, Faults
-from sandbox.kubeapi.harness import RunningKubeApi
+from sandbox.kubeapi.harness import KubeApiProcess, RunningKubeApi
 from sandbox.kubeapi.server import KubeApi
 
-__all__ = ["Cluster", "Fault", "Faults", "KubeApi", "RunningKubeApi"]
+__all__ = ["Cluster", "Fault", "Faults", "KubeApi", "KubeApiProcess", "RunningKubeApi"]

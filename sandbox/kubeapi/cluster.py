@@ -66,6 +66,7 @@ class Cluster:
         self.store = Store(window=window)
         self.tokens = TokenIssuer()
         self.faults = Faults()
+        self.token_reviews = 0  # TokenReviews answered: tests check a Vault really asked
         self._schemas: dict[tuple[str, str, str], CompiledSchema] = {}
         # How garbage collection runs after a delete; the server makes it a later loop callback,
         # so an owner's DELETE answers before its dependents go, as with the real collector.
@@ -370,4 +371,5 @@ class Cluster:
         return token_request(self.tokens, self.store, namespace, name, body)
 
     def review_token(self, body: Obj) -> Obj:
+        self.token_reviews += 1
         return token_review(self.tokens, self.store, body)

@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 
 from controller.keyring import KEY_LABEL
+from sandbox.apply import CRD_REF
 from sealer.keys import generate_keypair, private_key_pem
 from sealer.kube import SECRETS, ResourceRef
-from tests.integration.controller.conftest import CRD_REF
 from tests.integration.security.conftest import Cluster, Env, StartController
 from tests.integration.vaultsecrets.conftest import (
     CLUSTER_VAULT_CONNECTIONS,
@@ -190,7 +190,7 @@ def test_planting_a_sealing_key_fails_and_cert_pem_serves_the_controllers_key(
         },
     )
     env.bao.policy(f"plant-{tag}", f"secret/data/plant-{tag}/*")
-    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.token(f"plant-{tag}")))
+    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.new_token(f"plant-{tag}")))
     label = {"metadata": {"labels": {KEY_LABEL: "active"}}}
     cases: list[tuple[str, dict[str, Any], str, str]] = [
         # (id, target, reason, field named)
@@ -287,8 +287,8 @@ def test_another_teams_connection_is_out_of_reach(
     tag = secrets.token_hex(3)
     env.put(f"secret/team-b-{tag}/db", {"password": f"team-b-{secrets.token_hex(8)}"})
     env.bao.policy(f"team-b-{tag}", f"secret/data/team-b-{tag}/*")
-    env.connection(OTHER, "vault", env.token_auth(OTHER, env.bao.token(f"team-b-{tag}")))
-    shared_token = env.bao.token(f"team-b-{tag}")
+    env.connection(OTHER, "vault", env.token_auth(OTHER, env.bao.new_token(f"team-b-{tag}")))
+    shared_token = env.bao.new_token(f"team-b-{tag}")
     env.connection(
         None, f"shared-{tag}",
         env.token_auth(CONTROLLER_NS, shared_token, name=f"shared-{tag}"), allowed=[OTHER],
@@ -338,7 +338,7 @@ def test_another_teams_workload_is_not_restarted(
     tag = secrets.token_hex(3)
     env.put(f"secret/roll-{tag}/db", {"password": f"roll-{secrets.token_hex(8)}"})
     env.bao.policy(f"roll-{tag}", f"secret/data/roll-{tag}/*")
-    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.token(f"roll-{tag}")))
+    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.new_token(f"roll-{tag}")))
     start_controller()
     before = snapshot(patternless)
     data = [{"key": "password", "ref": f"secret/roll-{tag}/db#password"}]
@@ -370,7 +370,7 @@ def test_a_name_that_is_not_a_traversal_still_resolves_only_here(
     tag = secrets.token_hex(3)
     env.put(f"secret/probe-{tag}/db", {"password": f"probe-{secrets.token_hex(8)}"})
     env.bao.policy(f"probe-{tag}", f"secret/data/probe-{tag}/*")
-    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.token(f"probe-{tag}")))
+    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.new_token(f"probe-{tag}")))
     start_controller()
     before = snapshot(patternless)
     data = [{"key": "password", "ref": f"secret/probe-{tag}/db#password"}]
