@@ -10,7 +10,8 @@
 6. Show the resulting Secrets, values masked.
 7. Stop everything it started (also on failure, which exits non-zero with the reason).
 
-Local sandbox tooling, not product: it uses the test harness's emulator and OpenBao manager.
+Local sandbox tooling, not product: OpenBao, the emulator and the controller are started by
+``sandbox/`` (the same launchers the tests and benchmarks use).
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,16 +32,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sealer.api import SECRETS  # noqa: E402
+from sandbox.apply import apply_crds  # noqa: E402
+from sandbox.controller import Controller, start_controller  # noqa: E402
+from sandbox.kubeapi.harness import KubeApiProcess  # noqa: E402
+from sandbox.openbao import OpenBao, bao_binary  # noqa: E402
+from sealer.api import ENDPOINTS, SEALED_SECRETS, SECRETS, VAULT_CONNECTIONS, VAULT_SECRETS  # noqa: E402
 from sealer.kube import KubeConflict, KubeNotFound, ResourceRef  # noqa: E402
 from sealer.kubeclient import KubeApi, connect  # noqa: E402
-from tests.openbao import OpenBao, bao_binary, free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
-SEALED = ResourceRef("sealops.dev", "v1alpha1", "sealedsecrets")
-VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
-VAULT_CONNECTIONS = ResourceRef("sealops.dev", "v1alpha1", "vaultconnections")
-CRDS = ResourceRef("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 STARTED = time.monotonic()
 
@@ -91,8 +89,9 @@ def masked(secret: dict[str, Any]) -> str:
 class Demo:
     def __init__(self, work: Path):
         self.work = work
-        self.processes: list[subprocess.Popen[bytes]] = []
         self.bao: OpenBao | None = None
+        self.kubeapi: KubeApiProcess | None = None
+        self.controller: Controller | None = None
         self.kubeconfig = work / "kubeconfig"
         self.env = {
             **os.environ,
@@ -100,21 +99,11 @@ class Demo:
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         }
 
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.work / f"{name}.log").open("wb")
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT)
-        self.processes.append(proc)
-        return proc
-
     def stop(self) -> None:
-        for proc in reversed(self.processes):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.processes:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if self.controller is not None:
+            self.controller.stop()
+        if self.kubeapi is not None:
+            self.kubeapi.stop()
         if self.bao is not None:
             self.bao.close()
 
@@ -128,30 +117,12 @@ class Demo:
         self.bao = OpenBao(binary=binary, root_token="demo-root-token")  # noqa: S106 - a dev server
         self.bao.start()
         note(f"OpenBao dev server on {self.bao.address}")
-        port = free_port()
-        self.spawn(
-            "kubeapi",
-            sys.executable,
-            "-m",
-            "tests.kubeapi",
-            "--port",
-            str(port),
-            "--kubeconfig",
-            str(self.kubeconfig),
+        self.kubeapi = KubeApiProcess(
+            kubeconfig=self.kubeconfig, log_path=self.work / "kubeapi.log"
         )
-        wait_for(
-            "the API emulator",
-            lambda: (
-                self.kubeconfig.exists()
-                and urllib.request.urlopen(f"http://127.0.0.1:{port}/version", timeout=2)
-            ),
-        )
-        note(f"Kubernetes API emulator on http://127.0.0.1:{port} (KUBECONFIG={self.kubeconfig})")
+        note(f"Kubernetes API emulator on {self.kubeapi.url} (KUBECONFIG={self.kubeconfig})")
         kube = connect(kubeconfig=str(self.kubeconfig))
-        for path in sorted((ROOT / "deploy" / "crds").glob("*.yaml")):
-            for doc in yaml.safe_load_all(path.read_text()):
-                if doc and doc.get("kind") == "CustomResourceDefinition":
-                    kube.create(CRDS, None, doc)
+        apply_crds(kube)
         rendered = run("kubectl", "kustomize", str(ROOT / "deploy" / "base"))
         applied = 0
         for doc in yaml.safe_load_all(rendered):
@@ -166,27 +137,18 @@ class Demo:
         self.start_controller()
         return kube
 
-    def start_controller(self, *extra: str) -> None:
-        http = free_port()
-        self.controller_port = http
-        self.spawn(
-            "controller",
-            sys.executable,
-            "-m",
-            "controller",
-            "--http-port",
-            str(http),
-            "--http-host",
-            "127.0.0.1",
-            "--key-sync-interval",
-            "2s",
-            *extra,
-        )
-        wait_for(
-            "the controller's /healthz",
-            lambda: urllib.request.urlopen(f"http://127.0.0.1:{http}/healthz", timeout=2),
-            timeout=60,
-        )
+    def start_controller(self, *extra: str) -> Controller:
+        try:
+            controller = start_controller(
+                self.kubeconfig,
+                "--key-sync-interval", "2s", *extra,
+                log_path=self.work / "controller.log",
+                env={"PATH": self.env["PATH"]},
+            )  # fmt: skip
+        except (RuntimeError, TimeoutError) as exc:
+            raise SystemExit(f"demo failed: the controller did not start: {exc}") from None
+        self.controller = controller
+        http = int(controller.url.rpartition(":")[2])
         kube = connect(kubeconfig=str(self.kubeconfig))
         endpoints: dict[str, Any] = {
             "apiVersion": "v1",
@@ -196,7 +158,7 @@ class Demo:
                 {"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "http", "port": http}]}
             ],
         }
-        ref = ResourceRef("", "v1", "endpoints")
+        ref = ENDPOINTS
         try:
             current = kube.get(ref, "sealops-system", "sealops-controller")
             endpoints["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
@@ -204,9 +166,10 @@ class Demo:
         except KubeNotFound:
             kube.create(ref, "sealops-system", endpoints)
         note(
-            f"controller running (pid {self.processes[-1].pid}), "
+            f"controller running (pid {controller.pid}), "
             f"Service sealops-system/sealops-controller -> 127.0.0.1:{http}"
         )
+        return controller
 
     # -- 2, 3 ---------------------------------------------------------------------------------
 
@@ -256,7 +219,7 @@ class Demo:
                 },
             },
         )
-        kube.create(SEALED, "shop", yaml.safe_load(sealed))
+        kube.create(SEALED_SECRETS, "shop", yaml.safe_load(sealed))
         kube.create(
             VAULT_SECRETS,
             "shop",
@@ -272,7 +235,7 @@ class Demo:
             },
         )
         for kind, ref, name in (
-            ("SealedSecret", SEALED, "shop-db"),
+            ("SealedSecret", SEALED_SECRETS, "shop-db"),
             ("VaultSecret", VAULT_SECRETS, "payments"),
         ):
             condition = wait_for(f"{kind} shop/{name} Ready", _ready_check(kube, ref, name))
@@ -309,8 +272,8 @@ class Demo:
     def rotate(self, kube: KubeApi) -> None:
         say("5. Rotate the sealing key")
         before = run("seal", "cert", env=self.env)
-        self.processes[-1].send_signal(signal.SIGTERM)
-        self.processes[-1].wait(timeout=15)
+        assert self.controller is not None
+        self.controller.stop()
         cutoff = dt.datetime.now(dt.UTC).isoformat()
         self.start_controller("--key-cutoff-time", cutoff)
         after = run("seal", "cert", env=self.env)
@@ -320,14 +283,14 @@ class Demo:
             note(line)
         rotated = run("seal", "reencrypt", str(self.work / "shop-db.sealed.yaml"), env=self.env)
         kube_doc = yaml.safe_load(rotated)
-        current = kube.get(SEALED, "shop", "shop-db")
+        current = kube.get(SEALED_SECRETS, "shop", "shop-db")
         current["spec"] = kube_doc["spec"]
         current["metadata"]["annotations"] = kube_doc["metadata"]["annotations"]
-        kube.replace(SEALED, "shop", "shop-db", current)
+        kube.replace(SEALED_SECRETS, "shop", "shop-db", current)
         wait_for(
             "the re-sealed SealedSecret",
             lambda: (
-                _ready(kube, SEALED, "shop-db")
+                _ready(kube, SEALED_SECRETS, "shop-db")
                 and _sealed_with(kube)
                 == kube_doc["metadata"]["annotations"]["sealops.dev/sealed-with"]
             ),
@@ -345,11 +308,8 @@ class Demo:
             owner = (secret["metadata"].get("ownerReferences") or [{}])[0]
             owned_by = f"{owner.get('kind')}/{owner.get('name')}"
             note(f"Secret shop/{name} (owner {owned_by}): {masked(secret)}")
-        metrics = (
-            urllib.request.urlopen(f"http://127.0.0.1:{self.controller_port}/metrics", timeout=5)
-            .read()
-            .decode()
-        )
+        assert self.controller is not None
+        metrics = self.controller.get("/metrics").decode()
         wanted = ("sealops_private_key_operations_total", "sealops_values_unsealed_total")
         for line in metrics.splitlines():
             if line.startswith(wanted):
@@ -393,7 +353,7 @@ def _ready(kube: KubeApi, ref: ResourceRef, name: str) -> dict[str, Any] | None:
 
 def _sealed_with(kube: KubeApi) -> str:
     return str(
-        (kube.get(SEALED, "shop", "shop-db")["metadata"].get("annotations") or {}).get(
+        (kube.get(SEALED_SECRETS, "shop", "shop-db")["metadata"].get("annotations") or {}).get(
             "sealops.dev/sealed-with"
         )
     )

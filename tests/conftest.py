@@ -10,7 +10,7 @@ DATA = Path(__file__).parent / "data"
 
 # The Kubernetes API emulator (`kubeapi` fixture) for every integration test, and the
 # whole-run leak scan (`leak_ledger` fixture, checked when the session ends).
-pytest_plugins = ["tests.kubeapi.pytest_plugin", "tests.leaks"]
+pytest_plugins = ["sandbox.kubeapi.pytest_plugin", "tests.leaks"]
 
 
 @pytest.fixture(scope="session")

@@ -29,22 +29,18 @@ from typing import Any
 
 import kubernetes
 
-from sealer.api import SECRETS
+from sandbox.openbao import Admin
+from sealer.api import CLUSTER_VAULT_CONNECTIONS as CLUSTER_CONNECTIONS
+from sealer.api import NAMESPACES, SECRETS, VAULT_SECRETS
+from sealer.api import SEALED_SECRETS as SEALED
 from sealer.keys import load_recipient
 from sealer.kube import KubeConflict, ResourceRef
 from sealer.kubeclient import KubeApi
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
-from tests.openbao import Admin
 
 __all__ = ["Soak", "SoakPlan", "custom_objects", "peak_rss_mb"]
 
-SEALED = ResourceRef("sealops.dev", "v1alpha1", "sealedsecrets")
-VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
-CLUSTER_CONNECTIONS = ResourceRef(
-    "sealops.dev", "v1alpha1", "clustervaultconnections", namespaced=False
-)
-NAMESPACES = ResourceRef("", "v1", "namespaces", namespaced=False)
 MANAGED = "sealops.dev/managed-by=sealops"
 # Operation weights during churn.
 OPERATIONS = {

@@ -1,6 +1,7 @@
 """1,000 SealedSecrets with 3 values each, through the real controller and the API emulator.
 
-How it is counted: the emulator runs as its own process (``python -m tests.kubeapi --port 0``),
+How it is counted: the emulator runs as its own process (``python -m sandbox.kubeapi --port 0``,
+:class:`sandbox.kubeapi.harness.KubeApiProcess`),
 the project's CRDs are applied, and one RSA-4096 key Secret is created before the controller
 (``python -m controller``, another process) starts, so it unseals with that key and generates
 none. Every SealedSecret is sealed before the clock starts (random 32-byte values); then they are
@@ -31,31 +32,29 @@ import http.client
 import json
 import os
 import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from controller.keyring import key_secret
+from sandbox.apply import apply_crds, ensure_namespace
+from sandbox.controller import Controller, metric_sum, start_controller
+from sandbox.kubeapi.harness import KubeApiProcess
+from sealer.api import SECRETS
 from sealer.envelope import Scope, decode_blob, label_for
 from sealer.keys import KeyPair, generate_keypair
+from sealer.kubeclient import connect
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.bench.report import Row, ratio_row
 
-ROOT = Path(__file__).resolve().parents[2]
-CRDS = ROOT / "deploy" / "crds"
 BENCH = "controller"
 OBJECTS, VALUES = 1_000, 3
 NAMESPACE, KEY_NAMESPACE = "bench", "sealops-system"
@@ -87,91 +86,18 @@ class Api:
         self.conn.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 @contextlib.contextmanager
-def _emulator(workdir: Path) -> Iterator[tuple[int, str, int, Path]]:
-    kubeconfig = workdir / "kubeconfig"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.kubeapi", "--port", "0", "--kubeconfig", str(kubeconfig)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()  # "kubeapi listening on http://H:N"
-        if not line:
-            raise RuntimeError("the emulator exited before listening")
-        host, port = line.rsplit("//", 1)[1].split(":")
-        yield process.pid, host, int(port), kubeconfig
-    finally:
-        _stop(process)
-
-
-@contextlib.contextmanager
-def _controller(kubeconfig: Path, workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (workdir / "controller.log").open("wb")
-    args = [
-        sys.executable, "-m", "controller",
+def _controller(kubeconfig: Path, workdir: Path) -> Iterator[Controller]:
+    controller = start_controller(
+        kubeconfig,
         "--namespace", KEY_NAMESPACE,
-        "--http-host", "127.0.0.1",
-        "--http-port", str(port),
         "--log-level", "warning",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-    )
+        log_path=workdir / "controller.log",
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                tail = (workdir / "controller.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"the controller exited: {tail}")
-            with contextlib.suppress(OSError):
-                if _get(url + "/healthz") == b"ok\n":
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the controller did not become healthy within 60s")
-            time.sleep(0.1)
-        yield process, url
+        yield controller
     finally:
-        _stop(process)
-        log.close()
-
-
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return bytes(response.read())
-
-
-def _metric(text: str, name: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        head, _, value = line.rpartition(" ")
-        if head == name or head.startswith(name + "{"):
-            total += float(value)
-    return total
+        controller.stop()
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -187,18 +113,12 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _setup(api: Api, pair: KeyPair) -> None:
-    for path in sorted(CRDS.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc.get("kind") == "CustomResourceDefinition":
-                api.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", doc)
+def _setup(kubeconfig: Path, pair: KeyPair) -> None:
+    kube = connect(kubeconfig=str(kubeconfig))
+    apply_crds(kube)
     for ns in (NAMESPACE, KEY_NAMESPACE):
-        api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                          "metadata": {"name": ns}})  # fmt: skip
-    api.create(
-        f"/api/v1/namespaces/{KEY_NAMESPACE}/secrets",
-        key_secret(pair, name="bench-key", namespace=KEY_NAMESPACE),
-    )
+        ensure_namespace(kube, ns)
+    kube.create(SECRETS, KEY_NAMESPACE, key_secret(pair, name="bench-key", namespace=KEY_NAMESPACE))
 
 
 def _sealed_docs(pair: KeyPair) -> list[dict[str, Any]]:
@@ -287,15 +207,17 @@ def _run() -> list[Row]:
     raw_samples = _raw_decrypt_cpu(pair, docs[0], RAW_CALLS // 2)
     with tempfile.TemporaryDirectory(prefix="bench-controller-") as tmp:
         workdir = Path(tmp)
-        with _emulator(workdir) as (emulator_pid, host, port, kubeconfig):
+        kubeconfig = workdir / "kubeconfig"
+        with KubeApiProcess(kubeconfig=kubeconfig) as emulator:
+            host, port = emulator.host, emulator.port
             api = Api(host, port)
             try:
-                _setup(api, pair)
-                with _controller(kubeconfig, workdir) as (process, url):
+                _setup(kubeconfig, pair)
+                with _controller(kubeconfig, workdir) as controller:
                     watch = ReadyWatch(host, port)
                     try:
-                        cpu_before = _cpu_seconds(process.pid)
-                        api_cpu_before = _cpu_seconds(emulator_pid)
+                        cpu_before = _cpu_seconds(controller.pid)
+                        api_cpu_before = _cpu_seconds(emulator.pid)
                         start = time.perf_counter()
                         for doc in docs:
                             api.create(SEALED_PATH, doc)
@@ -305,14 +227,14 @@ def _run() -> list[Row]:
                         wall = time.perf_counter() - start
                     finally:
                         watch.close()
-                    cpu = _cpu_seconds(process.pid) - cpu_before
-                    api_cpu = _cpu_seconds(emulator_pid) - api_cpu_before
+                    cpu = _cpu_seconds(controller.pid) - cpu_before
+                    api_cpu = _cpu_seconds(emulator.pid) - api_cpu_before
                     # One scrape: the counters move on while redundant reconciles still run.
-                    metrics = _get(url + "/metrics").decode()
-                    values = _metric(metrics, "sealops_values_unsealed_total")
-                    key_ops = _metric(metrics, "sealops_private_key_operations_total")
-                    unseal_cpu = _metric(metrics, "sealops_unseal_cpu_seconds_total")
-                    peak_mb = _peak_rss_mb(process.pid)
+                    metrics = controller.get("/metrics").decode()
+                    values = metric_sum(metrics, "sealops_values_unsealed_total")
+                    key_ops = metric_sum(metrics, "sealops_private_key_operations_total")
+                    unseal_cpu = metric_sum(metrics, "sealops_unseal_cpu_seconds_total")
+                    peak_mb = _peak_rss_mb(controller.pid)
             finally:
                 api.close()
     raw = statistics.median(raw_samples + _raw_decrypt_cpu(pair, docs[0], RAW_CALLS // 2))

@@ -1,6 +1,6 @@
 """The Kubernetes API emulator's cost per request stays flat as objects and history grow.
 
-How it is counted: two emulator processes (``python -m tests.kubeapi --port 0``) are started, one
+How it is counted: two emulator processes (``python -m sandbox.kubeapi --port 0``) are started, one
 filled with 1,000 Secrets and one with 10,000 (each POSTed over one keep-alive ``http.client``
 connection, which also fills the watch history window). The client then sends ``GET`` of a
 random existing Secret, in short rounds alternating between the two servers. The judged figure
@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sandbox.kubeapi.harness import KubeApiProcess
 from tests.bench.report import Row, ratio_row
 from tests.integration.kubeapi.widget_crd import WIDGET_CRD
 
@@ -47,17 +48,9 @@ OPERATOR = ROOT / "tests" / "integration" / "kubeapi" / "operator_app.py"
 
 class Server:
     def __init__(self, *extra: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.kubeapi", "--port", "0", *extra],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
-        host_port = line.rsplit("//", 1)[1]
-        host, port = host_port.split(":")
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.emulator = KubeApiProcess(*extra)
+        self.process = self.emulator.process
+        self.conn = http.client.HTTPConnection(self.emulator.host, self.emulator.port, timeout=30)
         self.names: list[str] = []
 
     def request(
@@ -113,8 +106,7 @@ class Server:
 
     def stop(self) -> None:
         self.conn.close()
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        self.emulator.stop()
 
 
 class Sample:

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
+from sandbox.openbao import OpenBao, bao_binary
 from sealer.manifests import dump_documents
 from sealer.render import RenderOptions, load_stream, render
 from sealer.render.placeholders import Placeholder, clear_cache, split
@@ -28,7 +29,6 @@ from sealer.vault import RequestCounter, TokenAuth, VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
 from sealer.vault.resolver import Resolver
 from tests.bench.report import Row, interleaved, ratio_row
-from tests.openbao import OpenBao, bao_binary
 
 BENCH = "render"
 MANIFESTS = 1000

@@ -1,6 +1,6 @@
 """The soak, long version: 5,000 SealedSecrets and 1,000 VaultSecrets, 90 s of churn.
 
-Setup: the API emulator as its own process (``python -m tests.kubeapi``) with the project's CRDs,
+Setup: the API emulator as its own process (``python -m sandbox.kubeapi``) with the project's CRDs,
 a real OpenBao dev server, and the real controller (``python -m controller``, its own process,
 ``--log-level info``, ``--resync-interval 60s``). The SealedSecrets use an RSA-2048 key
 (``--key-size 2048``) so that the run fits in a few minutes; the per-value cost of 4096-bit keys
@@ -28,33 +28,25 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import secrets
 import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import yaml
-from prometheus_client.parser import text_string_to_metric_families
-
+from sandbox.apply import apply_crds, ensure_namespace
+from sandbox.controller import Controller, start_controller
+from sandbox.kubeapi.harness import KubeApiProcess
+from sandbox.openbao import OpenBao, bao_binary
 from sealer.api import EVENTS
 from sealer.kube import ResourceRef
 from sealer.kubeclient import KubeApi, connect
 from tests.bench.report import Row
-from tests.openbao import OpenBao, bao_binary, free_port
 from tests.soak import Soak, SoakPlan, custom_objects, peak_rss_mb
 
 BENCH = "soak"
-ROOT = Path(__file__).parents[2]
 PLAN = SoakPlan(sealed=5_000, vault=1_000, churn_seconds=90, rate=20, paths=100, refresh="10s")
-CRDS = ResourceRef("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
-NAMESPACES = ResourceRef("", "v1", "namespaces", namespaced=False)
 FIRST_SYNC_TIMEOUT = 900.0
 CONVERGENCE_TIMEOUT = 600.0
 
@@ -74,7 +66,8 @@ def run() -> list[Row]:
             server = OpenBao(binary=binary, root_token=f"root-{secrets.token_hex(12)}")
             server.start()
             stack.callback(server.close)
-            kubeconfig = stack.enter_context(_emulator(work))
+            kubeconfig = work / "kubeconfig"
+            stack.enter_context(KubeApiProcess(kubeconfig=kubeconfig))
             return _measure(server, kubeconfig, work)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -83,20 +76,16 @@ def run() -> list[Row]:
 
 def _measure(server: OpenBao, kubeconfig: Path, work: Path) -> list[Row]:
     kube = connect(kubeconfig=str(kubeconfig))
-    for path in sorted((ROOT / "deploy" / "crds").glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc.get("kind") == "CustomResourceDefinition":
-                kube.create(CRDS, None, doc)
-    kube.create(NAMESPACES, None, {"apiVersion": "v1", "kind": "Namespace",
-                                   "metadata": {"name": "sealops-system"}})  # fmt: skip
+    apply_crds(kube)
+    ensure_namespace(kube, "sealops-system")
     plaintexts: list[bytes] = [server.root_token.encode()]
-    with _controller(kubeconfig, work) as (process, url):
+    with _controller(kubeconfig, work) as controller:
         soak = Soak(
             plan=PLAN,
             kube=kube,
             admin=server.admin,
             bao_address=server.address,
-            cert_pem=_get(url + "/v1/cert.pem"),
+            cert_pem=controller.get("/v1/cert.pem"),
             plaintexts=plaintexts,
             custom=custom_objects(str(kubeconfig)),
         )
@@ -113,9 +102,9 @@ def _measure(server: OpenBao, kubeconfig: Path, work: Path) -> list[Row]:
         except TimeoutError:
             converged, left = None, soak.problems()
         not_ready = sum(1 for p in left if "not Ready" in p)
-        unseal_errors = _sample(url, "sealops_unseal_total", result="error")
-        vault_errors = _sample(url, "sealops_vault_sync_total", result="error")
-        peak = peak_rss_mb(process.pid)
+        unseal_errors = controller.metric("sealops_unseal_total", result="error")
+        vault_errors = controller.metric("sealops_vault_sync_total", result="error")
+        peak = peak_rss_mb(controller.pid)
         leaks = _leak_hits(kube, work / "controller.log", plaintexts)
     ops = sum(soak.operations.values())
     errors = not_ready + unseal_errors + vault_errors + (len(left) if converged is None else 0)
@@ -152,71 +141,14 @@ def _leak_hits(kube: KubeApi, log: Path, plaintexts: list[bytes]) -> int:
 
 
 @contextlib.contextmanager
-def _emulator(work: Path) -> Iterator[Path]:
-    kubeconfig = work / "kubeconfig"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.kubeapi", "--port", "0", "--kubeconfig", str(kubeconfig)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        if not process.stdout.readline().strip():  # "kubeapi listening on http://H:N"
-            raise RuntimeError("the emulator exited before listening")
-        yield kubeconfig
-    finally:
-        _stop(process)
-
-
-@contextlib.contextmanager
-def _controller(kubeconfig: Path, work: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    args = [
-        sys.executable, "-m", "controller", "--namespace", "sealops-system",
-        "--http-port", str(port), "--http-host", "127.0.0.1", "--key-size", "2048",
+def _controller(kubeconfig: Path, work: Path) -> Iterator[Controller]:
+    controller = start_controller(
+        kubeconfig,
+        "--namespace", "sealops-system", "--key-size", "2048",
         "--log-level", "info", "--resync-interval", "60s",
-    ]  # fmt: skip
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
-    with (work / "controller.log").open("wb") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        log_path=work / "controller.log",
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError((work / "controller.log").read_text()[-3000:])
-            with contextlib.suppress(OSError):
-                if _get(url + "/healthz") == b"ok\n":
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the controller did not become healthy within 60s")
-            time.sleep(0.1)
-        yield process, url
+        yield controller
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return bytes(response.read())
-
-
-def _sample(url: str, name: str, **labels: str) -> float:
-    wanted = set(labels.items())
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(_get(url + "/metrics").decode())
-        for s in family.samples
-        if s.name == name and wanted <= set(s.labels.items())
-    )
+        controller.stop()

@@ -18,10 +18,10 @@ from functools import partial
 
 import requests
 
+from sandbox.openbao import OpenBao, bao_binary
 from sealer.vault import ReadCache, TokenAuth, VaultConfig, parse_ref, resolve_value
 from sealer.vault.hvac_backend import HvacResolver
 from tests.bench.report import Row, ratio_row
-from tests.openbao import OpenBao, bao_binary
 
 BENCH = "vault_reads"
 PATHS = 100

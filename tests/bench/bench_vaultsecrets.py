@@ -31,41 +31,29 @@ import datetime as dt
 import json
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-from prometheus_client.parser import text_string_to_metric_families
-
-from sealer.api import SECRETS
-from sealer.kube import ResourceRef
+from sandbox.apply import apply_crds, ensure_namespace
+from sandbox.controller import Controller, start_controller
+from sandbox.kubeapi.harness import RunningKubeApi
+from sandbox.openbao import OpenBao, bao_binary
+from sealer.api import CLUSTER_VAULT_CONNECTIONS as CLUSTER_CONNECTIONS
+from sealer.api import SECRETS, VAULT_SECRETS
 from sealer.kubeclient import KubeApi, connect
 from tests.bench.report import Row, ratio_row
-from tests.kubeapi.harness import RunningKubeApi
-from tests.openbao import OpenBao, bao_binary, free_port
 
 BENCH = "vaultsecrets"
-ROOT = Path(__file__).parents[2]
 PATHS = 100
 FIELDS = 5
 NAMESPACES = 5
 REFRESH = 30.0
 TOTAL = PATHS * NAMESPACES
 MANAGED = "sealops.dev/managed-by=sealops"
-CRDS = ResourceRef("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
-NS = ResourceRef("", "v1", "namespaces", namespaced=False)
-VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
-CLUSTER_CONNECTIONS = ResourceRef(
-    "sealops.dev", "v1alpha1", "clustervaultconnections", namespaced=False
-)
 
 
 def run() -> list[Row]:
@@ -95,11 +83,11 @@ def _measure(server: OpenBao, audit: Path, kubeapi: RunningKubeApi, work: Path) 
     setup_end = audit.stat().st_size
 
     started = time.perf_counter()
-    with _controller(kubeconfig, work) as (process, url):
+    with _controller(kubeconfig, work) as controller:
         healthy = time.perf_counter()
 
         def successes() -> float:
-            return _sample(url, "sealops_vault_sync_total", result="success")
+            return controller.metric("sealops_vault_sync_total", result="success")
 
         def synced() -> dict[tuple[str, str], Any]:
             return {
@@ -119,23 +107,23 @@ def _measure(server: OpenBao, audit: Path, kubeapi: RunningKubeApi, work: Path) 
         # Quiet: late duplicate syncs (see the module docstring) have settled.
         _settle(successes)
         first_counts = _audit_counts(audit, setup_end)
-        own_first = _own_counts(url)
+        own_first = _own_counts(controller)
         cycle_offset = audit.stat().st_size
 
         # The next TOTAL syncs are the refreshes of a cycle in which nothing changed.
         versions = _versions(kube)
-        writes = _sample(url, "sealops_secret_writes_total")
+        writes = controller.metric("sealops_secret_writes_total")
         base = successes()
         _wait(lambda: successes() > base, timeout=2 * REFRESH, what="the first refresh")
-        cycle_begin, cpu_begin = time.perf_counter(), _cpu_seconds(process.pid)
+        cycle_begin, cpu_begin = time.perf_counter(), _cpu_seconds(controller.pid)
         _wait(lambda: successes() >= base + TOTAL, timeout=3 * REFRESH, what="a refresh cycle")
-        cycle_end, cpu_end = time.perf_counter(), _cpu_seconds(process.pid)
+        cycle_end, cpu_end = time.perf_counter(), _cpu_seconds(controller.pid)
         _settle(successes)
         cycle_counts = _audit_counts(audit, cycle_offset)
-        own_total = _own_counts(url)
+        own_total = _own_counts(controller)
         unchanged = _versions(kube) == versions
-        writes_after = _sample(url, "sealops_secret_writes_total")
-        errors = _sample(url, "sealops_vault_sync_total", result="error")
+        writes_after = controller.metric("sealops_secret_writes_total")
+        errors = controller.metric("sealops_vault_sync_total", result="error")
         duplicates = successes() - 2 * TOTAL
     worst, paths_read = _most_reads_in_a_window(audit, setup_end)
 
@@ -219,13 +207,9 @@ def _setup(server: OpenBao, kube: KubeApi) -> dict[tuple[str, str], str]:
     secret_id = secrets.token_hex(16)
     admin("POST", "auth/approle/role/bench/custom-secret-id", {"secret_id": secret_id})
 
-    for crd in sorted((ROOT / "deploy" / "crds").glob("*.yaml")):
-        for doc in yaml.safe_load_all(crd.read_text()):
-            if doc and doc.get("kind") == "CustomResourceDefinition":
-                kube.create(CRDS, None, doc)
-    namespaces = ["sealops-system", *(f"bench-{n}" for n in range(NAMESPACES))]
-    for name in namespaces:
-        kube.create(NS, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    apply_crds(kube)
+    for name in ["sealops-system", *(f"bench-{n}" for n in range(NAMESPACES))]:
+        ensure_namespace(kube, name)
     kube.create(SECRETS, "sealops-system", {
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "approle"},
         "data": {"secret-id": base64.b64encode(secret_id.encode()).decode()}})  # fmt: skip
@@ -254,39 +238,18 @@ def _setup(server: OpenBao, kube: KubeApi) -> dict[tuple[str, str], str]:
 
 
 @contextlib.contextmanager
-def _controller(kubeconfig: Path, work: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    args = [
-        sys.executable, "-m", "controller", "--namespace", "sealops-system",
-        "--http-port", str(port), "--http-host", "127.0.0.1", "--key-size", "2048",
-        "--log-level", "info",
-    ]  # fmt: skip
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
-    with (work / "controller.log").open("wb") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+def _controller(kubeconfig: Path, work: Path) -> Iterator[Controller]:
+    controller = start_controller(
+        kubeconfig,
+        "--namespace", "sealops-system", "--key-size", "2048", "--log-level", "info",
+        log_path=work / "controller.log",
+    )  # fmt: skip
     try:
-
-        def healthy() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError((work / "controller.log").read_text()[-3000:])
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=5) as response:
-                    return bool(response.read() == b"ok\n")
-            except OSError:
-                return False
-
-        _wait(healthy, timeout=60, what="controller /healthz")
-        yield process, url
+        yield controller
     finally:
         if os.environ.get("BENCH_KEEP_LOG"):
-            Path(os.environ["BENCH_KEEP_LOG"]).write_bytes((work / "controller.log").read_bytes())
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            Path(os.environ["BENCH_KEEP_LOG"]).write_bytes(controller.log_path.read_bytes())
+        controller.stop()
 
 
 def _wait(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
@@ -298,21 +261,9 @@ def _wait(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
-def _sample(url: str, name: str, **labels: str) -> float:
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    wanted = set(labels.items())
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == name and wanted <= set(s.labels.items())
-    )
-
-
-def _own_counts(url: str) -> dict[str, float]:
+def _own_counts(controller: Controller) -> dict[str, float]:
     kinds = ("read", "login", "mount", "renew", "lookup")
-    return {k: _sample(url, "sealops_vault_requests_total", kind=k) for k in kinds}
+    return {k: controller.metric("sealops_vault_requests_total", kind=k) for k in kinds}
 
 
 def _audit_counts(audit: Path, offset: int) -> dict[str, int]:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.kubeapi.harness import RunningKubeApi
+from sandbox.kubeapi.harness import RunningKubeApi
 
 pytestmark = [
     pytest.mark.integration,

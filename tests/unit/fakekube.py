@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sealer.api import SERVICE_ACCOUNTS
 from sealer.kube import (
     KubeConflict,
     KubeInvalid,
@@ -198,7 +199,7 @@ class FakeKube:
     def request_token(
         self, namespace: str, service_account: str, *, audiences: Sequence[str], seconds: int
     ) -> str:
-        accounts = ResourceRef("", "v1", "serviceaccounts")
+        accounts = SERVICE_ACCOUNTS
         accounts.item_path(namespace, service_account, "token")
         self._record("create", accounts, "token")
         if self.find(accounts, namespace, service_account) is None:

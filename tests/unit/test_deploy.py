@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -883,6 +885,17 @@ def test_dockerignore_keeps_the_build_context_small() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "tests"} <= ignored
     assert "README.md" not in ignored and "sealer" not in ignored, "pip wheel . needs these"
+
+
+def test_the_local_sandbox_is_never_shipped() -> None:
+    """``sandbox/`` (the emulator, the OpenBao and controller launchers) is not product: the
+    image's build context leaves it out and setuptools' package discovery does not include it."""
+    assert "sandbox" in set((ROOT / ".dockerignore").read_text().split())
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    packages = [p.parent.name for p in ROOT.glob("*/__init__.py")]
+    assert "sandbox" in packages and "tests" in packages
+    shipped = {p for p in packages if any(fnmatchcase(p, i) for i in find["find"]["include"])}
+    assert shipped == {"sealer", "controller"}, shipped
 
 
 # ---------------------------------------------------------------------------------------------

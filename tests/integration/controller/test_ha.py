@@ -18,13 +18,12 @@ from typing import Any
 
 import pytest
 
-from sealer.kube import ResourceRef
+from sealer.api import CLUSTER_PEERINGS as PEERINGS
 from tests.integration.controller.conftest import Cluster, Controller, StartController, wait_for
 from tests.integration.controller.test_sealedsecrets import decoded, seal
 
 pytestmark = pytest.mark.integration
 
-PEERINGS = ResourceRef("kopf.dev", "v1", "clusterkopfpeerings", namespaced=False)
 PEERING = "sealops-ha"
 LIFETIME = 5  # the smallest --peering-lifetime the controller takes
 PAUSED = "Pausing operations in favour of"

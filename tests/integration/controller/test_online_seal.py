@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from sandbox.controller import start_controller as launch
+from sealer.api import ENDPOINTS, SERVICES
 from sealer.keys import load_recipient
-from sealer.kube import ResourceRef
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from tests.integration.controller.conftest import (
@@ -27,13 +28,10 @@ from tests.integration.controller.conftest import (
     Controller,
     StartController,
     free_port,
-    wait_for,
 )
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ResourceRef("", "v1", "services")
-ENDPOINTS = ResourceRef("", "v1", "endpoints")
 SECRET = b"apiVersion: v1\nkind: Secret\nmetadata: {name: api, namespace: prod}\nstringData: {token: online-sealed-token}\n"
 
 
@@ -195,31 +193,18 @@ def test_flags_from_environment_variables(cluster: Cluster, tmp_path: Path) -> N
     """Every flag is also SEALOPS_<FLAG>: here the port, the key size and the log format."""
     port = free_port()
     env = {
-        **os.environ,
-        "KUBECONFIG": str(cluster.kubeconfig),
         "SEALOPS_HTTP_PORT": str(port),
         "SEALOPS_HTTP_HOST": "127.0.0.1",
         "SEALOPS_KEY_SIZE": "2048",
         "SEALOPS_LOG_FORMAT": "plain",
     }
-    log = (tmp_path / "env-controller.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "controller"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                return bool(response.read() == b"ok\n")
-        except OSError:
-            return False
-
+    log_path = tmp_path / "env-controller.log"
+    # No flag at all (listen=False): healthy on `port` only if SEALOPS_HTTP_PORT was taken.
+    controller = launch(cluster.kubeconfig, log_path=log_path, port=port, listen=False, env=env)
     try:
-        wait_for(healthy, what="controller on SEALOPS_HTTP_PORT")
         pem = urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/cert.pem", timeout=5).read()
         assert load_recipient(pem).public_key.key_size == 2048
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        controller.stop()
     first = (tmp_path / "env-controller.log").read_text().splitlines()[0]
     assert not first.startswith("{"), "SEALOPS_LOG_FORMAT=plain was taken"

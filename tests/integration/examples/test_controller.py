@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from sealer.api import SECRETS
-from sealer.kube import KubeNotFound, ResourceRef
+from sandbox.openbao import OpenBao
+from sealer.api import DEPLOYMENTS, ENDPOINTS, SECRETS, SERVICES, VAULT_SECRETS
+from sealer.kube import KubeNotFound
 from tests.integration.controller.conftest import (
     SEALED,
     Cluster,
@@ -24,12 +25,6 @@ from tests.integration.controller.conftest import (
     wait_for,
 )
 from tests.integration.examples.conftest import ROOT
-from tests.openbao import OpenBao
-
-VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
-DEPLOYMENTS = ResourceRef("apps", "v1", "deployments")
-SERVICES = ResourceRef("", "v1", "services")
-ENDPOINTS = ResourceRef("", "v1", "endpoints")
 
 TEST_KEY_4096 = "SHA256:g9ueS+pZcwDw5Bx6ncinBFalenbpEzVH1UiYOBPAXnY"  # tests/data/fingerprints.txt
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sandbox.openbao import OpenBao
 from tests.integration.examples.conftest import ROOT, Example
-from tests.openbao import OpenBao
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from typing import Any
 import kubernetes
 import pytest
 
-from tests.kubeapi.harness import RunningKubeApi
+from sandbox.kubeapi.harness import RunningKubeApi
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``python -m tests.kubeapi --port N``: the fixed entry point the demo and outside checks use.
+"""``python -m sandbox.kubeapi --port N``: the fixed entry point the demo and outside checks use.
 It prints exactly one line once it listens, serves, writes a kubeconfig on request and exits
 cleanly on SIGTERM (as a process manager stops an API server)."""
 
@@ -30,7 +30,7 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
 def test_entry_point(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.kubeapi", "--port", "0", "--kubeconfig", str(kubeconfig)],
+        [sys.executable, "-m", "sandbox.kubeapi", "--port", "0", "--kubeconfig", str(kubeconfig)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from tests.integration.kubeapi.rawhttp import call
-from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from tests.integration.kubeapi.widget_crd import WIDGET_CRD
-from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration
 

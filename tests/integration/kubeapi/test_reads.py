@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from tests.integration.kubeapi.rawhttp import call
-from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from kubernetes.client.exceptions import ApiException
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from tests.integration.kubeapi.rawhttp import call
-from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration
 

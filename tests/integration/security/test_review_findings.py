@@ -61,7 +61,7 @@ def test_a_tenant_cannot_read_vaults_own_endpoints_through_a_pinned_cluster_conn
     env.bao.admin.mount_kv(mount, kv_version=1)
     env.put(f"{mount}/shared/db", {"password": f"shared-{secrets.token_hex(8)}"}, kv_version=1)
     env.bao.policy(f"shared-{tag}", f"{mount}/shared/*")
-    shared_token = env.bao.token(f"shared-{tag}")
+    shared_token = env.bao.new_token(f"shared-{tag}")
     env.connection(
         None, f"shared-{tag}",
         env.token_auth(CONTROLLER_NS, shared_token, name=f"shared-{tag}"),
@@ -108,7 +108,7 @@ def test_vaults_own_endpoints_stay_out_of_reach_inside_a_vault_namespace(env: En
     env.bao.admin.mount_kv(mount, kv_version=1)
     env.put(f"{mount}/auth/db", {"k": f"legit-{secrets.token_hex(6)}"}, kv_version=1)
     env.bao.policy(f"pin-{namespace}", f"{mount}/*")
-    token = env.bao.token(f"pin-{namespace}")
+    token = env.bao.new_token(f"pin-{namespace}")
     resolver = HvacResolver(
         VaultConfig(address=env.bao.address, auth=TokenAuth(token), kv_version=1)
     )

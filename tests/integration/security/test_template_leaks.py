@@ -135,7 +135,7 @@ def test_vault_secret_template_errors_leak_nowhere(
     path = f"{mount}/template-leaks/app"
     env.put(path, {k: v.decode() for k, v in PLANTED.items()})
     env.bao.policy("read-template-leaks", f"{mount}/data/template-leaks/*")
-    env.connection(NS, "vault", env.token_auth(NS, env.bao.token("read-template-leaks")))
+    env.connection(NS, "vault", env.token_auth(NS, env.bao.new_token("read-template-leaks")))
     for case_id in VAULT_CASES:
         template = next(c[1] for c in CASES if c[0] == case_id)
         env.vault_secret(

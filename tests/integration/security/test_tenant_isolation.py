@@ -29,18 +29,19 @@ from typing import Any
 
 import pytest
 
-from sealer.api import LABEL_SEALING_KEY, SECRETS
-from sealer.keys import generate_keypair, private_key_pem
-from sealer.kube import ResourceRef
-from tests.integration.controller.conftest import CRD_REF
-from tests.integration.security.conftest import Cluster, Env, StartController
-from tests.integration.vaultsecrets.conftest import (
+from sealer.api import (
     CLUSTER_VAULT_CONNECTIONS,
+    CUSTOM_RESOURCE_DEFINITIONS,
     DEPLOYMENTS,
+    LABEL_SEALING_KEY,
+    NAMESPACES,
+    SECRETS,
     SERVICE_ACCOUNTS,
     VAULT_CONNECTIONS,
     VAULT_SECRETS,
 )
+from sealer.keys import generate_keypair, private_key_pem
+from tests.integration.security.conftest import Cluster, Env, StartController
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ WATCHED = {
     "vaultconnections": VAULT_CONNECTIONS,
     "clustervaultconnections": CLUSTER_VAULT_CONNECTIONS,
     "vaultsecrets": VAULT_SECRETS,
-    "namespaces": ResourceRef("", "v1", "namespaces", namespaced=False),
+    "namespaces": NAMESPACES,
 }
 
 
@@ -75,10 +76,10 @@ def _strip_patterns(schema: Any) -> None:
 def patternless(cluster: Cluster) -> Cluster:
     """The sealops CRDs without their ``pattern``s (see the module doc): the controller's own
     refusal is what these tests prove."""
-    for crd in cluster.kube.list(CRD_REF):
+    for crd in cluster.kube.list(CUSTOM_RESOURCE_DEFINITIONS):
         if crd["spec"]["group"] == "sealops.dev":
             _strip_patterns(crd["spec"]["versions"])
-            cluster.kube.replace(CRD_REF, None, crd["metadata"]["name"], crd)
+            cluster.kube.replace(CUSTOM_RESOURCE_DEFINITIONS, None, crd["metadata"]["name"], crd)
     return cluster
 
 
@@ -190,7 +191,7 @@ def test_planting_a_sealing_key_fails_and_cert_pem_serves_the_controllers_key(
         },
     )
     env.bao.policy(f"plant-{tag}", f"secret/data/plant-{tag}/*")
-    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.token(f"plant-{tag}")))
+    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.new_token(f"plant-{tag}")))
     label = {"metadata": {"labels": {LABEL_SEALING_KEY: "active"}}}
     cases: list[tuple[str, dict[str, Any], str, str]] = [
         # (id, target, reason, field named)
@@ -287,8 +288,8 @@ def test_another_teams_connection_is_out_of_reach(
     tag = secrets.token_hex(3)
     env.put(f"secret/team-b-{tag}/db", {"password": f"team-b-{secrets.token_hex(8)}"})
     env.bao.policy(f"team-b-{tag}", f"secret/data/team-b-{tag}/*")
-    env.connection(OTHER, "vault", env.token_auth(OTHER, env.bao.token(f"team-b-{tag}")))
-    shared_token = env.bao.token(f"team-b-{tag}")
+    env.connection(OTHER, "vault", env.token_auth(OTHER, env.bao.new_token(f"team-b-{tag}")))
+    shared_token = env.bao.new_token(f"team-b-{tag}")
     env.connection(
         None, f"shared-{tag}",
         env.token_auth(CONTROLLER_NS, shared_token, name=f"shared-{tag}"), allowed=[OTHER],
@@ -338,7 +339,7 @@ def test_another_teams_workload_is_not_restarted(
     tag = secrets.token_hex(3)
     env.put(f"secret/roll-{tag}/db", {"password": f"roll-{secrets.token_hex(8)}"})
     env.bao.policy(f"roll-{tag}", f"secret/data/roll-{tag}/*")
-    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.token(f"roll-{tag}")))
+    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.new_token(f"roll-{tag}")))
     start_controller()
     before = snapshot(patternless)
     data = [{"key": "password", "ref": f"secret/roll-{tag}/db#password"}]
@@ -370,7 +371,7 @@ def test_a_name_that_is_not_a_traversal_still_resolves_only_here(
     tag = secrets.token_hex(3)
     env.put(f"secret/probe-{tag}/db", {"password": f"probe-{secrets.token_hex(8)}"})
     env.bao.policy(f"probe-{tag}", f"secret/data/probe-{tag}/*")
-    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.token(f"probe-{tag}")))
+    env.connection(TENANT, "vault", env.token_auth(TENANT, env.bao.new_token(f"probe-{tag}")))
     start_controller()
     before = snapshot(patternless)
     data = [{"key": "password", "ref": f"secret/probe-{tag}/db#password"}]

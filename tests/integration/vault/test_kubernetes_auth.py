@@ -1,25 +1,26 @@
-"""Kubernetes auth against a real OpenBao, whose TokenReview calls go to a loopback stub.
+"""Kubernetes auth against a real OpenBao, whose TokenReview calls go to the API emulator.
 
 This proves the resolver's login path (JWT from a file, or from a callable standing in for the
-controller's TokenRequest) and per-tenant policies. The end-to-end version against the shared
-Kubernetes API emulator belongs to the controller's tests.
+controller's TokenRequest) and per-tenant policies. The tokens are the emulator's own
+ServiceAccount tokens (TokenRequest); OpenBao checks each login with a TokenReview there. The
+end-to-end version, the controller's own TokenRequest included, belongs to the VaultSecret tests.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from sandbox.kubeapi.harness import RunningKubeApi
 from sealer.vault import Forbidden, LoginFailed, parse_ref, resolve_value
 from sealer.vault.auth import KubernetesAuth
 from sealer.vault.config import VaultConfig
 from sealer.vault.hvac_backend import HvacResolver
+from tests.harness import Cluster
 from tests.integration.vault.conftest import PLAINTEXT, Bao, LeakGuard
-from tests.integration.vault.tokenreview import TokenReviewStub
 
 pytestmark = pytest.mark.integration
 
@@ -28,16 +29,17 @@ A_DB = parse_ref("secret/tenants/a/db#password")
 B_DB = parse_ref("secret/tenants/b/db#password")
 
 
-@dataclass(frozen=True)
-class Cluster:
-    stub: TokenReviewStub
-    mount: str
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with RunningKubeApi() as kubeapi:
+        kubeconfig = tmp_path_factory.mktemp("kubeapi") / "kubeconfig"
+        yield Cluster.start(kubeapi, kubeconfig, namespaces=("tenant-a", "tenant-b"))
 
 
 @pytest.fixture(scope="module")
-def cluster(openbao: Bao) -> Iterator[Cluster]:
-    stub = TokenReviewStub()
-    mount = f"k8s-{secrets.token_hex(3)}"  # the session's server is shared: a mount of our own
+def mount(openbao: Bao, cluster: Cluster) -> str:
+    """A Kubernetes auth mount of this module's own (the session's server is shared)."""
+    mount = f"k8s-{secrets.token_hex(3)}"
     admin = openbao.admin
     admin("POST", f"sys/auth/{mount}", {"type": "kubernetes"})
     # OpenBao wants a CA even for an http:// host; any certificate will do, it is never used.
@@ -45,7 +47,11 @@ def cluster(openbao: Bao) -> Iterator[Cluster]:
     admin(
         "POST",
         f"auth/{mount}/config",
-        {"kubernetes_host": stub.address, "kubernetes_ca_cert": ca, "disable_local_ca_jwt": True},
+        {
+            "kubernetes_host": cluster.kubeapi.url,
+            "kubernetes_ca_cert": ca,
+            "disable_local_ca_jwt": True,
+        },
     )
     for tenant in ("a", "b"):
         admin(
@@ -64,8 +70,7 @@ def cluster(openbao: Bao) -> Iterator[Cluster]:
             },
         )
         admin.kv_put(f"secret/tenants/{tenant}/db", {"password": f"{PLAINTEXT}-{tenant}"})
-    yield Cluster(stub=stub, mount=mount)
-    stub.close()
+    return mount
 
 
 def _config(openbao: Bao, auth: KubernetesAuth) -> VaultConfig:
@@ -73,77 +78,87 @@ def _config(openbao: Bao, auth: KubernetesAuth) -> VaultConfig:
 
 
 def test_jwt_file_reads_its_own_tenant_only(
-    openbao: Bao, cluster: Cluster, resolvers: Make, leak_guard: LeakGuard, tmp_path: Path
+    openbao: Bao,
+    cluster: Cluster,
+    mount: str,
+    resolvers: Make,
+    leak_guard: LeakGuard,
+    tmp_path: Path,
 ) -> None:
-    jwt = cluster.stub.issue("tenant-a", "app")
+    jwt = cluster.token("tenant-a", "app")
     leak_guard.credentials.add(jwt)
     token_file = tmp_path / "token"
     token_file.write_text(jwt + "\n")
-    auth = KubernetesAuth(role="tenant-a", mount_path=cluster.mount, jwt_file=token_file)
+    auth = KubernetesAuth(role="tenant-a", mount_path=mount, jwt_file=token_file)
     resolver = resolvers(_config(openbao, auth))
     assert resolve_value(resolver, A_DB) == f"{PLAINTEXT}-a"
     error = leak_guard.raises(Forbidden, lambda: resolve_value(resolver, B_DB))
     assert "permission denied reading Vault secret 'secret/tenants/b/db'" in str(error)
     assert resolver.counter.snapshot()["login"] == 1
-    assert cluster.stub.reviews >= 1  # OpenBao really asked "Kubernetes"
+    assert cluster.token_reviews >= 1  # OpenBao really asked "Kubernetes"
 
 
 def test_jwt_source_is_asked_at_each_login(
-    openbao: Bao, cluster: Cluster, resolvers: Make, leak_guard: LeakGuard
+    openbao: Bao, cluster: Cluster, mount: str, resolvers: Make, leak_guard: LeakGuard
 ) -> None:
     issued: list[str] = []
 
     def token_request() -> str:  # what the controller backs with a TokenRequest
-        issued.append(cluster.stub.issue("tenant-b", "app"))
+        issued.append(cluster.token("tenant-b", "app"))
         leak_guard.credentials.add(issued[-1])
         return issued[-1]
 
-    auth = KubernetesAuth(role="tenant-b", mount_path=cluster.mount, jwt_source=token_request)
+    auth = KubernetesAuth(role="tenant-b", mount_path=mount, jwt_source=token_request)
     resolver = resolvers(_config(openbao, auth))
     assert resolve_value(resolver, B_DB) == f"{PLAINTEXT}-b"
-    openbao.admin("PUT", f"sys/leases/revoke-prefix/auth/{cluster.mount}/login")
+    openbao.admin("PUT", f"sys/leases/revoke-prefix/auth/{mount}/login")
     assert resolve_value(resolver, B_DB) == f"{PLAINTEXT}-b"  # dead token: log in again
     assert len(issued) == 2 == resolver.counter.snapshot()["login"]
 
 
 def test_service_account_of_another_namespace_is_refused(
-    openbao: Bao, cluster: Cluster, resolvers: Make, leak_guard: LeakGuard
+    openbao: Bao, cluster: Cluster, mount: str, resolvers: Make, leak_guard: LeakGuard
 ) -> None:
-    jwt = cluster.stub.issue("tenant-a", "app")
+    jwt = cluster.token("tenant-a", "app")
     leak_guard.credentials.add(jwt)
-    auth = KubernetesAuth(role="tenant-b", mount_path=cluster.mount, jwt_source=lambda: jwt)
+    auth = KubernetesAuth(role="tenant-b", mount_path=mount, jwt_source=lambda: jwt)
     resolver = resolvers(_config(openbao, auth))
     error = leak_guard.raises(LoginFailed, lambda: resolve_value(resolver, B_DB))
-    assert f"Vault refused the login (kubernetes role 'tenant-b' at auth/{cluster.mount})" in str(
-        error
-    )
+    assert f"Vault refused the login (kubernetes role 'tenant-b' at auth/{mount})" in str(error)
 
 
 def test_token_review_says_no(
-    openbao: Bao, cluster: Cluster, resolvers: Make, leak_guard: LeakGuard
+    openbao: Bao, cluster: Cluster, mount: str, resolvers: Make, leak_guard: LeakGuard
 ) -> None:
-    jwt = cluster.stub.issue("tenant-a", "app")
+    jwt = cluster.token("tenant-a", "app")
     leak_guard.credentials.add(jwt)
-    cluster.stub.revoke(jwt)
-    auth = KubernetesAuth(role="tenant-a", mount_path=cluster.mount, jwt_source=lambda: jwt)
+    cluster.revoke_tokens("tenant-a", "app")
+    auth = KubernetesAuth(role="tenant-a", mount_path=mount, jwt_source=lambda: jwt)
     resolver = resolvers(_config(openbao, auth))
     error = leak_guard.raises(LoginFailed, lambda: resolve_value(resolver, A_DB))
     assert error.reason == "Forbidden"
 
 
 def test_jwt_file_is_read_again_at_each_login(
-    openbao: Bao, cluster: Cluster, resolvers: Make, leak_guard: LeakGuard, tmp_path: Path
+    openbao: Bao,
+    cluster: Cluster,
+    mount: str,
+    resolvers: Make,
+    leak_guard: LeakGuard,
+    tmp_path: Path,
 ) -> None:
-    first, second = cluster.stub.issue("tenant-a", "app"), cluster.stub.issue("tenant-a", "app")
-    leak_guard.credentials |= {first, second}
+    first = cluster.token("tenant-a", "app")
+    leak_guard.credentials.add(first)
     token_file = tmp_path / "token"
     token_file.write_text(first)
-    auth = KubernetesAuth(role="tenant-a", mount_path=cluster.mount, jwt_file=token_file)
+    auth = KubernetesAuth(role="tenant-a", mount_path=mount, jwt_file=token_file)
     resolver = resolvers(_config(openbao, auth))
     assert resolve_value(resolver, A_DB) == f"{PLAINTEXT}-a"
     # The kubelet rotates the projected token; the old one stops passing TokenReview.
+    cluster.revoke_tokens("tenant-a", "app")
+    second = cluster.token("tenant-a", "app")
+    leak_guard.credentials.add(second)
     token_file.write_text(second)
-    cluster.stub.revoke(first)
-    openbao.admin("PUT", f"sys/leases/revoke-prefix/auth/{cluster.mount}/login")
+    openbao.admin("PUT", f"sys/leases/revoke-prefix/auth/{mount}/login")
     assert resolve_value(resolver, A_DB) == f"{PLAINTEXT}-a"
     assert resolver.counter.snapshot()["login"] == 2

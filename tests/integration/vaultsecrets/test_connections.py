@@ -33,7 +33,7 @@ def test_approle_token_and_cluster_connection_scoping(
     env.vault_secret("approle-ns", "app", data=[{"key": "v", "ref": f"{base}/app#v"}])
 
     # A ClusterVaultConnection with token auth; its token Secret is in the controller's namespace.
-    token = env.bao.token(f"conn-{tag}")
+    token = env.bao.new_token(f"conn-{tag}")
     env.connection(
         None, f"shared-{tag}", env.token_auth("sealops-system", token, name=f"token-{tag}"),
         allowed=["team-*"],

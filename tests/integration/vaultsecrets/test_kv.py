@@ -140,7 +140,7 @@ def test_kv_reads(env: Env, start_controller: StartController, kv_version: int) 
         env.bao.admin("POST", f"{mount}/destroy/app/db", {"versions": [3]})
     # A token whose policy reads only this mount (not root): the mount lookup works with it too.
     env.bao.policy(f"read-{mount}", f"{mount}/*", f"{mount}/data/*")
-    env.connection(NS, "vault", env.token_auth(NS, env.bao.token(f"read-{mount}")))
+    env.connection(NS, "vault", env.token_auth(NS, env.bao.new_token(f"read-{mount}")))
     cases = _cases(mount, kv_version, pw, user, nested)
     for case in cases:
         env.vault_secret(NS, case.name, **case.spec)

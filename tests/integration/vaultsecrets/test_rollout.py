@@ -37,7 +37,7 @@ def test_a_change_restarts_the_deployment_once(env: Env, start_controller: Start
     first, second = f"one-{secrets.token_hex(8)}", f"two-{secrets.token_hex(8)}"
     env.put(path, {"v": first})
     env.bao.policy(f"rollout-{tag}", f"secret/data/rollout-{tag}/*")
-    env.connection(NS, "vault", env.token_auth(NS, env.bao.token(f"rollout-{tag}")))
+    env.connection(NS, "vault", env.token_auth(NS, env.bao.new_token(f"rollout-{tag}")))
     labels = {"app": "web"}
     env.kube.create(
         DEPLOYMENTS,

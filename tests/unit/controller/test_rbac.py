@@ -30,6 +30,7 @@ from sealer.api import (
     PEERINGS,
     SEALED_SECRETS,
     SECRETS,
+    SERVICE_ACCOUNTS,
     VAULT_CONNECTIONS,
     VAULT_SECRETS,
 )
@@ -42,7 +43,6 @@ from tests.unit.controller.conftest import Clock, Harness, small_key
 from tests.unit.fakekube import FakeKube
 
 DEPLOY = Path(__file__).parents[3] / "deploy"
-SERVICE_ACCOUNTS = ResourceRef("", "v1", "serviceaccounts")
 
 # kopf's own calls, with why it makes them.
 KOPF_CALLS: dict[tuple[str, str], set[str]] = {

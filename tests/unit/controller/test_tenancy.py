@@ -41,6 +41,8 @@ from sealer.api import (
     ANN_OWNED_BY,
     ANN_RESTARTED_AT,
     CLUSTER_VAULT_CONNECTIONS,
+    DEPLOYMENTS,
+    EVENTS,
     LABEL_MANAGED_BY,
     LABEL_SEALING_KEY,
     SEALED_SECRETS,
@@ -58,7 +60,6 @@ from tests.fakes.vault import FakeVault
 from tests.unit.controller.conftest import ORIGIN_KEY, Clock, Harness, small_key
 from tests.unit.fakekube import FakeKube
 
-DEPLOYMENTS = ResourceRef("apps", "v1", "deployments")
 TENANT, OTHER, CONTROLLER = "shop", "team-b", "sealops-system"
 VICTIM = b"victim-value-7731"
 
@@ -303,7 +304,7 @@ def test_a_bad_name_is_refused_naming_its_field(field: str, value: str) -> None:
     assert world.kube.secret_writes() == []
     assert world.configs == [] and world.tokens == [], "something was sent to Vault"
     assert world.changed_outside() == []
-    (event,) = world.kube.list(ResourceRef("", "v1", "events"), TENANT)
+    (event,) = world.kube.list(EVENTS, TENANT)
     assert event["reason"] == "InvalidSpec" and field.split(" ")[0] in event["message"]
 
 

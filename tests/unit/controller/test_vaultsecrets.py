@@ -15,6 +15,7 @@ from controller.vaultsecrets import VaultSecretReconciler
 from sealer.api import (
     ANN_RESTARTED_AT,
     CLUSTER_VAULT_CONNECTIONS,
+    DEPLOYMENTS,
     SECRETS,
     VAULT_CONNECTIONS,
     VAULT_SECRETS,
@@ -24,8 +25,6 @@ from sealer.vault import RequestCounter, VaultConfig
 from tests.fakes.vault import FakeVault
 from tests.unit.controller.conftest import Clock, Harness
 from tests.unit.fakekube import FakeKube
-
-DEPLOYMENTS = ResourceRef("apps", "v1", "deployments")
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.kubeapi.cluster import Cluster
-from tests.kubeapi.errors import ApiError
+from sandbox.kubeapi.cluster import Cluster
+from sandbox.kubeapi.errors import ApiError
 
 Op = tuple[str, str, str]  # (verb, name, value)
 ops = st.lists(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.kubeapi.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
+from sandbox.kubeapi.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 
 DOC = {"a": {"b": 1, "c": [1, 2]}, "d": "x"}
 

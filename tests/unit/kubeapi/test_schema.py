@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.kubeapi.schema import CompiledSchema
+from sandbox.kubeapi.schema import CompiledSchema
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kubeapi.errors import ApiError
-from tests.kubeapi.selectors import FieldSelector, LabelSelector
+from sandbox.kubeapi.errors import ApiError
+from sandbox.kubeapi.selectors import FieldSelector, LabelSelector
 
 
 def _obj(**labels: str) -> dict[str, object]:

@@ -21,6 +21,8 @@ from typing import Any
 
 import requests
 
+from sandbox import processes
+
 __all__ = ["Admin", "OpenBao", "bao_binary", "free_port"]
 
 
@@ -169,12 +171,7 @@ class OpenBao:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        processes.stop(self._process, grace=10.0)
         self._process = None
 
     def close(self) -> None:

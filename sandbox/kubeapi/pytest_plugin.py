@@ -1,8 +1,8 @@
 """The ``kubeapi`` pytest fixture: a fresh emulator on a free loopback port for each test.
 
 Use it from any test directory by importing it into that directory's ``conftest.py``
-(``from tests.kubeapi.pytest_plugin import kubeapi  # noqa: F401``), or register it for the
-whole suite with ``pytest_plugins = ["tests.kubeapi.pytest_plugin"]`` in the root
+(``from sandbox.kubeapi.pytest_plugin import kubeapi  # noqa: F401``), or register it for the
+whole suite with ``pytest_plugins = ["sandbox.kubeapi.pytest_plugin"]`` in the root
 ``tests/conftest.py``. A test may tune the server with
 ``@pytest.mark.parametrize("kubeapi", [{"window": 5}], indirect=True)``.
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.kubeapi.harness import RunningKubeApi
+from sandbox.kubeapi.harness import RunningKubeApi
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import secrets
 import uuid
 from typing import Any
 
-from tests.kubeapi import kinds, metadata
-from tests.kubeapi.errors import ApiError, bad_request, conflict, invalid
-from tests.kubeapi.resources import ResourceType
+from sandbox.kubeapi import kinds, metadata
+from sandbox.kubeapi.errors import ApiError, bad_request, conflict, invalid
+from sandbox.kubeapi.resources import ResourceType
 
 Obj = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""``python -m tests.kubeapi --port N [--host H] [--kubeconfig PATH]``: serve until SIGTERM/SIGINT.
+"""``python -m sandbox.kubeapi --port N [--host H] [--kubeconfig PATH]``: serve until SIGTERM/SIGINT.
 
 Prints exactly one line, ``kubeapi listening on http://H:N``, once the socket accepts
 connections (the demo and outside checks wait for it). ``--port 0`` picks a free port and the
@@ -14,10 +14,10 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.kubeapi import kubeconfig
-from tests.kubeapi.cluster import Cluster
-from tests.kubeapi.harness import serve
-from tests.kubeapi.server import KubeApi
+from sandbox.kubeapi import kubeconfig
+from sandbox.kubeapi.cluster import Cluster
+from sandbox.kubeapi.harness import serve
+from sandbox.kubeapi.server import KubeApi
 
 
 async def _main(args: argparse.Namespace) -> None:
@@ -45,7 +45,7 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.kubeapi", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox.kubeapi", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--kubeconfig", help="write a kubeconfig pointing at the emulator here")

@@ -15,7 +15,7 @@ import base64
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tests.kubeapi.errors import ApiError
+from sandbox.kubeapi.errors import ApiError
 
 Obj = dict[str, Any]
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"

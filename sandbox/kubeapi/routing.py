@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.kubeapi.errors import ApiError
+from sandbox.kubeapi.errors import ApiError
 
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
 

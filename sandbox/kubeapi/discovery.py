@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kubeapi.resources import Registry
+from sandbox.kubeapi.resources import Registry
 
 Obj = dict[str, Any]
 

@@ -13,8 +13,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from tests.kubeapi.resources import Registry, ResourceType
-from tests.kubeapi.store import ResKey, Store
+from sandbox.kubeapi.resources import Registry, ResourceType
+from sandbox.kubeapi.store import ResKey, Store
 
 Obj = dict[str, Any]
 Delete = Callable[[ResourceType, str, str, Obj], object]

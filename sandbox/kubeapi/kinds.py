@@ -15,8 +15,8 @@ import json
 import re
 from typing import Any
 
-from tests.kubeapi.errors import ApiError, bad_request, invalid
-from tests.kubeapi.resources import ResourceType
+from sandbox.kubeapi.errors import ApiError, bad_request, invalid
+from sandbox.kubeapi.resources import ResourceType
 
 Obj = dict[str, Any]
 _MAX_DATA = 1024 * 1024

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.kubeapi.resources import ResourceType
+from sandbox.kubeapi.resources import ResourceType
 
 Obj = dict[str, Any]
 TABLE_MARK = "as=Table"

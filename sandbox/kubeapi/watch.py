@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.kubeapi.errors import gone
+from sandbox.kubeapi.errors import gone
 
 Obj = dict[str, Any]
 MAX_QUEUED = 10_000

@@ -11,9 +11,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.kubeapi.errors import invalid
-from tests.kubeapi.resources import ResourceType
-from tests.kubeapi.schema import CompiledSchema
+from sandbox.kubeapi.errors import invalid
+from sandbox.kubeapi.resources import ResourceType
+from sandbox.kubeapi.schema import CompiledSchema
 
 Obj = dict[str, Any]
 

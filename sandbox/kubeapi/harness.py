@@ -1,14 +1,19 @@
-"""Run the emulator on a background thread with its own event loop (what the pytest fixture uses).
+"""Run the emulator on a background thread with its own event loop (what the pytest fixture uses),
+or as a process of its own (what ``make demo`` and the benchmarks use).
 
-Tests keep their own thread free for blocking clients (the ``kubernetes`` package, subprocesses
-running kopf or kubectl) while the server answers on loopback. The server binds port 0, so the
-kernel picks a free port and two parallel tests never race for one.
+:class:`RunningKubeApi`: tests keep their own thread free for blocking clients (the
+``kubernetes`` package, subprocesses running kopf or kubectl) while the server answers on
+loopback. The server binds port 0, so the kernel picks a free port and two parallel tests never
+race for one. :class:`KubeApiProcess` runs ``python -m sandbox.kubeapi`` instead, so that its CPU
+time is its own and the caller's load does not slow it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -16,10 +21,11 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.kubeapi import kubeconfig
-from tests.kubeapi.cluster import Cluster
-from tests.kubeapi.faults import Fault, Faults
-from tests.kubeapi.server import KubeApi
+from sandbox import processes
+from sandbox.kubeapi import kubeconfig
+from sandbox.kubeapi.cluster import Cluster
+from sandbox.kubeapi.faults import Fault, Faults
+from sandbox.kubeapi.server import KubeApi
 
 
 async def serve(
@@ -114,3 +120,56 @@ class RunningKubeApi:
 
     def write_kubeconfig(self, path: Path, *, namespace: str = "default") -> Path:
         return kubeconfig.write(path, self.url, namespace=namespace)
+
+
+class KubeApiProcess:
+    """``python -m sandbox.kubeapi`` as a child process, started once it listens.
+
+    ``port`` 0 lets the kernel pick (the emulator's one stdout line says which). With
+    ``kubeconfig``, the emulator writes one there pointing at itself; its stderr (the access log
+    with ``--access-log``) goes to ``log_path`` when given.
+    """
+
+    def __init__(
+        self,
+        *extra: str,
+        port: int = 0,
+        kubeconfig: Path | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        root = Path(__file__).resolve().parents[2]
+        args = [sys.executable, "-m", "sandbox.kubeapi", "--port", str(port), *extra]
+        if kubeconfig is not None:
+            args += ["--kubeconfig", str(kubeconfig)]
+        self.kubeconfig = kubeconfig
+        log = log_path.open("wb") if log_path is not None else None
+        try:
+            self.process = subprocess.Popen(
+                args, cwd=root, stdout=subprocess.PIPE, stderr=log, text=True
+            )
+        finally:
+            if log is not None:
+                log.close()
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()  # "kubeapi listening on http://H:N"
+        if not line.startswith("kubeapi listening on http://"):
+            processes.stop(self.process, grace=10.0)
+            raise RuntimeError(f"the emulator exited before listening ({line!r})")
+        self.url = line.rpartition(" ")[2]
+        host, _, number = self.url.removeprefix("http://").rpartition(":")
+        self.host, self.port = host, int(number)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        processes.stop(self.process, grace=10.0)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __enter__(self) -> KubeApiProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

@@ -17,11 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.kubeapi.cluster import view
-from tests.kubeapi.resources import ResourceType
-from tests.kubeapi.store import Store
-from tests.kubeapi.tables import to_table
-from tests.kubeapi.watch import Watcher
+from sandbox.kubeapi.cluster import view
+from sandbox.kubeapi.resources import ResourceType
+from sandbox.kubeapi.store import Store
+from sandbox.kubeapi.tables import to_table
+from sandbox.kubeapi.watch import Watcher
 
 Obj = dict[str, Any]
 # How often an idle watch wakes to notice a client that went away (aiohttp does not cancel the

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.kubeapi import protobuf
-from tests.kubeapi.errors import bad_request
+from sandbox.kubeapi import protobuf
+from sandbox.kubeapi.errors import bad_request
 
 
 def json_response(obj: Any, status: int = 200) -> web.Response:

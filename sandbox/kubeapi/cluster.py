@@ -1,7 +1,7 @@
 """The emulated cluster's state and verbs, without HTTP: get, list, create, update, patch, delete.
 
 :class:`Cluster` owns the registry of served types, the store, the token issuer and the fault
-registry; :mod:`tests.kubeapi.server` maps HTTP requests onto its methods. Each verb follows
+registry; :mod:`sandbox.kubeapi.server` maps HTTP requests onto its methods. Each verb follows
 https://kubernetes.io/docs/reference/using-api/api-concepts/ : optimistic concurrency on
 resourceVersion, finalizers before removal, garbage collection of dependents by ownerReference
 (https://kubernetes.io/docs/concepts/architecture/garbage-collection/), no-op writes that store
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.kubeapi import crds, strategy
-from tests.kubeapi.collector import GarbageCollector
-from tests.kubeapi.errors import (
+from sandbox.kubeapi import crds, strategy
+from sandbox.kubeapi.collector import GarbageCollector
+from sandbox.kubeapi.errors import (
     ApiError,
     already_exists,
     bad_request,
@@ -27,13 +27,13 @@ from tests.kubeapi.errors import (
     invalid,
     not_found,
 )
-from tests.kubeapi.faults import Faults
-from tests.kubeapi.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
-from tests.kubeapi.resources import Registry, ResourceType
-from tests.kubeapi.schema import CompiledSchema
-from tests.kubeapi.selectors import FieldSelector, LabelSelector, combine
-from tests.kubeapi.store import ResKey, Store
-from tests.kubeapi.tokens import TokenIssuer, token_request, token_review
+from sandbox.kubeapi.faults import Faults
+from sandbox.kubeapi.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
+from sandbox.kubeapi.resources import Registry, ResourceType
+from sandbox.kubeapi.schema import CompiledSchema
+from sandbox.kubeapi.selectors import FieldSelector, LabelSelector, combine
+from sandbox.kubeapi.store import ResKey, Store
+from sandbox.kubeapi.tokens import TokenIssuer, token_request, token_review
 
 Obj = dict[str, Any]
 CRD_KEY: ResKey = ("apiextensions.k8s.io", "customresourcedefinitions")
@@ -66,6 +66,7 @@ class Cluster:
         self.store = Store(window=window)
         self.tokens = TokenIssuer()
         self.faults = Faults()
+        self.token_reviews = 0  # TokenReviews answered: tests check a Vault really asked
         self._schemas: dict[tuple[str, str, str], CompiledSchema] = {}
         # How garbage collection runs after a delete; the server makes it a later loop callback,
         # so an owner's DELETE answers before its dependents go, as with the real collector.
@@ -370,4 +371,5 @@ class Cluster:
         return token_request(self.tokens, self.store, namespace, name, body)
 
     def review_token(self, body: Obj) -> Obj:
+        self.token_reviews += 1
         return token_review(self.tokens, self.store, body)

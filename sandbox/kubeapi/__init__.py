@@ -10,8 +10,8 @@ subresource; metadata validation (names, labels, annotations, ownerReferences); 
 ``stringData``, ``immutable`` and typed-Secret keys; Events; CRDs with openAPIV3Schema pruning,
 defaulting and validation; kubectl's protobuf bodies for a few kinds; the service proxy;
 TokenRequest and TokenReview; fault injection; ``Status`` errors. Start it with
-``python -m tests.kubeapi --port N`` or the ``kubeapi`` pytest fixture
-(:mod:`tests.kubeapi.pytest_plugin`).
+``python -m sandbox.kubeapi --port N`` or the ``kubeapi`` pytest fixture
+(:mod:`sandbox.kubeapi.pytest_plugin`).
 
 What it does NOT do:
 
@@ -32,9 +32,9 @@ What it does NOT do:
 
 from __future__ import annotations
 
-from tests.kubeapi.cluster import Cluster
-from tests.kubeapi.faults import Fault, Faults
-from tests.kubeapi.harness import RunningKubeApi
-from tests.kubeapi.server import KubeApi
+from sandbox.kubeapi.cluster import Cluster
+from sandbox.kubeapi.faults import Fault, Faults
+from sandbox.kubeapi.harness import KubeApiProcess, RunningKubeApi
+from sandbox.kubeapi.server import KubeApi
 
-__all__ = ["Cluster", "Fault", "Faults", "KubeApi", "RunningKubeApi"]
+__all__ = ["Cluster", "Fault", "Faults", "KubeApi", "KubeApiProcess", "RunningKubeApi"]

@@ -1,6 +1,6 @@
 """Paths that are not resources: health, version, discovery, OpenAPI, OIDC, emulator control.
 
-Discovery documents come from :mod:`tests.kubeapi.discovery`. ``/.well-known/openid-configuration``
+Discovery documents come from :mod:`sandbox.kubeapi.discovery`. ``/.well-known/openid-configuration``
 and ``/openid/v1/jwks`` are served as a real API server does for its service account issuer
 (https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#service-account-issuer-discovery).
 ``/_emulator/`` is this emulator's own control surface, for processes that cannot reach the
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from tests.kubeapi import discovery
-from tests.kubeapi.cluster import Cluster
-from tests.kubeapi.errors import ApiError, bad_request
-from tests.kubeapi.responses import json_response, read_body
-from tests.kubeapi.tokens import ISSUER
+from sandbox.kubeapi import discovery
+from sandbox.kubeapi.cluster import Cluster
+from sandbox.kubeapi.errors import ApiError, bad_request
+from sandbox.kubeapi.responses import json_response, read_body
+from sandbox.kubeapi.tokens import ISSUER
 
 _HEALTH = ("/healthz", "/readyz", "/livez")
 

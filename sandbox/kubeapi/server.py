@@ -1,13 +1,13 @@
 """HTTP: the aiohttp application that maps Kubernetes REST requests onto a :class:`Cluster`.
 
-One catch-all route parses the path itself (:mod:`tests.kubeapi.routing`), so the cost per
+One catch-all route parses the path itself (:mod:`sandbox.kubeapi.routing`), so the cost per
 request does not depend on how many resource types are served. Every error leaves as a
 Kubernetes ``Status`` with the matching HTTP code; lists carry ``kind: XList``; watches stream
 newline-delimited JSON events with ``Content-Type: application/json`` (see
 https://kubernetes.io/docs/reference/using-api/api-concepts/#watch-bookmarks and
 https://kubernetes.io/docs/reference/using-api/api-concepts/#410-gone-responses ). Discovery and
-the ``/_emulator/`` control paths are in :mod:`tests.kubeapi.nonresource`, the service proxy in
-:mod:`tests.kubeapi.proxy`.
+the ``/_emulator/`` control paths are in :mod:`sandbox.kubeapi.nonresource`, the service proxy in
+:mod:`sandbox.kubeapi.proxy`.
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.kubeapi import metadata, nonresource, proxy, routing
-from tests.kubeapi.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster
-from tests.kubeapi.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
-from tests.kubeapi.faults import Fault
-from tests.kubeapi.resources import ResourceType
-from tests.kubeapi.responses import flag, json_response, read_body
-from tests.kubeapi.routing import Target
-from tests.kubeapi.selectors import FieldSelector, LabelSelector, combine
-from tests.kubeapi.streaming import WatchStream, send
-from tests.kubeapi.tables import TABLE_MARK, to_table
-from tests.kubeapi.watch import Watcher
+from sandbox.kubeapi import metadata, nonresource, proxy, routing
+from sandbox.kubeapi.cluster import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster
+from sandbox.kubeapi.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
+from sandbox.kubeapi.faults import Fault
+from sandbox.kubeapi.resources import ResourceType
+from sandbox.kubeapi.responses import flag, json_response, read_body
+from sandbox.kubeapi.routing import Target
+from sandbox.kubeapi.selectors import FieldSelector, LabelSelector, combine
+from sandbox.kubeapi.streaming import WatchStream, send
+from sandbox.kubeapi.tables import TABLE_MARK, to_table
+from sandbox.kubeapi.watch import Watcher
 
 Obj = dict[str, Any]
 _CONTENT_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.kubeapi.errors import invalid
-from tests.kubeapi.resources import ResourceType
+from sandbox.kubeapi.errors import invalid
+from sandbox.kubeapi.resources import ResourceType
 
 Obj = dict[str, Any]
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

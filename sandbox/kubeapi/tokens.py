@@ -23,8 +23,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.kubeapi.errors import invalid, not_found
-from tests.kubeapi.store import Store
+from sandbox.kubeapi.errors import invalid, not_found
+from sandbox.kubeapi.store import Store
 
 Obj = dict[str, Any]
 ISSUER = "https://kubernetes.default.svc.cluster.local"

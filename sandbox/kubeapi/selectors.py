@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.kubeapi.errors import bad_request
+from sandbox.kubeapi.errors import bad_request
 
 Obj = dict[str, Any]
 

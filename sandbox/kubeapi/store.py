@@ -12,7 +12,7 @@ import builtins
 from collections.abc import Iterable
 from typing import Any
 
-from tests.kubeapi.watch import Event, WatchHub
+from sandbox.kubeapi.watch import Event, WatchHub
 
 Obj = dict[str, Any]
 ResKey = tuple[str, str]  # (group, plural)

@@ -17,9 +17,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.kubeapi.errors import ApiError, bad_request, not_found
-from tests.kubeapi.routing import Target
-from tests.kubeapi.store import Store
+from sandbox.kubeapi.errors import ApiError, bad_request, not_found
+from sandbox.kubeapi.routing import Target
+from sandbox.kubeapi.store import Store
 
 Obj = dict[str, Any]
 HOP_BY_HOP = frozenset(
