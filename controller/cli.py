@@ -153,7 +153,8 @@ def main(
 ) -> None:
     """The sealops controller: SealedSecrets and VaultSecrets into Secrets."""
     configure_logging(level=log_level, fmt=log_format)
-    from controller.operator import Settings, run  # kopf and kubernetes load after flag checks
+    from controller.operator import run  # kopf and kubernetes load after flag checks
+    from controller.settings import Settings
     from sealer.errors import SealopsError
 
     try:

@@ -11,9 +11,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from sealer.api import EVENTS
+from sealer.api import EVENTS, READY, Condition, EventReason, ObjectMeta, Reason, metadata, status
 from sealer.kube import Kube, KubeError, ResourceRef
 
 __all__ = ["Reporter", "StatusSink", "Verdict", "ready_condition"]
@@ -31,12 +31,12 @@ class Verdict:
     """The outcome of one reconcile, as the user will see it."""
 
     ready: bool
-    reason: str
+    reason: Reason
     message: str
     extra_status: Mapping[str, Any] | None = None
     event: bool = True  # post an Event for it
     event_message: str | None = None  # defaults to ``message``
-    retry_after: float | None = None  # seconds; None = do not retry until something changes
+    retry_after: float | None = None  # seconds until the retry; None = none until it changes
 
 
 def _timestamp(now: dt.datetime) -> str:
@@ -44,26 +44,26 @@ def _timestamp(now: dt.datetime) -> str:
 
 
 def ready_condition(
-    previous: list[dict[str, Any]] | None,
+    previous: list[Condition] | None,
     *,
     ready: bool,
-    reason: str,
+    reason: Reason,
     message: str,
     now: dt.datetime,
-) -> list[dict[str, Any]]:
-    status = "True" if ready else "False"
-    old = next((c for c in previous or [] if c.get("type") == "Ready"), None)
-    changed = old is None or old.get("status") != status
-    condition = {
-        "type": "Ready",
-        "status": status,
-        "reason": reason,
+) -> list[Condition]:
+    state: Literal["True", "False"] = "True" if ready else "False"
+    old = next((c for c in previous or [] if c.get("type") == READY), None)
+    changed = old is None or old.get("status") != state
+    condition: Condition = {
+        "type": READY,
+        "status": state,
+        "reason": str(reason),
         "message": message,
         "lastTransitionTime": _timestamp(now)
         if changed or old is None
-        else old.get("lastTransitionTime"),
+        else old.get("lastTransitionTime", _timestamp(now)),
     }
-    others = [c for c in previous or [] if c.get("type") != "Ready"]
+    others = [c for c in previous or [] if c.get("type") != READY]
     return [*others, condition]
 
 
@@ -85,9 +85,10 @@ class Reporter:
         Only a status that differs from the body's is written or given. Failures are logged,
         not raised.
         """
-        meta = body.get("metadata") or {}
-        previous = (body.get("status") or {}).get("conditions")
-        status: dict[str, Any] = {
+        meta = metadata(body)
+        old = status(body)
+        previous = old.get("conditions")
+        new: dict[str, Any] = {
             "observedGeneration": meta.get("generation"),
             "conditions": ready_condition(
                 previous,
@@ -98,14 +99,14 @@ class Reporter:
             ),
             **(verdict.extra_status or {}),
         }
-        old = body.get("status") or {}
-        if any(old.get(k) != v for k, v in status.items() if k != "conditions") or _differs(
-            previous, status["conditions"]
+        fields: dict[str, Any] = dict(old)
+        if any(fields.get(k) != v for k, v in new.items() if k != "conditions") or _differs(
+            previous, new["conditions"]
         ):
             if status_sink is not None:
-                status_sink(status)
+                status_sink(new)
             else:
-                self._patch_status(ref, meta, status)
+                self._patch_status(ref, meta, new)
         if verdict.event:
             self.event(
                 body,
@@ -114,15 +115,13 @@ class Reporter:
                 message=verdict.message,
             )
 
-    def _patch_status(
-        self, ref: ResourceRef, meta: Mapping[str, Any], status: dict[str, Any]
-    ) -> None:
+    def _patch_status(self, ref: ResourceRef, meta: ObjectMeta, new: dict[str, Any]) -> None:
         try:
             self.kube.patch(
                 ref,
                 meta.get("namespace"),
                 str(meta.get("name")),
-                {"status": status},
+                {"status": new},
                 subresource="status",
             )
         except KubeError as exc:
@@ -130,8 +129,15 @@ class Reporter:
                 "cannot update status of %s/%s: %s", meta.get("namespace"), meta.get("name"), exc
             )
 
-    def event(self, body: Mapping[str, Any], *, kind: str, reason: str, message: str) -> None:
-        meta = body.get("metadata") or {}
+    def event(
+        self,
+        body: Mapping[str, Any],
+        *,
+        kind: Literal["Normal", "Warning"],
+        reason: Reason | EventReason,
+        message: str,
+    ) -> None:
+        meta = metadata(body)
         namespace = meta.get("namespace") or "default"
         now = _timestamp(self.clock())
         event = {
@@ -147,7 +153,7 @@ class Reporter:
                 "resourceVersion": meta.get("resourceVersion"),
             },
             "type": kind,
-            "reason": reason,
+            "reason": str(reason),
             "message": message[:1024],
             "firstTimestamp": now,
             "lastTimestamp": now,
@@ -163,5 +169,5 @@ class Reporter:
             )
 
 
-def _differs(old: list[dict[str, Any]] | None, new: list[dict[str, Any]]) -> bool:
+def _differs(old: list[Condition] | None, new: list[Condition]) -> bool:
     return (old or []) != new

@@ -1,9 +1,11 @@
-"""When to refresh each VaultSecret: a due-time queue served by a bounded pool of threads.
+"""The one queue of next runs: every retry (both kinds) and every VaultSecret refresh.
 
-kopf's timers would put a finalizer on every VaultSecret; this keeps the schedule in memory
-instead. Handlers call :meth:`Scheduler.schedule` after each sync (next refresh, or a retry with
-backoff); the loop runs due work in its own executor, never on the event loop. A key scheduled
-again replaces its earlier due time, so there is at most one pending run per object.
+kopf's timers would put a finalizer on every VaultSecret, and kopf's ``TemporaryError`` retries
+would be a second retry path; this keeps the schedule in memory instead. Each reconcile
+(:class:`controller.reconcile.Reconciler`) calls :meth:`Scheduler.schedule` with its next run (a
+refresh, or a retry with backoff) or :meth:`Scheduler.cancel`; the loop runs due work in its own
+executor, never on the event loop. A key scheduled again replaces its earlier due time, so there
+is at most one pending run per object.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ class Scheduler:
     def cancel(self, key: str) -> None:
         with self._lock:
             self._due.pop(key, None)
+
+    def due(self, key: str) -> float | None:
+        """Seconds until ``key``'s run (None: none pending)."""
+        with self._lock:
+            due = self._due.get(key)
+        return None if due is None else due - self._clock()
 
     def pending(self) -> int:
         with self._lock:

@@ -1,14 +1,15 @@
 """Reconciling a VaultSecret: read the referenced values from Vault, write the target Secret.
 
-Called by the kopf handlers (create/update/resume), the refresh :class:`~controller.scheduler.
-Scheduler`, and the drift check on managed Secrets. Synchronous (kopf's threads or the
-scheduler's). One sync: connection (tenant rules) → one read per distinct secret (the
-connection's ReadCache) → ``dataFrom`` then ``data`` (later wins) → template → Secret under the
-ownership rules → rollout restarts if the data changed (never on the first sync) → status,
-Event, metrics.
+Called by the kopf handlers (create/update/resume), the queue (refreshes and retries), the drift
+check on managed Secrets and the resync, all through :class:`controller.reconcile.Reconciler`,
+which holds the lock, turns errors into reasons and retries, and reports. This module is the
+sync itself: connection (tenant rules) → one read per distinct secret (the connection's
+ReadCache) → ``dataFrom`` then ``data`` (later wins) → template → Secret under the ownership
+rules → rollout restarts if the data changed (never on the first sync).
 
 On any Vault failure (outage, permission, missing key) the existing Secret is left exactly as it
-is: Ready=False with the reason, an Event, and a retry with backoff and jitter.
+is: Ready=False with the reason, an Event, and a retry with backoff and jitter, never later than
+the next refresh.
 
 Every name in the spec (``target.name``, ``rolloutRestartTargets[].name``) is checked where it is
 read, before anything is read from Vault, and resolved in the VaultSecret's own namespace; the
@@ -22,22 +23,14 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from controller.connections import Connections
 from controller.durations import parse_duration
-from controller.locks import KeyedLocks
 from controller.metrics import Metrics
-from controller.reporting import Reporter, StatusSink, Verdict
-from controller.secretwriter import (
-    DesiredSecret,
-    Owner,
-    Policy,
-    SecretNotOwned,
-    SecretWriter,
-    UpdateFailed,
-)
+from controller.reconcile import Context, Outcome, Queue, Reconciler, Result
+from controller.reporting import Reporter
+from controller.secretwriter import DesiredSecret, Owner, Policy, SecretWriter
 from sealer.api import (
     ANN_RESTARTED_AT,
     API_VERSION,
@@ -45,18 +38,28 @@ from sealer.api import (
     VAULT_SECRET,
     VAULT_SECRETS,
     WORKLOADS,
+    EventReason,
+    Reason,
+    VaultSecretSpec,
+    VaultTarget,
+    metadata,
+    spec,
 )
-from sealer.errors import SealopsError, TemplateError
-from sealer.kube import Kube, KubeConflict, KubeError, ResourceRef, check_name
+from sealer.errors import ManifestError, SealopsError
+from sealer.kube import Kube, KubeError, ResourceRef, check_name
 from sealer.templating import render_template_data
 from sealer.vault import VaultError, VaultRef, parse_ref, resolve_data, resolve_value
 
-__all__ = ["VaultSecretReconciler", "rollout_ref"]
+__all__ = ["SyncResult", "VaultSecretReconciler", "rollout_ref"]
 
 DEFAULT_REFRESH = 3600.0
-_REASONS = {"VaultUnavailable", "Forbidden", "NotFound", "InvalidSpec"}
+#: A retry with backoff waits at most this long (and never past the next refresh).
+LONGEST_RETRY = 600.0
 
 log = logging.getLogger(__name__)
+
+#: What a VaultSecret's reconcile returns (its verdict and its next run).
+SyncResult = Result
 
 
 def rollout_ref(kind: str) -> ResourceRef | None:
@@ -68,7 +71,7 @@ def _restart_targets(targets: Any, *, where: str) -> list[tuple[str, str]]:
     if targets is None:
         return []
     if not isinstance(targets, list):
-        raise SealopsError("must be a list", where=where, field="spec.rolloutRestartTargets")
+        raise ManifestError("must be a list", where=where, field="spec.rolloutRestartTargets")
     out = []
     for index, target in enumerate(targets):
         field = f"spec.rolloutRestartTargets[{index}]"
@@ -76,7 +79,7 @@ def _restart_targets(targets: Any, *, where: str) -> list[tuple[str, str]]:
         kind = str(target.get("kind") or "")
         ref = WORKLOADS.get(kind)
         if ref is None:
-            raise SealopsError(
+            raise ManifestError(
                 f"must be one of {', '.join(sorted(WORKLOADS))}",
                 where=where,
                 field=f"{field}.kind",
@@ -85,13 +88,42 @@ def _restart_targets(targets: Any, *, where: str) -> list[tuple[str, str]]:
     return out
 
 
-@dataclass(frozen=True)
-class SyncResult:
-    verdict: Verdict
-    next_run: float | None  # seconds until the next refresh or retry; None = never
+def _refresh_interval(spec_: VaultSecretSpec, *, where: str) -> float:
+    try:
+        return parse_duration(spec_.get("refreshInterval", "1h"))
+    except ValueError as exc:
+        raise ManifestError(str(exc), where=where, field="spec.refreshInterval") from None
 
 
-class VaultSecretReconciler:
+def _policy(target: VaultTarget, *, where: str) -> Policy:
+    try:
+        return Policy(target.get("creationPolicy") or "Owner")
+    except ValueError:
+        raise ManifestError(
+            "must be Owner, Merge or Orphan", where=where, field="spec.target.creationPolicy"
+        ) from None
+
+
+def _desired(
+    name: str, namespace: str, data: dict[str, bytes], target: VaultTarget, *, where: str
+) -> DesiredSecret:
+    template_meta = (target.get("template") or {}).get("metadata") or {}
+    return DesiredSecret(
+        name=name,
+        namespace=namespace,
+        data=data,
+        type=str(target.get("type") or "Opaque"),
+        labels={str(k): str(v) for k, v in (template_meta.get("labels") or {}).items()},
+        annotations={str(k): str(v) for k, v in (template_meta.get("annotations") or {}).items()},
+        source=where,
+        metadata_field="spec.target.template.metadata",
+    )
+
+
+class VaultSecretReconciler(Reconciler):
+    kind = VAULT_SECRET
+    ref = VAULT_SECRETS
+
     def __init__(
         self,
         *,
@@ -102,154 +134,61 @@ class VaultSecretReconciler:
         metrics: Metrics,
         clock: Callable[[], dt.datetime],
         jitter: Callable[[], float] = random.random,
+        queue: Queue | None = None,
     ):
-        self.kube = kube
+        super().__init__(
+            kube=kube, reporter=reporter, outcomes=metrics.vault, jitter=jitter, queue=queue
+        )
         self.connections = connections
         self.writer = writer
-        self.reporter = reporter
         self.metrics = metrics
         self.clock = clock
-        self.jitter = jitter
-        self._lock = KeyedLocks()
-        self._failures: dict[str, int] = {}
 
-    def reconcile(
-        self, body: Mapping[str, Any], *, status_sink: StatusSink | None = None, fresh: bool = False
-    ) -> SyncResult:
-        """One sync; the status is patched, or given to ``status_sink`` (kopf's patch) to write.
+    def secret_name(self, body: Mapping[str, Any]) -> str | None:
+        target = cast(VaultSecretSpec, spec(body)).get("target") or {}
+        if target.get("creationPolicy") == Policy.MERGE.value:
+            return None  # keys merged into someone else's Secret, which carries no label of ours
+        return str(target.get("name") or metadata(body).get("name", ""))
 
-        ``fresh`` reads this VaultSecret's secrets from Vault even if the refresh window's cache
-        has them: the user just created or changed it (or annotated it to force a sync).
-        """
-        meta = body.get("metadata") or {}
-        key = f"{meta.get('namespace')}/{meta.get('name')}"
-        with self._lock(key):
-            verdict, refresh = self._sync(body, fresh=fresh)
-        self.metrics.vault.labels("success" if verdict.ready else "error", verdict.reason).inc()
-        self.reporter.report(VAULT_SECRETS, body, verdict, status_sink=status_sink)
-        if verdict.ready:
-            self._failures.pop(key, None)
-            next_run = None if refresh <= 0 else refresh * (0.9 + 0.2 * self.jitter())
-        elif verdict.retry_after is None:
-            next_run = None  # the spec must change first; kopf calls us again when it does
-        else:
-            failures = self._failures[key] = self._failures.get(key, 0) + 1
-            # Exponential backoff with full jitter, capped at the refresh interval (or 10 min).
-            cap = min(refresh, 600.0) if refresh > 0 else 600.0
-            next_run = max(
-                1.0,
-                min(cap, verdict.retry_after * 2 ** min(failures - 1, 10))
-                * (0.5 + 0.5 * self.jitter()),
-            )
-        return SyncResult(verdict, next_run)
-
-    def forget(self, key: str) -> None:
-        self._lock.forget(key)
-        self._failures.pop(key, None)
-
-    def _sync(self, body: Mapping[str, Any], *, fresh: bool) -> tuple[Verdict, float]:
-        meta = body.get("metadata") or {}
-        spec = body.get("spec") or {}
-        namespace, name = str(meta.get("namespace")), str(meta.get("name"))
-        where = f"VaultSecret {namespace}/{name}"
-        try:
-            refresh = parse_duration(spec.get("refreshInterval", "1h"))
-        except ValueError as exc:
-            return Verdict(
-                False, "InvalidSpec", f"{where}: spec.refreshInterval: {exc}"
-            ), DEFAULT_REFRESH
+    def sync(self, body: Mapping[str, Any], ctx: Context) -> Outcome:
+        meta, spec_ = metadata(body), cast(VaultSecretSpec, spec(body))
+        namespace, name, where = meta.get("namespace", ""), meta.get("name", ""), ctx.where
+        refresh = ctx.refresh = _refresh_interval(spec_, where=where)
+        ctx.longest_retry = min(refresh, LONGEST_RETRY) if refresh > 0 else LONGEST_RETRY
         if meta.get("deletionTimestamp"):
-            return Verdict(True, "Deleting", "being deleted", event=False), 0.0
-        try:  # before any Vault read, as the writer would refuse it after
-            self.writer.refuse_namespace(namespace, where=where)
-        except SealopsError as exc:
-            return Verdict(False, exc.reason, str(exc)), refresh
-        target = spec.get("target") or {}
-        try:
-            secret_name = check_name(
-                SECRETS, target.get("name") or name, field="spec.target.name", where=where
-            )
-            restarts = _restart_targets(spec.get("rolloutRestartTargets"), where=where)
-        except SealopsError as exc:
-            return Verdict(False, "InvalidSpec", str(exc)), refresh
-        extra = {"secretName": secret_name}
-        try:
-            policy = Policy(target.get("creationPolicy") or "Owner")
-        except ValueError:
-            return Verdict(
-                False,
-                "InvalidSpec",
-                f"{where}: spec.target.creationPolicy: must be Owner, Merge or Orphan",
-                extra,
-            ), refresh
-        try:
-            values = self._read(
-                namespace, spec, max_age=refresh if refresh > 0 else DEFAULT_REFRESH, fresh=fresh
-            )
-        except SealopsError as exc:
-            reason = (
-                exc.reason
-                if exc.reason in _REASONS
-                else ("VaultUnavailable" if exc.retryable else "InvalidSpec")
-            )
-            message = str(exc.located(where=where))
-            # Vault data, policies and connections can all be fixed without touching this
-            # VaultSecret, so every failure retries (with backoff; slower for spec problems).
-            retry = 5.0 if exc.retryable or reason in ("Forbidden", "NotFound") else 60.0
-            return Verdict(False, reason, message, extra, retry_after=retry), refresh
-        template = target.get("template") or {}
-        template_meta = template.get("metadata") or {}
-        data = {k: v.encode() for k, v in values.items()}
-        try:
-            if template.get("data"):
-                data.update(render_template_data(template["data"], data, where=where))
-        except TemplateError as exc:
-            return Verdict(False, "InvalidSpec", str(exc), extra), refresh
-        desired = DesiredSecret(
-            name=secret_name,
-            namespace=namespace,
-            data=data,
-            type=str(target.get("type") or "Opaque"),
-            labels={str(k): str(v) for k, v in (template_meta.get("labels") or {}).items()},
-            annotations={
-                str(k): str(v) for k, v in (template_meta.get("annotations") or {}).items()
-            },
-            source=where,
-            metadata_field="spec.target.template.metadata",
+            return Outcome(Reason.DELETING, "being deleted", event=False)
+        self.writer.refuse_namespace(namespace, where=where)  # before any Vault read
+        target = spec_.get("target") or {}
+        secret_name = check_name(
+            SECRETS, target.get("name") or name, field="spec.target.name", where=where
         )
-        owner = Owner(API_VERSION, VAULT_SECRET, name, str(meta.get("uid", "")))
+        restarts = _restart_targets(spec_.get("rolloutRestartTargets"), where=where)
+        ctx.status["secretName"] = secret_name
+        policy = _policy(target, where=where)
         try:
-            result = self.writer.apply(desired, owner, policy)
-        except SecretNotOwned as exc:
-            return Verdict(False, "SecretNotOwned", str(exc), extra, retry_after=60.0), refresh
-        except UpdateFailed as exc:
-            return Verdict(False, "UpdateFailed", str(exc), extra, retry_after=60.0), refresh
-        except KubeError as exc:
-            if isinstance(exc, KubeConflict):
-                return Verdict(
-                    False, "UpdateFailed", str(exc), extra, event=False, retry_after=1.0
-                ), refresh
-            return Verdict(False, "UpdateFailed", str(exc), extra, retry_after=5.0), refresh
-        except SealopsError as exc:  # the tenancy rules: the spec must change first
-            return Verdict(False, exc.reason, str(exc), extra), refresh
+            max_age = refresh if refresh > 0 else DEFAULT_REFRESH
+            values = self._read(namespace, spec_, max_age=max_age, fresh=ctx.fresh)
+        except SealopsError as exc:
+            raise exc.located(where=where) from None
+        data = {k: v.encode() for k, v in values.items()}
+        template = target.get("template") or {}
+        if template.get("data"):
+            data.update(render_template_data(template["data"], data, where=where))
+        desired = _desired(secret_name, namespace, data, target, where=where)
+        owner = Owner(API_VERSION, VAULT_SECRET, name, meta.get("uid", ""))
+        result = self.writer.apply(desired, owner, policy)
         changed = result.action != "unchanged"
         if changed:
             self.metrics.secret_writes.labels(VAULT_SECRET, result.action).inc()
-            extra["lastSyncTime"] = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+            ctx.status["lastSyncTime"] = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
             log.info("%s Secret %s/%s from Vault", result.action, namespace, secret_name)
         if result.data_changed:
             self._restart(namespace, restarts, body)
-        message = f"synced {len(data)} key(s) into Secret {secret_name}"
-        return (
-            Verdict(
-                True,
-                "Synced",
-                message,
-                extra,
-                event=changed,
-                event_message=f"Secret {secret_name} {result.action}",
-            ),
-            refresh,
+        return Outcome(
+            Reason.SYNCED,
+            f"synced {len(data)} key(s) into Secret {secret_name}",
+            event=changed,
+            event_message=f"Secret {secret_name} {result.action}",
         )
 
     def _read(
@@ -275,13 +214,13 @@ class VaultSecretReconciler:
             key = str((item or {}).get("key") or "")
             field = f"spec.data[{index}]"
             if not key:
-                raise SealopsError("key is required", field=f"{field}.key")
+                raise ManifestError("key is required", field=f"{field}.key")
             try:
                 values[key] = resolve_value(resolver, ref_of(str(item.get("ref", ""))))
             except VaultError as exc:
                 raise exc.located(field=f"{field}.ref ({key})") from None
         if not values:
-            raise SealopsError("names no value: add data or dataFrom", field="spec")
+            raise ManifestError("names no value: add data or dataFrom", field="spec")
         return values
 
     def _restart(
@@ -296,13 +235,13 @@ class VaultSecretReconciler:
                 self.reporter.event(
                     body,
                     kind="Normal",
-                    reason="RolloutRestarted",
+                    reason=EventReason.ROLLOUT_RESTARTED,
                     message=f"restarted {kind} {name}: its Secret changed",
                 )
             except KubeError as exc:
                 self.reporter.event(
                     body,
                     kind="Warning",
-                    reason="RolloutRestartFailed",
+                    reason=EventReason.ROLLOUT_RESTART_FAILED,
                     message=f"{kind} {name}: {exc}",
                 )

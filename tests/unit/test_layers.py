@@ -196,7 +196,7 @@ PLANTS: list[tuple[str, dict[str, str], set[str], str]] = [
     ),
     (
         "sealer-imports-the-controller",
-        {"sealer/errors.py": "import controller.locks"},
+        {"sealer/errors.py": "import controller.durations"},
         {CONTROLLER_ABOVE},
         "imports point one way: controller -> sealer",
     ),

@@ -10,7 +10,7 @@ import click
 import pytest
 
 from controller.cli import _cutoff
-from controller.peering import is_active
+from controller.engines.leader import is_active
 from sealer.keys import keys_from_secret
 from sealer.rfc3339 import parse_rfc3339
 

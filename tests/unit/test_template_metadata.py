@@ -129,7 +129,7 @@ def test_sealing_an_exported_managed_secret_gives_one_the_controller_accepts(
     harness = Harness(kube, Clock())
     kube.put(SECRETS, key_secret(key, name="sealops-key-1", namespace="sealops-system"))
     harness.keystore.load()
-    verdict = harness.sealed.reconcile(kube.put(SEALED_SECRETS, sealed))
+    verdict = harness.sealed.reconcile(kube.put(SEALED_SECRETS, sealed)).verdict
     assert verdict.ready, verdict.message
     written = kube.find(SECRETS, "shop", "db")
     assert written is not None

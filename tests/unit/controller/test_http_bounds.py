@@ -309,7 +309,7 @@ def test_reconcile_over_the_rsa_bound_is_invalid_spec_with_no_rsa_work(
 ) -> None:
     install_keys(harness, small_key(1))
     body = kube.put(SEALED_SECRETS, doc)
-    verdict = harness.sealed.reconcile(body)
+    verdict = harness.sealed.reconcile(body).verdict
     assert (verdict.ready, verdict.reason) == (False, "InvalidSpec"), why
     assert expect in verdict.message and "spec.encryptedData" in verdict.message
     assert verdict.retry_after is None, "only an edit can change the answer"

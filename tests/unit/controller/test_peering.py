@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from controller.peering import is_active, own_identity
+from controller.engines.leader import is_active, own_identity
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 ME, PRIORITY = "me@host/1", 100

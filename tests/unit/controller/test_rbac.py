@@ -13,16 +13,17 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
 
-from controller import operator
 from controller.connections import Connections
 from controller.datahash import load_or_create_hasher
+from controller.engines.queue import QueueRuns
 from controller.http import count_key_usage
 from controller.keyring import key_secret
-from controller.scheduler import Scheduler
+from controller.operator import App, assemble
+from controller.settings import Settings
 from controller.vaultsecrets import VaultSecretReconciler
 from sealer.api import (
     CLUSTER_PEERINGS,
@@ -168,26 +169,31 @@ def _record() -> tuple[dict[tuple[str, str], set[str]], dict[Grant, set[str]]]:
     reconciler.reconcile(
         kube.get(VAULT_SECRETS, "prod", "app-v"), fresh=True
     )  # read afresh, data changed: a rollout restart
+
     # The operator's own paths: drift, resync, refresh, and /v1/keys' usage count.
-    app = cast(Any, operator.App)(
-        settings=operator.Settings(), kube=kube, metrics=harness.metrics, keyring=harness.keyring,
-        keystore=harness.keystore, sealed=harness.sealed, writer=harness.writer, http=None,
-        vault=reconciler, scheduler=Scheduler(lambda key: None), vault_requests=RequestCounter(),
-    )  # fmt: skip
+    def app(settings: Settings) -> App:
+        return assemble(settings, kube=kube, keystore=harness.keystore, writer=harness.writer,
+                        reporter=harness.reporter, metrics=harness.metrics,
+                        connections=connections, clock=harness.clock)  # fmt: skip
+
+    standalone = app(Settings())
     for owner in ("db", "app-v"):
         secret = kube.get(SECRETS, "prod", owner)
-        operator._check_drift(app, {"type": "DELETED", "object": secret})
-    operator._resync_once(app)
+        standalone.drift.check({"type": "DELETED", "object": secret})
+    standalone.resync.once()
     # With --peering the resync loop first reads the peering object, cluster-wide or (sharded)
     # per namespace, to act only in the active replica, as kopf does.
 
     kube.put(CLUSTER_PEERINGS, {"metadata": {"name": "sealops"}, "status": {}})
     kube.put(PEERINGS, {"metadata": {"name": "sealops", "namespace": "prod"}, "status": {}})
     for shards in ((), ("prod",)):
-        app.settings = operator.Settings(peering="sealops", peering_identity="me", priority=1,
-                                         watch_namespaces=shards)  # fmt: skip
-        operator._resync_once(app)
-    operator._refresh(app, "prod/app-v")
+        peered = app(Settings(peering="sealops", peering_identity="me", priority=1,
+                              watch_namespaces=shards))  # fmt: skip
+        peered.resync.once()
+    # A refresh come due in the queue.
+    QueueRuns(reconcilers=standalone.reconcilers, leader=standalone.leader)(
+        "VaultSecret/prod/app-v"
+    )
     count_key_usage(kube.list(SEALED_SECRETS))
     calls: dict[tuple[str, str], set[str]] = {}
     for verb, group, resource in kube.calls:

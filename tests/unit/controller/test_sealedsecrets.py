@@ -41,7 +41,7 @@ def events(kube: FakeKube) -> list[dict[str, Any]]:
 def test_unseals_into_an_owned_secret(harness: Harness, kube: FakeKube) -> None:
     install_keys(harness, small_key(1))
     body = sealed_body(kube, small_key(1))
-    verdict = harness.sealed.reconcile(body)
+    verdict = harness.sealed.reconcile(body).verdict
     assert verdict.ready and verdict.reason == "Unsealed"
     secret = kube.find(SECRETS, "prod", "db")
     assert secret is not None
@@ -73,7 +73,7 @@ def test_decrypt_failure_keeps_the_secret_and_reports(harness: Harness, kube: Fa
     harness.sealed.reconcile(sealed_body(kube, small_key(1)))
     before = kube.find(SECRETS, "prod", "db")
     # Re-sealed with a key this controller does not have.
-    verdict = harness.sealed.reconcile(sealed_body(kube, small_key(2)))
+    verdict = harness.sealed.reconcile(sealed_body(kube, small_key(2))).verdict
     assert not verdict.ready and verdict.reason == "DecryptFailed"
     assert verdict.retry_after is not None
     assert kube.find(SECRETS, "prod", "db") == before
@@ -88,7 +88,7 @@ def test_scope_violation_is_decrypt_failed(harness: Harness, kube: FakeKube) -> 
     body = sealed_body(kube, small_key(1))
     moved = dict(body, metadata={**body["metadata"], "name": "stolen", "uid": "u2"})
     moved = kube.put(SEALED_SECRETS, moved)
-    verdict = harness.sealed.reconcile(moved)
+    verdict = harness.sealed.reconcile(moved).verdict
     assert verdict.reason == "DecryptFailed"
     assert kube.find(SECRETS, "prod", "stolen") is None
 
@@ -97,7 +97,7 @@ def test_secret_not_owned(harness: Harness, kube: FakeKube) -> None:
     install_keys(harness, small_key(1))
     kube.put(SECRETS, {"apiVersion": "v1", "kind": "Secret",
                        "metadata": {"name": "db", "namespace": "prod"}, "data": {}})  # fmt: skip
-    verdict = harness.sealed.reconcile(sealed_body(kube, small_key(1)))
+    verdict = harness.sealed.reconcile(sealed_body(kube, small_key(1))).verdict
     assert (verdict.ready, verdict.reason) == (False, "SecretNotOwned")
     assert kube.find(SECRETS, "prod", "db")["data"] == {}  # type: ignore[index]
 
@@ -110,7 +110,7 @@ def test_template_is_rendered(harness: Harness, kube: FakeKube) -> None:
         data={"dsn": "pg://{{ user }}:{{ password }}@db"},
         metadata={"labels": {"a": "b"}},
     )
-    assert harness.sealed.reconcile(body).ready
+    assert harness.sealed.reconcile(body).verdict.ready
     secret = kube.find(SECRETS, "prod", "db")
     assert secret is not None
     assert base64.b64decode(secret["data"]["dsn"]) == b"pg://admin:hunter2@db"
@@ -121,7 +121,7 @@ def test_bad_template_is_invalid_spec_without_values(harness: Harness, kube: Fak
     install_keys(harness, small_key(1))
     verdict = harness.sealed.reconcile(
         sealed_body(kube, small_key(1), data={"x": "{{ password | nope }}"})
-    )
+    ).verdict
     assert verdict.reason == "InvalidSpec"
     assert "hunter2" not in verdict.message
 
@@ -135,7 +135,7 @@ def test_twelve_keys_oldest_sealed(harness: Harness, kube: FakeKube, hint: bool)
         if not hint:
             del body["metadata"]["annotations"]["sealops.dev/sealed-with"]
             body = kube.put(SEALED_SECRETS, body)
-        assert harness.sealed.reconcile(body).ready
+        assert harness.sealed.reconcile(body).verdict.ready
     ops = harness.metrics.private_key_ops._value.get()
     values = harness.metrics.values_unsealed._value.get()
     assert values == 10
@@ -151,11 +151,11 @@ def test_invalid_spec(harness: Harness, kube: FakeKube) -> None:
     body = kube.put(SEALED_SECRETS, {"apiVersion": "sealops.dev/v1alpha1", "kind": "SealedSecret",
                                      "metadata": {"name": "x", "namespace": "prod"},
                                      "spec": {"encryptedData": {"a": "%%%"}}})  # fmt: skip
-    verdict = harness.sealed.reconcile(body)
+    verdict = harness.sealed.reconcile(body).verdict
     assert verdict.reason == "DecryptFailed"
     body = kube.put(SEALED_SECRETS, {"apiVersion": "sealops.dev/v1alpha1", "kind": "SealedSecret",
                                      "metadata": {"name": "y", "namespace": "prod"}, "spec": "nope"})  # fmt: skip
-    assert harness.sealed.reconcile(body).reason == "InvalidSpec"
+    assert harness.sealed.reconcile(body).verdict.reason == "InvalidSpec"
 
 
 def test_lost_key_restored_from_backup_is_picked_up(harness: Harness, kube: FakeKube) -> None:
@@ -165,10 +165,10 @@ def test_lost_key_restored_from_backup_is_picked_up(harness: Harness, kube: Fake
     backup = kube.objects.pop(("", "secrets", "sealops-system", "key-1"))
     harness.keystore.load()
     body = sealed_body(kube, small_key(2))
-    assert harness.sealed.reconcile(body).reason == "DecryptFailed"
+    assert harness.sealed.reconcile(body).verdict.reason == "DecryptFailed"
     kube.put(SECRETS, backup)
     harness.sealed._last_reload = 0.0  # the reload is rate-limited; pretend time has passed
-    assert harness.sealed.reconcile(body).ready
+    assert harness.sealed.reconcile(body).verdict.ready
 
 
 def test_status_sink_gets_the_status_instead_of_a_patch(harness: Harness, kube: FakeKube) -> None:

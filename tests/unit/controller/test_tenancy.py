@@ -526,7 +526,7 @@ def test_a_sealed_secret_in_the_controller_namespace_is_refused_before_rsa_work(
     body = world.harness.kube.put(
         SEALED_SECRETS, shape(seal_secret(plain, [small_key(1).recipient]))
     )
-    verdict = world.harness.sealed.reconcile(body)
+    verdict = world.harness.sealed.reconcile(body).verdict
     assert (verdict.ready, verdict.reason) == (False, "Forbidden"), verdict.message
     # The writer's own rule and message, asked before the RSA work instead of after it.
     with pytest.raises(WriteForbidden) as refused:
@@ -540,7 +540,7 @@ def test_a_sealed_secret_in_the_controller_namespace_is_refused_before_rsa_work(
 def test_a_sealed_secret_of_a_tenant_still_spends_its_rsa_work() -> None:
     """The early refusal is only for the controller's namespace: a tenant's object is opened."""
     world = World()
-    verdict = world.harness.sealed.reconcile(sealed_secret(world.harness, TENANT))
+    verdict = world.harness.sealed.reconcile(sealed_secret(world.harness, TENANT)).verdict
     assert verdict.ready, verdict.message
     assert world.harness.metrics.private_key_ops._value.get() == 1
 
@@ -573,7 +573,7 @@ def test_reserved_template_metadata_is_refused_for_a_vault_secret(kind: str, key
 def test_reserved_template_metadata_is_refused_for_a_sealed_secret(kind: str, key: str) -> None:
     world = World()
     body = sealed_secret(world.harness, TENANT, metadata={kind: {key: "active"}})
-    verdict = world.harness.sealed.reconcile(body)
+    verdict = world.harness.sealed.reconcile(body).verdict
     assert (verdict.ready, verdict.reason) == (False, "InvalidSpec"), verdict.message
     assert f"spec.template.metadata.{kind}: " in verdict.message
     assert world.kube.secret_writes() == []
