@@ -248,6 +248,7 @@ def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
                 await task
         if app.http is not None:
             await app.http.stop()
+        app.vault.connections.close()  # the resolvers' sessions
 
 
 def _register_kind(

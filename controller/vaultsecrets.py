@@ -28,7 +28,7 @@ from typing import Any, cast
 from controller.connections import Connections
 from controller.durations import parse_duration
 from controller.metrics import Metrics
-from controller.reconcile import Context, Outcome, Queue, Reconciler, Result
+from controller.reconcile import Context, Outcome, Queue, Reconciler
 from controller.reporting import Reporter
 from controller.secretwriter import DesiredSecret, Owner, Policy, SecretWriter
 from sealer.api import (
@@ -50,16 +50,13 @@ from sealer.kube import Kube, KubeError, ResourceRef, check_name
 from sealer.templating import render_template_data
 from sealer.vault import VaultError, VaultRef, parse_ref, resolve_data, resolve_value
 
-__all__ = ["SyncResult", "VaultSecretReconciler", "rollout_ref"]
+__all__ = ["VaultSecretReconciler", "rollout_ref"]
 
 DEFAULT_REFRESH = 3600.0
 #: A retry with backoff waits at most this long (and never past the next refresh).
 LONGEST_RETRY = 600.0
 
 log = logging.getLogger(__name__)
-
-#: What a VaultSecret's reconcile returns (its verdict and its next run).
-SyncResult = Result
 
 
 def rollout_ref(kind: str) -> ResourceRef | None:

@@ -102,6 +102,14 @@ class Connections:
             return cached
         return self._install(key, _config(conn, auth, ca_pem))
 
+    def close(self) -> None:
+        """Close and drop every resolver: the controller is stopping."""
+        with self._lock:
+            resolvers = list(self._resolvers.values())
+            self._resolvers.clear()
+        for resolver in resolvers:
+            resolver.close()
+
     def _install(self, key: _Key, config: VaultConfig) -> Resolver:
         with self._lock:
             # Threads syncing VaultSecrets of one connection at once all get here on the first

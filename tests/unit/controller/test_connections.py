@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from controller.connections import Connections, ServiceAccountMissing
-from controller.vaultsecrets import SyncResult, VaultSecretReconciler
+from controller.reconcile import Result
+from controller.vaultsecrets import VaultSecretReconciler
 from sealer.api import SECRETS, SERVICE_ACCOUNTS, VAULT_CONNECTIONS, VAULT_SECRETS
 from sealer.vault import KubernetesAuth, RequestCounter, SecretData, SecretLocation, VaultConfig
 from tests.fakes.vault import FakeVault
@@ -80,7 +81,7 @@ class World:
                                           "metadata": {"name": name, "namespace": NS},
                                           "spec": {"address": "http://vault:8200", "auth": auth}})  # fmt: skip
 
-    def sync(self, connection: str, name: str = "app") -> SyncResult:
+    def sync(self, connection: str, name: str = "app") -> Result:
         body = self.kube.put(VAULT_SECRETS, {
             "apiVersion": "sealops.dev/v1alpha1", "kind": "VaultSecret",
             "metadata": {"name": name, "namespace": NS},
@@ -136,3 +137,17 @@ def test_a_replaced_resolver_is_closed() -> None:
     assert world.sync("vault").verdict.ready
     assert len(world.made) == 2
     assert first.closed and not world.made[1].closed
+
+
+def test_stopping_closes_every_resolver_and_the_next_sync_makes_a_new_one() -> None:
+    world = World()
+    world.kube.put(SECRETS, {"metadata": {"name": "t", "namespace": NS},
+                             "data": {"token": base64.b64encode(b"tok").decode()}})  # fmt: skip
+    world.connection("vault", token={"secretRef": {"name": "t", "key": "token"}})
+    world.connection("other", token={"secretRef": {"name": "t", "key": "token"}})
+    assert world.sync("vault").verdict.ready and world.sync("other", name="b").verdict.ready
+    assert len(world.made) == 2
+    world.connections.close()
+    assert all(made.closed for made in world.made)
+    assert world.sync("vault").verdict.ready
+    assert len(world.made) == 3 and not world.made[2].closed, "nothing closed is used again"
