@@ -73,6 +73,8 @@ class Controller:
 
     def metric(self, name: str, **labels: str) -> float:
         """The sum of ``name``'s samples whose labels include ``labels``, scraped now."""
+        if "{" in name:
+            raise ValueError(f"{name!r}: give the labels as keywords, metric(name, label=value)")
         return metric_sum(self.get("/metrics").decode(), name, **labels)
 
     def logs(self) -> str:

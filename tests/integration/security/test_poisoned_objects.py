@@ -155,7 +155,7 @@ def test_hostile_templates_do_not_starve_other_tenants(
     assert_hostile_invalid(cluster)
     wait_for(
         lambda: (
-            restarted.metric('sealops_unseal_total{reason="InvalidSpec",result="error"}')
+            restarted.metric("sealops_unseal_total", reason="InvalidSpec", result="error")
             >= len(HOSTILE)
         ),
         timeout=READY_WITHIN,
