@@ -117,8 +117,12 @@ def assemble(
         clock=clock,
         sharded=bool(settings.watch_namespaces),
     )
-    runs = QueueRuns(reconcilers=reconcilers, leader=leader)
-    scheduler = Scheduler(runs, workers=settings.workers)
+    runs = QueueRuns(
+        reconcilers=reconcilers,
+        leader=leader,
+        standby_delay=max(1.0, settings.peering_lifetime / 2),
+    )
+    scheduler = runs.queue = Scheduler(runs, workers=settings.workers)
     sealed = SealedSecretReconciler(
         keyring=keystore.keyring, keystore=keystore, writer=writer, reporter=reporter,
         metrics=metrics, jitter=jitter, queue=scheduler,

@@ -157,6 +157,14 @@ class Reconciler(abc.ABC):
         except KubeNotFound:
             self.forget(key)
             return
+        except SealopsError as exc:  # the API is down: the run is not lost, only later
+            rule = rule_for(exc)
+            with self.locks(key):
+                failures = self._failures[key] = self._failures.get(key, 0) + 1
+            log.warning("cannot read %s %s for its queued run: %s", self.kind, key, exc)
+            delay = backoff(failures, rule.base or 5.0, rule.cap or 300.0, self.jitter())
+            self._requeue(key, delay)
+            return
         self.reconcile(body)
 
     def forget(self, key: str) -> None:
@@ -166,10 +174,19 @@ class Reconciler(abc.ABC):
         if self.queue is not None:
             self.queue.cancel(queue_key(self.kind, key))
 
-    def retain(self, present: Collection[str], namespace: str | None = None) -> None:
-        """Forget every object (in ``namespace``, or anywhere) whose key is not in ``present``."""
+    def known(self) -> set[str]:
+        """The objects this reconciler holds anything for (a lock, a failure count)."""
+        return set(self.locks.keys()) | set(self._failures)
+
+    def retain(
+        self, present: Collection[str], known: Collection[str], namespace: str | None = None
+    ) -> None:
+        """Forget each object of ``known`` (in ``namespace``, or anywhere) not in ``present``.
+
+        ``known`` is :meth:`known` taken before the listing that gave ``present``: an object
+        created since is in neither, and must keep its lock and its queued run.
+        """
         prefix = "" if namespace is None else f"{namespace}/"
-        known = set(self.locks.keys()) | set(self._failures)
         for key in known:
             if key.startswith(prefix) and key not in present:
                 self.forget(key)

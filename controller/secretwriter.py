@@ -51,6 +51,7 @@ from sealer.api import (
 from sealer.errors import SealopsError
 from sealer.kube import Kube, KubeNotFound
 from sealer.manifests import reserved_key
+from sealer.reasons import Reason
 from sealer.secretdata import SecretDataError, decode_value
 
 __all__ = [
@@ -72,21 +73,21 @@ _KEY_LABELS = (LABEL_SEALING_KEY, BITNAMI_KEY_LABEL)
 
 
 class SecretNotOwned(SealopsError):
-    reason = "SecretNotOwned"
+    reason: str = Reason.SECRET_NOT_OWNED
 
 
 class WriteForbidden(SealopsError):
     """A write no user's object may cause (into the controller's namespace, over a key)."""
 
-    reason = "Forbidden"
+    reason: str = Reason.FORBIDDEN
 
 
 class ReservedMetadata(SealopsError):
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 class UpdateFailed(SealopsError):
-    reason = "UpdateFailed"
+    reason: str = Reason.UPDATE_FAILED
 
 
 class Policy(enum.Enum):

@@ -83,13 +83,13 @@ RULES: tuple[Rule, ...] = (
     # Kubernetes. A conflict means another writer came first: again at once, and no Event.
     Rule(KubeConflict, Reason.UPDATE_FAILED, Retry.BACKOFF, 1.0, 1.0, event=False),
     _backoff(KubeUnavailable, Reason.KUBERNETES_UNAVAILABLE, 5.0, 300.0),
-    # A 404: an object the spec names (a ServiceAccount) does not exist, or a Secret went away
-    # while it was written (the retry writes it afresh).
-    _backoff(KubeNotFound, Reason.INVALID_SPEC, 5.0, 600.0),
+    # A 404 while writing: the Secret went away under the write (the retry writes it afresh).
+    _backoff(KubeNotFound, Reason.UPDATE_FAILED, 5.0, 300.0),
     # A 422: the API refuses the Secret as written.
     _backoff(KubeInvalid, Reason.UPDATE_FAILED, 60.0, 3600.0),
-    # Anything else from the API (401, 403, an unreadable answer): not the object's fault.
-    _backoff(KubeError, Reason.KUBERNETES_UNAVAILABLE, 5.0, 300.0),
+    # Anything else from the API (401, 403: the controller's own grants; an unreadable answer):
+    # it lasts until someone acts, so Degraded, and retried slowly.
+    _backoff(KubeError, Reason.UPDATE_FAILED, 60.0, 3600.0),
 )
 
 #: The reasons a failure may carry, by value.

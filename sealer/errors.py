@@ -18,6 +18,8 @@ them once per output channel: the CLI into ``Error: …`` and a non-zero exit, t
 
 from __future__ import annotations
 
+from sealer.reasons import Reason
+
 __all__ = [
     "CertificateExpired",
     "DecryptError",
@@ -97,11 +99,11 @@ class SealopsError(Exception):
 
 
 class EnvelopeError(SealopsError):
-    reason = "DecryptFailed"
+    reason: str = Reason.DECRYPT_FAILED
 
 
 class DecryptError(EnvelopeError):
-    reason = "DecryptFailed"
+    reason: str = Reason.DECRYPT_FAILED
 
 
 class KeyMaterialError(SealopsError):
@@ -113,15 +115,15 @@ class CertificateExpired(KeyMaterialError):
 
 
 class ManifestError(SealopsError):
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 class ScopeError(ManifestError):
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 class TemplateError(SealopsError):
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 class InputError(SealopsError):

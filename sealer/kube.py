@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 from sealer.errors import ManifestError, SealopsError
+from sealer.reasons import Reason
 
 __all__ = [
     "InvalidName",
@@ -70,14 +71,14 @@ class KubeInvalid(KubeError):
 
 
 class KubeUnavailable(KubeError):
-    reason = "KubernetesUnavailable"
+    reason: str = Reason.KUBERNETES_UNAVAILABLE
     retryable = True
 
 
 class InvalidName(ManifestError):
     """A name or namespace the API server would refuse: never sent, never retried."""
 
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 #: How the API server validates a kind's names (k8s.io/apimachinery/pkg/util/validation):

@@ -32,6 +32,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sealer.errors import ManifestError
+from sealer.reasons import Reason
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -82,7 +83,7 @@ REQUEST_LIMITS = DEFAULT_LIMITS.with_(
 class InputBoundError(ManifestError):
     """The input passes one of the reader's bounds; the message names the bound and its value."""
 
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 # libyaml when PyYAML has it: an app of a thousand manifests loads in a tenth of the time.

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.connections.credentials import Credentials
-from controller.connections.errors import ConnectionInvalid
+from controller.connections.errors import ConnectionInvalid, connection_name
 from controller.connections.lookup import Connection
 from controller.connections.tokens import TenantTokens
 from sealer.api import SERVICE_ACCOUNTS
-from sealer.kube import check_name
 from sealer.vault import AppRoleAuth, Auth, KubernetesAuth, TokenAuth
 
 __all__ = ["build_auth", "logs_in_as_tenant"]
@@ -54,7 +53,7 @@ def _approle(spec: Mapping[str, Any], credentials: Credentials) -> AppRoleAuth:
 def _kubernetes(
     spec: Mapping[str, Any], connection: Connection, tokens: TenantTokens, *, tenant: str
 ) -> KubernetesAuth:
-    service_account = check_name(
+    service_account = connection_name(
         SERVICE_ACCOUNTS,
         spec.get("serviceAccountName") or "default",
         field="spec.auth.kubernetes.serviceAccountName",

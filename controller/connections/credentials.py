@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from controller.connections.errors import ConnectionInvalid
+from controller.connections.errors import ConnectionInvalid, connection_name
 from controller.connections.lookup import Connection
 from sealer.api import SECRETS, metadata
-from sealer.kube import Kube, KubeNotFound, check_name
+from sealer.kube import Kube, KubeNotFound
 from sealer.secretdata import SecretDataError, decode_value
 
 __all__ = ["Credentials"]
@@ -37,7 +37,7 @@ class Credentials:
         where, field = self._conn.where, f"spec.{what}"
         if not ref.get("name") or not key:
             raise ConnectionInvalid("needs name and key", where=where, field=field)
-        name = check_name(SECRETS, ref.get("name"), field=f"{field}.name", where=where)
+        name = connection_name(SECRETS, ref.get("name"), field=f"{field}.name", where=where)
         namespace = self._conn.secrets_namespace
         shown = "its Secret" if self._conn.cluster_wide else f"Secret {namespace}/{name}"
         try:

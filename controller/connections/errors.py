@@ -9,13 +9,23 @@ SealopsError
 
 from __future__ import annotations
 
-from sealer.errors import SealopsError
+from typing import Any
 
-__all__ = ["AudiencesUnknown", "ConnectionForbidden", "ConnectionInvalid", "ServiceAccountMissing"]
+from sealer.errors import ManifestError, SealopsError
+from sealer.kube import ResourceRef, check_name
+from sealer.reasons import Reason
+
+__all__ = [
+    "AudiencesUnknown",
+    "ConnectionForbidden",
+    "ConnectionInvalid",
+    "ServiceAccountMissing",
+    "connection_name",
+]
 
 
 class ConnectionInvalid(SealopsError):
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 class ServiceAccountMissing(ConnectionInvalid):
@@ -29,10 +39,19 @@ class ServiceAccountMissing(ConnectionInvalid):
 
 
 class ConnectionForbidden(SealopsError):
-    reason = "Forbidden"
+    reason: str = Reason.FORBIDDEN
 
 
 class AudiencesUnknown(ConnectionForbidden):
     """No token is requested while the API server's own audiences are unknown; retried."""
 
     retryable = True
+
+
+def connection_name(ref: ResourceRef, value: Any, *, field: str, where: str) -> str:
+    """:func:`~sealer.kube.check_name` for a name a connection holds: a bad one is the
+    connection's fault (``ConnectionInvalid``, retried), not the VaultSecret's."""
+    try:
+        return check_name(ref, value, field=field, where=where)
+    except ManifestError as exc:
+        raise ConnectionInvalid(exc.message, where=exc.where, field=exc.field) from None

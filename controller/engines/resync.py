@@ -99,10 +99,11 @@ class Resync:
         stuck: Stuck = {}
         for reconciler in self.reconcilers.values():
             present = set()
+            known = reconciler.known()  # before the listing: see Reconciler.retain
             for body in self.kube.list(reconciler.ref, namespace):
                 present.add(object_key(body))
                 self._check(reconciler, body, secrets, stuck)
-            reconciler.retain(present, namespace)
+            reconciler.retain(present, known, namespace)
         kept = {} if namespace is None else {k: v for k, v in self.stuck.items()
                                              if not k[1].startswith(f"{namespace}/")}  # fmt: skip
         self.stuck = {**kept, **stuck}

@@ -16,12 +16,13 @@ modifiers, never a value read from Vault: a modifier's message describes the inp
 from __future__ import annotations
 
 from sealer.errors import ManifestError
+from sealer.reasons import Reason
 
 __all__ = ["ModifierError", "PlaceholderError", "PlaintextError", "RenderError"]
 
 
 class RenderError(ManifestError):
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 class PlaceholderError(RenderError):

@@ -16,6 +16,7 @@ from typing import Protocol
 from sealer.envelope import MAX_RECIPIENTS, recipient_count
 from sealer.errors import ManifestError
 from sealer.manifests import SealedSecretDoc
+from sealer.reasons import Reason
 
 __all__ = ["MAX_PRIVATE_KEY_OPS", "Fingerprinted", "Work", "WorkBoundError", "plan_private_key_ops"]
 
@@ -35,7 +36,7 @@ class Work:
 class WorkBoundError(ManifestError):
     """Opening the object would take more RSA work than the bound allows; refused before it."""
 
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 class Fingerprinted(Protocol):

@@ -20,6 +20,7 @@ them and put them in statuses and Events as they are.
 from __future__ import annotations
 
 from sealer.errors import SealopsError
+from sealer.reasons import Reason
 
 __all__ = [
     "Forbidden",
@@ -38,24 +39,24 @@ class VaultError(SealopsError):
 
 class VaultUnavailable(VaultError):
     retryable = True
-    reason = "VaultUnavailable"
+    reason: str = Reason.VAULT_UNAVAILABLE
 
 
 class Forbidden(VaultError):
-    reason = "Forbidden"
+    reason: str = Reason.FORBIDDEN
 
 
 class LoginFailed(Forbidden):
-    reason = "Forbidden"
+    reason: str = Reason.FORBIDDEN
 
 
 class NotFound(VaultError):
-    reason = "NotFound"
+    reason: str = Reason.NOT_FOUND
 
 
 class InvalidReference(VaultError):
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC
 
 
 class VaultConfigError(VaultError):
-    reason = "InvalidSpec"
+    reason: str = Reason.INVALID_SPEC

@@ -153,10 +153,16 @@ PLANTS: list[tuple[str, dict[str, str], set[str], str]] = [
         "being in sealer.vault is not enough: only the backend is excepted",
     ),
     (
-        "hvac-in-a-backend-package",
-        {"sealer/vault/auth/__init__.py": "", "sealer/vault/auth/token.py": "import hvac"},
+        "hvac-in-an-auth-method",
+        {"sealer/vault/auth/token.py": "import hvac"},
+        {HVAC},
+        "an auth method logs in through the backend's LoginApi, never through hvac itself",
+    ),
+    (
+        "hvac-in-a-new-backend-module",
+        {"sealer/vault/hvac_backend/leases.py": "import hvac"},
         set(),
-        "the backend may be split into one module per auth method (sealer.vault.auth.*)",
+        "any module of the backend package may use hvac",
     ),
     (
         "kopf-in-sealer",

@@ -89,8 +89,8 @@ TABLE = [
     pytest.param(NotFound("x"), Reason.NOT_FOUND, Retry.BACKOFF, 5.0, id="vault path missing"),
     pytest.param(VaultUnavailable("x"), Reason.VAULT_UNAVAILABLE, Retry.BACKOFF, 5.0, id="vault outage"),
     pytest.param(KubeUnavailable("x"), Reason.KUBERNETES_UNAVAILABLE, Retry.BACKOFF, 5.0, id="api outage: not VaultUnavailable"),
-    pytest.param(KubeError("x", status=403), Reason.KUBERNETES_UNAVAILABLE, Retry.BACKOFF, 5.0, id="api refuses us"),
-    pytest.param(KubeNotFound("x"), Reason.INVALID_SPEC, Retry.BACKOFF, 5.0, id="404: a ServiceAccount missing is not NotFound"),
+    pytest.param(KubeError("x", status=403), Reason.UPDATE_FAILED, Retry.BACKOFF, 60.0, id="api refuses us: our grants, Degraded"),
+    pytest.param(KubeNotFound("x"), Reason.UPDATE_FAILED, Retry.BACKOFF, 5.0, id="404 under a write: not Vault's NotFound"),
     pytest.param(KubeInvalid("x"), Reason.UPDATE_FAILED, Retry.BACKOFF, 60.0, id="422 on the write"),
     pytest.param(KubeConflict("x"), Reason.UPDATE_FAILED, Retry.BACKOFF, 1.0, id="409: again at once"),
     pytest.param(_OwnReason("x"), Reason.SECRET_NOT_OWNED, Retry.BACKOFF, 60.0, id="unlisted, with a reason of ours"),
@@ -210,8 +210,6 @@ def _vault_down(kube: FakeKube, vault: FakeVault) -> None:
                      id="VaultSecret, API down writing its Secret (was UpdateFailed)"),
         pytest.param("SealedSecret", _api_down_on_write, "KubernetesUnavailable",
                      id="SealedSecret, API down writing its Secret (was UpdateFailed)"),
-        pytest.param("SealedSecret", _api_refuses_write, "KubernetesUnavailable",
-                     id="SealedSecret, API refuses the write"),
         pytest.param("VaultSecret", _vault_down, "VaultUnavailable", id="VaultSecret, Vault down"),
     ],
 )  # fmt: skip
@@ -226,6 +224,16 @@ def test_an_outage_is_named_for_what_is_down(
     assert kube.find(SECRETS, "shop", body["metadata"]["name"]) is None
     status = kube.find(app.reconcilers[kind].ref, "shop", body["metadata"]["name"])["status"]  # type: ignore[index]
     assert status["conditions"][0]["reason"] == reason
+
+
+def test_a_refused_write_is_not_an_outage(app: App, kube: FakeKube) -> None:
+    """A 403 is the controller's own grants: it lasts until someone acts (Degraded), slowly."""
+    body = sealed_secret(kube)
+    _api_refuses_write(kube, FakeVault())
+    result = app.sealed.reconcile(body)
+    assert (result.verdict.ready, result.verdict.reason) == (False, "UpdateFailed")
+    assert result.next_run == pytest.approx(45.0), "backoff(1, 60 s), jitter 0.5"
+    assert kube.find(SECRETS, "shop", body["metadata"]["name"]) is None
 
 
 def _entry(reconciler: Reconciler, body: dict[str, Any]) -> str:
@@ -267,18 +275,78 @@ def test_an_edit_starts_the_backoff_afresh(app: App, kube: FakeKube) -> None:
     assert app.scheduler.due(_entry(app.sealed, body)) == pytest.approx(22.5, abs=0.5)
 
 
-def test_a_paused_replica_drops_its_queued_runs(harness: Harness, kube: FakeKube, app: App) -> None:
-    """kopf pauses its handlers in a standby replica; its queue, outside kopf, must pause too."""
+def test_a_paused_replica_keeps_its_queued_runs_for_later(
+    harness: Harness, kube: FakeKube, app: App
+) -> None:
+    """kopf pauses its handlers in a standby replica; its queue, outside kopf, must pause too,
+    and keep the run: a replica active again gets no second resume from kopf."""
     now = dt.datetime.now(dt.UTC)
     peer = {"priority": 200, "lifetime": 60, "lastseen": now.isoformat()}
     kube.put(PEERINGS, {"metadata": {"name": "sealops", "namespace": "shop"}, "status": {"peer": peer}})  # fmt: skip
     body = sealed_secret(kube)
+    entry = _entry(app.sealed, body)
     leader = Leader(kube, peering="sealops", identity="me", priority=100, clock=lambda: now,
                     sharded=True)  # fmt: skip
-    QueueRuns(reconcilers=app.reconcilers, leader=leader)(_entry(app.sealed, body))
+    standby = QueueRuns(reconcilers=app.reconcilers, leader=leader, standby_delay=30.0)
+    standby.queue = app.scheduler
+    standby(entry)
     assert kube.find(SECRETS, "shop", "db") is None, "the standby reconciled"
-    QueueRuns(reconcilers=app.reconcilers, leader=app.leader)(_entry(app.sealed, body))
-    assert kube.find(SECRETS, "shop", "db") is not None, "standalone: it reconciles"
+    assert app.scheduler.due(entry) == pytest.approx(30.0, abs=0.5), "kept, asked again later"
+    QueueRuns(reconcilers=app.reconcilers, leader=app.leader)(entry)
+    assert kube.find(SECRETS, "shop", "db") is not None, "active (standalone): it reconciles"
+
+
+@pytest.mark.parametrize("kind", ["SealedSecret", "VaultSecret"])
+def test_a_queued_run_outlives_an_api_outage(
+    app: App, kube: FakeKube, vault: FakeVault, kind: str
+) -> None:
+    """The object cannot even be read when its run comes due: the run is retried, not lost."""
+    reconciler = app.reconcilers[kind]
+    body = sealed_secret(kube) if kind == "SealedSecret" else vault_secret(kube)
+    entry = _entry(reconciler, body)
+    kube.fail_next[("get", reconciler.ref.plural)] = unavailable()
+    QueueRuns(reconcilers=app.reconcilers, leader=app.leader)(entry)  # no exception escapes
+    assert app.scheduler.due(entry) == pytest.approx(3.75, abs=0.5), "backoff(1, 5 s)"
+    QueueRuns(reconcilers=app.reconcilers, leader=app.leader)(entry)  # the API is back
+    assert kube.find(SECRETS, "shop", body["metadata"]["name"]) is not None
+
+
+def test_the_resync_forgets_only_what_it_knew_before_listing(
+    app: App, kube: FakeKube, vault: FakeVault
+) -> None:
+    """An object that appears while the resync runs keeps its lock and its queued run."""
+    known = app.vault.known()  # what the resync snapshots, before its listing
+    body = vault_secret(kube)  # created after the snapshot, not in the listing
+    app.vault.reconcile(body)
+    entry = _entry(app.vault, body)
+    assert app.scheduler.due(entry) is not None
+    app.vault.retain(present=set(), known=known)
+    assert app.vault.locks.keys() == ["shop/app"] and app.scheduler.due(entry) is not None
+    app.vault.retain(present=set(), known=app.vault.known())  # gone at a later resync: forgotten
+    assert app.vault.locks.keys() == [] and app.scheduler.due(entry) is None
+
+
+@pytest.mark.parametrize(
+    ("auth", "field"),
+    [
+        pytest.param({"token": {"secretRef": {"name": "Bad_Name", "key": "token"}}},
+                     "spec.auth.token.secretRef.name", id="token Secret"),
+        pytest.param({"kubernetes": {"role": "r", "serviceAccountName": "../admin"}},
+                     "spec.auth.kubernetes.serviceAccountName", id="ServiceAccount"),
+    ],
+)  # fmt: skip
+def test_a_bad_name_in_a_connection_is_the_connections_fault(
+    app: App, kube: FakeKube, auth: dict[str, Any], field: str
+) -> None:
+    """Fixing the connection fixes the VaultSecret, untouched: retried with backoff, not at the
+    VaultSecret's refresh (an hour)."""
+    body = vault_secret(kube)
+    kube.put(VAULT_CONNECTIONS, {"metadata": {"name": "vault", "namespace": "shop"},
+                                 "spec": {"address": "http://vault:8200", "auth": auth}})  # fmt: skip
+    result = app.vault.reconcile(body)
+    assert (result.verdict.ready, result.verdict.reason) == (False, "InvalidSpec")
+    assert field in result.verdict.message
+    assert result.next_run == pytest.approx(45.0), "backoff(1, 60 s), jitter 0.5"
 
 
 # -- the lock table drops an object that is gone ------------------------------------------------
