@@ -13,11 +13,13 @@ refuses what is over the bound before any RSA work; the fallback after a wrong h
 
 The modules: :mod:`~sealer.sealing.work` (the RSA work bound), :mod:`~sealer.sealing.seal`
 (plaintext to SealedSecret), :mod:`~sealer.sealing.opening` (SealedSecret to values and Secret)
-and :mod:`~sealer.sealing.rewrite` (merge, re-encrypt, migrate).
+and :mod:`~sealer.sealing.rewrite` (merge, re-encrypt, migrate from Bitnami) and
+:mod:`~sealer.sealing.bitnami` (the way back: ours as a Bitnami SealedSecret).
 """
 
 from __future__ import annotations
 
+from sealer.sealing.bitnami import to_bitnami
 from sealer.sealing.opening import Unsealed, unseal, unseal_value, unsealed_secret
 from sealer.sealing.rewrite import merge_into, migrate_bitnami, reencrypt
 from sealer.sealing.seal import seal_secret, seal_value
@@ -41,6 +43,7 @@ __all__ = [
     "reencrypt",
     "seal_secret",
     "seal_value",
+    "to_bitnami",
     "unseal",
     "unseal_value",
     "unsealed_secret",
