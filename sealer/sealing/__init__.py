@@ -12,8 +12,8 @@ private-key operations per call (``MAX_PRIVATE_KEY_OPS`` by default). :func:`pla
 refuses what is over the bound before any RSA work; the fallback after a wrong hint stops at it.
 
 The modules: :mod:`~sealer.sealing.work` (the RSA work bound), :mod:`~sealer.sealing.seal`
-(plaintext to SealedSecret), :mod:`~sealer.sealing.opening` (SealedSecret to values and Secret)
-and :mod:`~sealer.sealing.rewrite` (merge, re-encrypt, migrate from Bitnami) and
+(plaintext to SealedSecret), :mod:`~sealer.sealing.opening` (SealedSecret to values and Secret),
+:mod:`~sealer.sealing.rewrite` (merge, re-encrypt, migrate from Bitnami) and
 :mod:`~sealer.sealing.bitnami` (the way back: ours as a Bitnami SealedSecret).
 """
 
