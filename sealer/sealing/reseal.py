@@ -35,12 +35,14 @@ __all__ = ["Resealed", "reseal_value"]
 class Resealed:
     """A value after re-sealing: the joined blobs and their fingerprints (None: not all known).
 
-    ``opened`` is False when no blob opened, and the value is the one given, unchanged.
+    ``opened`` is False when no blob opened, and the value is the one given, unchanged; then
+    ``size_miss`` says so when no given key even had the size of a blob (no RSA work was done).
     """
 
     value: str
     hint: list[str] | None
     opened: bool
+    size_miss: DecryptError | None = None
 
 
 @dataclass
@@ -129,7 +131,12 @@ def reseal_value(
     if not opened:
         if exact and ours.intersection(hint):
             raise _not_opened(opener, len(keys))
-        return Resealed(value=value, hint=list(hint) if exact else None, opened=False)
+        miss = (
+            size_mismatch(opener.skipped, keys) if opener.skipped and not opener.failures else None
+        )
+        return Resealed(
+            value=value, hint=list(hint) if exact else None, opened=False, size_miss=miss
+        )
     # The hint holds for the kept blobs only if it was right about every blob of ours.
     exact = exact and all(
         (hint[b] == opened[b][1]) if b in opened else (hint[b] not in ours)

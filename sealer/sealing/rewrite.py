@@ -111,6 +111,7 @@ def reencrypt(
     sealed_with: dict[str, list[str]] = {}
     ops = 0
     any_opened = False
+    misses: list[DecryptError | None] = []
     for key, value in sealed.encrypted.items():
         counted = Work()
         try:
@@ -131,9 +132,13 @@ def reencrypt(
             if work is not None:
                 work.ops += counted.ops
         any_opened = any_opened or done.opened
+        misses.append(done.size_miss)
         encrypted[key] = done.value
         sealed_with[key] = done.hint or []
     if sealed.encrypted and not any_opened:
+        first = misses[0]
+        if first is not None and all(misses):  # no key had the size the values were made for
+            raise first.located(where=sealed.ref, field="spec.encryptedData")
         raise DecryptError(
             f"none of its values opens with the {len(keys)} key(s) given: nothing to re-seal "
             "(wrong key, or sealed for other clusters only)",
