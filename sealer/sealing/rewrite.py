@@ -12,7 +12,7 @@ from typing import Any
 
 from sealer.api import ANN_SEALED_WITH, API_VERSION
 from sealer.envelope import RandomSource, Scope
-from sealer.errors import DecryptError, EnvelopeError, ManifestError, ScopeError
+from sealer.errors import DecryptError, EnvelopeError, ManifestError, ScopeError, SealopsError
 from sealer.keys import KeyPair, Recipient
 from sealer.manifests import (
     PlainSecret,
@@ -136,16 +136,23 @@ def reencrypt(
         encrypted[key] = done.value
         sealed_with[key] = done.hint or []
     if sealed.encrypted and not any_opened:
-        first = misses[0]
-        if first is not None and all(misses):  # no key had the size the values were made for
-            raise first.located(where=sealed.ref, field="spec.encryptedData")
-        raise DecryptError(
-            f"none of its values opens with the {len(keys)} key(s) given: nothing to re-seal "
-            "(wrong key, or sealed for other clusters only)",
-            where=sealed.ref,
-            field="spec.encryptedData",
-        )
+        raise _nothing_opened(sealed, len(keys), misses)
     return _with_spec(sealed, encrypted, sealed_with)
+
+
+def _nothing_opened(
+    sealed: SealedSecretDoc, keys: int, misses: Sequence[DecryptError | None]
+) -> SealopsError:
+    """The refusal when no value opens: the key-size message if that is why, else the generic."""
+    first = misses[0] if misses else None
+    if first is not None and all(misses):  # no key had the size the values were made for
+        return first.located(where=sealed.ref, field="spec.encryptedData")
+    return DecryptError(
+        f"none of its values opens with the {keys} key(s) given: nothing to re-seal "
+        "(wrong key, or sealed for other clusters only)",
+        where=sealed.ref,
+        field="spec.encryptedData",
+    )
 
 
 def migrate_bitnami(sealed: SealedSecretDoc) -> dict[str, Any]:
