@@ -35,6 +35,7 @@ from sealer.secretdata import SecretDataError, decode_value
 __all__ = [
     "DEFAULT_KEY_SIZE",
     "DEFAULT_VALIDITY",
+    "MIN_KEY_SIZE",
     "KeyPair",
     "Recipient",
     "fingerprint",
@@ -46,6 +47,8 @@ __all__ = [
 ]
 
 DEFAULT_KEY_SIZE = 4096
+#: Keys and certificates under this size are refused, for sealing and for opening.
+MIN_KEY_SIZE = 2048
 DEFAULT_VALIDITY = dt.timedelta(days=3650)  # ten years, as Bitnami's controller
 DEFAULT_CN = "sealed-secret"
 
@@ -128,8 +131,8 @@ def generate_keypair(
     name: str = "",
 ) -> KeyPair:
     """A new RSA key with a self-signed certificate, as Bitnami's controller makes them."""
-    if key_size < 2048:
-        raise KeyMaterialError(f"key size {key_size} is too small (at least 2048 bits)")
+    if key_size < MIN_KEY_SIZE:
+        raise KeyMaterialError(f"key size {key_size} is too small (at least {MIN_KEY_SIZE} bits)")
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     certificate = (
@@ -198,7 +201,16 @@ def _recipient_from_key(key: Any, cert: x509.Certificate | None, source: str) ->
         raise KeyMaterialError(
             f"unsupported key type {type(key).__name__} (need RSA)", where=source
         )
+    _check_size(key.key_size, "certificate" if cert is not None else "public key", source)
     return Recipient(public_key=key, fingerprint=fingerprint(key), certificate=cert, source=source)
+
+
+def _check_size(bits: int, what: str, source: str) -> None:
+    if bits < MIN_KEY_SIZE:
+        raise KeyMaterialError(
+            f"{what} has a {bits}-bit RSA key; keys under {MIN_KEY_SIZE} bits are refused",
+            where=source,
+        )
 
 
 def load_private_keys(data: bytes, *, source: str = "private key") -> list[KeyPair]:
@@ -250,6 +262,7 @@ def _pem_keys(
             raise KeyMaterialError(
                 f"unsupported key type {type(key).__name__} (need RSA)", where=source
             )
+        _check_size(key.key_size, "private key", source)
         cert = certificate
         if cert is not None and fingerprint(cert.public_key()) != fingerprint(key.public_key()):  # type: ignore[arg-type]
             raise KeyMaterialError("tls.crt does not match tls.key", where=source)

@@ -91,9 +91,15 @@ def read_path(
 
 
 def read_input(
-    path: str | None, *, what: str, limit: int = Limit.MANIFEST, stdin: BinaryIO | None = None
+    path: str | None,
+    *,
+    what: str,
+    limit: int = Limit.MANIFEST,
+    stdin: BinaryIO | None = None,
+    allow_empty: bool = False,
 ) -> tuple[bytes, str]:
-    """Bytes of ``path``, or of stdin for ``-``/None. Refuses a terminal and an empty stream."""
+    """Bytes of ``path``, or of stdin for ``-``/None. Refuses a terminal, and an empty stream
+    unless ``allow_empty`` (a value, as ``kubeseal --raw`` seals an empty one)."""
     if path not in (None, "-"):
         assert path is not None
         data = read_path(path, what=what, limit=limit)
@@ -104,7 +110,7 @@ def read_input(
     if stream is None or stream.isatty():
         raise InputError(f"no input: give a FILE or pipe the {what} on stdin")
     data = read_bounded(stream, limit, what=what, where="<stdin>")
-    if not data.strip():
+    if not data.strip() and not allow_empty:
         raise InputError(f"stdin is empty: no {what}")
     return data, "<stdin>"
 

@@ -190,6 +190,7 @@ def raw(
     if from_file:
         value = read_path(from_file, what="value", limit=Limit.VALUE)
     else:
-        value = read_input(None, what="value", limit=Limit.VALUE)[0]
+        # Empty stdin seals an empty value, as `kubeseal --raw` does.
+        value = read_input(None, what="value", limit=Limit.VALUE, allow_empty=True)[0]
     recipients = load_recipients(certs, target)
     emit(seal_value(value, recipients, label), None)

@@ -183,9 +183,10 @@ def scope_from_annotations(annotations: Mapping[str, str], *, where: str) -> Sco
     """The scope the annotations ask for: ours, else Bitnami's; None when none is set."""
     ours = annotations.get(ANN_SCOPE)
     bitnami = None
-    if str(annotations.get(BITNAMI_CLUSTER_WIDE, "")).lower() == "true":
+    # Exactly "true", as Bitnami's SealedSecret.Scope() compares: "True" or "yes" is no scope.
+    if annotations.get(BITNAMI_CLUSTER_WIDE) == "true":
         bitnami = Scope.CLUSTER_WIDE
-    elif str(annotations.get(BITNAMI_NAMESPACE_WIDE, "")).lower() == "true":
+    elif annotations.get(BITNAMI_NAMESPACE_WIDE) == "true":
         bitnami = Scope.NAMESPACE_WIDE
     if ours is None:
         return bitnami

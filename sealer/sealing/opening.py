@@ -23,7 +23,14 @@ from sealer.keys import KeyPair
 from sealer.manifests import PlainSecret, SealedSecretDoc
 from sealer.sealing.work import MAX_PRIVATE_KEY_OPS, Work, WorkBoundError, plan_private_key_ops
 
-__all__ = ["Unsealed", "label_for_sealed", "unseal", "unseal_value", "unsealed_secret"]
+__all__ = [
+    "Unsealed",
+    "label_for_sealed",
+    "size_mismatch",
+    "unseal",
+    "unseal_value",
+    "unsealed_secret",
+]
 
 
 @dataclass
@@ -61,11 +68,13 @@ def unseal_value(
     attempts += [(b, k) for b in range(len(blobs)) for k in range(len(keys)) if (b, k) not in tried]
     ops = 0
     failures: list[EnvelopeError] = []
+    skipped: list[bytes] = []
     for b, k in attempts:
         envelope, key = envelopes[b], keys[k]
         # A key of another size cannot open it: the header gives the wrapped key's length, so
         # skip without spending an RSA operation.
         if not envelope_fits(envelope, key.private_key):
+            skipped.append(envelope)
             continue
         if ops >= max_ops:
             raise WorkBoundError(
@@ -80,10 +89,21 @@ def unseal_value(
             failures.append(exc)
     if len(failures) == 1:
         raise failures[0]
+    if not failures and skipped:
+        raise size_mismatch(skipped, keys)
     raise DecryptError(
         f"cannot decrypt with any of {len(keys)} key(s) for {len(blobs)} recipient(s): wrong key, "
         "wrong scope/namespace/name, or altered data"
     )
+
+
+def size_mismatch(envelopes: Sequence[bytes], keys: Sequence[KeyPair]) -> DecryptError:
+    """No key has the size the blobs were made for: say which sizes, as ``hybrid_decrypt`` does."""
+    made = sorted({8 * int.from_bytes(e[:2], "big") for e in envelopes if len(e) >= 2})
+    have = sorted({k.private_key.key_size for k in keys})
+    made_for = " or ".join(f"{n}-bit" for n in made) or "another"
+    given = ", ".join(f"{n}-bit" for n in have)
+    return DecryptError(f"sealed value was made for a {made_for} key, not the given {given} key(s)")
 
 
 def unseal(

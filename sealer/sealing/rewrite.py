@@ -12,7 +12,7 @@ from typing import Any
 
 from sealer.api import ANN_SEALED_WITH, API_VERSION
 from sealer.envelope import RandomSource, Scope
-from sealer.errors import ManifestError, ScopeError
+from sealer.errors import DecryptError, EnvelopeError, ManifestError, ScopeError, SealopsError
 from sealer.keys import KeyPair, Recipient
 from sealer.manifests import (
     PlainSecret,
@@ -22,9 +22,10 @@ from sealer.manifests import (
     scope_from_annotations,
     sealed_secret_manifest,
 )
-from sealer.sealing.opening import label_for_sealed, unseal
+from sealer.sealing.opening import label_for_sealed
+from sealer.sealing.reseal import reseal_value
 from sealer.sealing.seal import seal_value
-from sealer.sealing.work import MAX_PRIVATE_KEY_OPS, Work
+from sealer.sealing.work import MAX_PRIVATE_KEY_OPS, Work, WorkBoundError, plan_private_key_ops
 
 __all__ = ["merge_into", "migrate_bitnami", "reencrypt"]
 
@@ -93,16 +94,65 @@ def reencrypt(
     max_ops: int = MAX_PRIVATE_KEY_OPS,
     work: Work | None = None,
 ) -> dict[str, Any]:
-    """Open every value with ``keys`` and seal it again for ``recipients``, same scope and label."""
+    """Re-seal for ``recipients`` the ciphertexts ``keys`` open; keep every other one as it is.
+
+    Per value (:func:`~sealer.sealing.reseal.reseal_value`): the blobs ``keys`` open are
+    replaced, the other recipients' blobs stay byte for byte, and the hint is updated for that
+    value. A value ``keys`` cannot open at all stays unchanged; an object of which no value
+    opens is refused (wrong key, most likely), naming ``spec.encryptedData``.
+    """
     if sealed.bitnami:
         raise ManifestError("is a Bitnami SealedSecret: run `seal migrate` first", where=sealed.ref)
-    opened = unseal(sealed, keys, max_ops=max_ops, work=work)
+    if not keys:
+        raise DecryptError("no private key to re-seal with", where=sealed.ref)
+    plan_private_key_ops(sealed, keys, max_ops=max_ops)
     label = label_for_sealed(sealed)
-    fps = [r.fingerprint for r in recipients]
-    encrypted = {
-        k: seal_value(v, recipients, label, random=random) for k, v in opened.values.items()
-    }
-    return _with_spec(sealed, encrypted, dict.fromkeys(encrypted, fps))
+    encrypted: dict[str, str] = {}
+    sealed_with: dict[str, list[str]] = {}
+    ops = 0
+    any_opened = False
+    misses: list[DecryptError | None] = []
+    for key, value in sealed.encrypted.items():
+        counted = Work()
+        try:
+            done = reseal_value(
+                value,
+                keys,
+                recipients,
+                label,
+                hint=sealed.sealed_with.get(key, ()),
+                random=random,
+                max_ops=max_ops - ops,
+                work=counted,
+            )
+        except (EnvelopeError, WorkBoundError) as exc:
+            raise exc.located(where=sealed.ref, field=f"spec.encryptedData.{key}") from None
+        finally:
+            ops += counted.ops
+            if work is not None:
+                work.ops += counted.ops
+        any_opened = any_opened or done.opened
+        misses.append(done.size_miss)
+        encrypted[key] = done.value
+        sealed_with[key] = done.hint or []
+    if sealed.encrypted and not any_opened:
+        raise _nothing_opened(sealed, len(keys), misses)
+    return _with_spec(sealed, encrypted, sealed_with)
+
+
+def _nothing_opened(
+    sealed: SealedSecretDoc, keys: int, misses: Sequence[DecryptError | None]
+) -> SealopsError:
+    """The refusal when no value opens: the key-size message if that is why, else the generic."""
+    first = misses[0] if misses else None
+    if first is not None and all(misses):  # no key had the size the values were made for
+        return first.located(where=sealed.ref, field="spec.encryptedData")
+    return DecryptError(
+        f"none of its values opens with the {keys} key(s) given: nothing to re-seal "
+        "(wrong key, or sealed for other clusters only)",
+        where=sealed.ref,
+        field="spec.encryptedData",
+    )
 
 
 def migrate_bitnami(sealed: SealedSecretDoc) -> dict[str, Any]:

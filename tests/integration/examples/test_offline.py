@@ -87,6 +87,19 @@ def test_02_several_clusters(example: Any) -> None:
     )
     assert alone.returncode != 0 and alone.stdout == b""
 
+    # Step 5: offline reencrypt with prod's old key keeps staging's blobs byte for byte.
+    rotated = ex.yaml("payments.rotated.yaml")
+    assert rotated["metadata"]["annotations"]["sealops.dev/sealed-with"] == f"{prod2},{staging}"
+    for field in ("api_key", "webhook_secret"):
+        kept = merged["spec"]["encryptedData"][field].split(",")[1]
+        assert rotated["spec"]["encryptedData"][field].split(",")[1] == kept  # staging's
+    assert (
+        rotated["spec"]["encryptedData"]["webhook_secret"]
+        == (merged["spec"]["encryptedData"]["webhook_secret"])
+    )  # prod.key cannot open it: kept whole
+    assert opened(ex.docs("prod-rotated.yaml")) == both
+    assert opened(ex.docs("staging-rotated.yaml")) == both
+
 
 def test_every_example_is_tested_and_safe_to_commit() -> None:
     """Each examples/NN-topic has a README with steps and a test_NN_ here; `seal check` (the
