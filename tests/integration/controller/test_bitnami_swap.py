@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,8 @@ def test_swap_and_adoption_keep_every_secret(
     start_controller("--bitnami-compat", "--bitnami-namespace", "kube-system")
     wait_for(lambda: all(synced(cluster, n) == "True" for n in names), timeout=180,
              what="every bitnami.com SealedSecret Synced=True")  # fmt: skip
+    statuses = json.dumps([b.get("status") for b in cluster.kube.list(BITNAMI_SEALED_SECRETS)])
+    assert not [i for i in range(COUNT) if value(i).decode() in statuses], "a value in a status"
     for name in names:
         assert controller_ref(cluster, name) == (
             BITNAMI_API_VERSION,
