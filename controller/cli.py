@@ -65,7 +65,7 @@ def _cutoff(value: str | None) -> dt.datetime | None:
 @click.option(
     "--bitnami-compat/--no-bitnami-compat",
     default=False,
-    help="Also unseal with Bitnami's key Secrets.",
+    help="Also unseal with Bitnami's key Secrets and reconcile bitnami.com SealedSecrets in place.",
 )
 @click.option("--bitnami-namespace", default="kube-system", help="Where Bitnami's key Secrets are.")
 @click.option(

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import kopf
 
+from controller.bitnami import BitnamiSealedSecretReconciler
 from controller.connections import Connections
 from controller.datahash import load_or_create_hasher
 from controller.engines.drift import Drift
@@ -86,12 +87,15 @@ class App:
     resync: Resync
     keys: KeyLoop
     http: Server | None = None
+    #: Bitnami's SealedSecrets where they are, with ``--bitnami-compat``.
+    bitnami: BitnamiSealedSecretReconciler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def reconcilers(self) -> dict[str, Reconciler]:
         """By kind, as ``sealops.dev/owned-by`` and the queue's entries name them."""
-        return {self.sealed.kind: self.sealed, self.vault.kind: self.vault}
+        kinds: list[Reconciler] = [self.sealed, self.vault]
+        return {r.kind: r for r in (*kinds, self.bitnami) if r is not None}
 
 
 def assemble(
@@ -132,6 +136,13 @@ def assemble(
         clock=clock, jitter=jitter, queue=scheduler,
     )  # fmt: skip
     reconcilers.update({sealed.kind: sealed, vault.kind: vault})
+    bitnami = None
+    if settings.bitnami_compat:
+        bitnami = BitnamiSealedSecretReconciler(
+            keyring=keystore.keyring, keystore=keystore, writer=writer, reporter=reporter,
+            metrics=metrics, jitter=jitter, queue=scheduler,
+        )  # fmt: skip
+        reconcilers[bitnami.kind] = bitnami
     return App(
         settings=settings, kube=kube, metrics=metrics, keystore=keystore, writer=writer,
         sealed=sealed, vault=vault, scheduler=scheduler, leader=leader,
@@ -141,7 +152,7 @@ def assemble(
             namespaces=settings.watch_namespaces, interval=settings.resync_interval,
         ),
         keys=KeyLoop(keystore=keystore, metrics=metrics, interval=settings.key_sync_interval),
-        http=http,
+        http=http, bitnami=bitnami,
     )  # fmt: skip
 
 
@@ -207,6 +218,8 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
     _register_lifecycle(registry, app)
     _register_kind(registry, app, app.sealed, handler_id="sealed_secret")
     _register_kind(registry, app, app.vault, handler_id="vault_secret")
+    if app.bitnami is not None:
+        _register_kind(registry, app, app.bitnami, handler_id="bitnami_sealed_secret")
 
     @kopf.on.event(
         SECRETS.group, SECRETS.version, SECRETS.plural,
@@ -277,7 +290,7 @@ def _register_kind(
         # the refresh window's cache, so the change shows now, and back off afresh. Created or
         # resumed: the cache serves, so 500 new VaultSecrets over 100 paths still cost 100 reads.
         reconciler.reconcile(dict(body), status_sink=to_patch, fresh=reason == "update")
-        if reconciler is app.sealed and app.http is not None:
+        if reconciler in (app.sealed, app.bitnami) and app.http is not None:
             app.http.usage_changed()  # /v1/keys counts afresh (its cache lists once a second)
 
     @kopf.on.event(ref.group, ref.version, ref.plural, registry=registry, id=f"{handler_id}_gone")

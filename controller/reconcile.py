@@ -101,6 +101,8 @@ class Reconciler(abc.ABC):
 
     kind: ClassVar[Kind]
     ref: ClassVar[ResourceRef]
+    #: Also report Bitnami's ``Synced`` condition (a bitnami.com kind).
+    synced: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -145,7 +147,7 @@ class Reconciler(abc.ABC):
         if not verdict.ready:
             verdict = dataclasses.replace(verdict, retry_after=next_run)
         self.outcomes.labels("success" if verdict.ready else "error", verdict.reason).inc()
-        self.reporter.report(self.ref, body, verdict, status_sink=status_sink)
+        self.reporter.report(self.ref, body, verdict, status_sink=status_sink, synced=self.synced)
         self._requeue(key, next_run)
         return Result(verdict, next_run)
 

@@ -3,6 +3,12 @@
 Messages come from :class:`sealer.errors.SealopsError` strings, which name objects and fields and
 never values. ``lastTransitionTime`` changes only when the condition's status flips, as the
 Kubernetes API conventions ask, so a steady state writes nothing new.
+
+A bitnami.com SealedSecret (``synced``) also gets Bitnami's ``Synced`` condition, first in the
+list (Bitnami's CRD prints ``conditions[0]``), as Bitnami's controller writes it: ``status``
+True or False, the failure's ``message`` (none when True), no ``reason``, ``lastUpdateTime`` and
+``lastTransitionTime`` set when the status flips. Argo CD's built-in health check for
+bitnami.com SealedSecrets reads it.
 """
 
 from __future__ import annotations
@@ -13,10 +19,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sealer.api import EVENTS, READY, Condition, EventReason, ObjectMeta, Reason, metadata, status
+from sealer.api import (
+    EVENTS,
+    READY,
+    SYNCED,
+    Condition,
+    EventReason,
+    ObjectMeta,
+    Reason,
+    metadata,
+    status,
+)
 from sealer.kube import Kube, KubeError, ResourceRef
 
-__all__ = ["Reporter", "StatusSink", "Verdict", "ready_condition"]
+__all__ = ["Reporter", "StatusSink", "Verdict", "ready_condition", "synced_condition"]
 
 # Takes a status to write instead of the Reporter: kopf's handler hands it to kopf, which sends it
 # in the same PATCH as its own diff base.
@@ -67,6 +83,26 @@ def ready_condition(
     return [*others, condition]
 
 
+def synced_condition(
+    previous: list[Condition] | None, *, ready: bool, message: str, now: dt.datetime
+) -> list[Condition]:
+    """Bitnami's ``Synced`` condition (see the module doc), first, the others kept."""
+    state: Literal["True", "False"] = "True" if ready else "False"
+    old = next((c for c in previous or [] if c.get("type") == SYNCED), None)
+    if old is not None and old.get("status") == state:
+        since = old.get("lastTransitionTime", _timestamp(now))
+        updated = old.get("lastUpdateTime", since)
+    else:
+        since = updated = _timestamp(now)
+    condition: Condition = {"type": SYNCED, "status": state}
+    if not ready:
+        condition["message"] = message
+    condition["lastUpdateTime"] = updated
+    condition["lastTransitionTime"] = since
+    others = [c for c in previous or [] if c.get("type") != SYNCED]
+    return [condition, *others]
+
+
 class Reporter:
     def __init__(self, *, kube: Kube, clock: Callable[[], dt.datetime]):
         self.kube = kube
@@ -79,8 +115,11 @@ class Reporter:
         verdict: Verdict,
         *,
         status_sink: StatusSink | None = None,
+        synced: bool = False,
     ) -> None:
         """Patch the object's status (or give it to ``status_sink``) and post an Event.
+
+        ``synced``: also Bitnami's ``Synced`` condition (a bitnami.com object).
 
         Only a status that differs from the body's is written or given. Failures are logged,
         not raised.
@@ -99,6 +138,10 @@ class Reporter:
             ),
             **(verdict.extra_status or {}),
         }
+        if synced:
+            new["conditions"] = synced_condition(
+                new["conditions"], ready=verdict.ready, message=verdict.message, now=self.clock()
+            )
         fields: dict[str, Any] = dict(old)
         if any(fields.get(k) != v for k, v in new.items() if k != "conditions") or _differs(
             previous, new["conditions"]

@@ -10,7 +10,9 @@ over the RSA work bound, ``InvalidSpec`` before any private-key operation) → r
 The Secret is the SealedSecret's own name in its own namespace (nothing in the spec can name
 another); the writer refuses the controller's namespace and reserved template metadata. A
 SealedSecret in the controller's namespace is refused before any RSA work (the writer's rule and
-message, asked first).
+message, asked first). A Secret that a Bitnami SealedSecret of the same name controls is taken
+over (the writer swaps the controller reference; the Secret stays). Bitnami's own objects, with
+``--bitnami-compat``, go through this same sync: :mod:`controller.bitnami`.
 """
 
 from __future__ import annotations
@@ -25,10 +27,17 @@ from controller.keyring import Keyring, KeyStore
 from controller.metrics import Metrics
 from controller.reconcile import Context, Outcome, Queue, Reconciler
 from controller.reporting import Reporter
-from controller.secretwriter import DesiredSecret, Owner, SecretWriter
-from sealer.api import API_VERSION, SEALED_SECRET, SEALED_SECRETS, Reason, metadata
+from controller.secretwriter import DesiredSecret, Owner, SecretWriter, WriteResult
+from sealer.api import (
+    API_VERSION,
+    BITNAMI_API_VERSION,
+    SEALED_SECRET,
+    SEALED_SECRETS,
+    Reason,
+    metadata,
+)
 from sealer.errors import EnvelopeError, SealopsError
-from sealer.manifests import SealedSecretDoc, parse_sealed_secret
+from sealer.manifests import PlainSecret, SealedSecretDoc, parse_sealed_secret
 from sealer.sealing import Unsealed, Work, unseal, unsealed_secret
 
 __all__ = ["SealedSecretReconciler"]
@@ -68,15 +77,13 @@ class SealedSecretReconciler(Reconciler):
     def sync(self, body: Mapping[str, Any], ctx: Context) -> Outcome:
         if metadata(body).get("deletionTimestamp"):
             return Outcome(Reason.DELETING, "being deleted", event=False)
-        sealed = parse_sealed_secret(body, allow_bitnami=False)
+        sealed = self.parse(body)
         # Refused before the RSA work, not after it: the writer would refuse it anyway.
         self.writer.refuse_namespace(sealed.namespace, where=sealed.ref)
         # Over the work bound (WorkBoundError): refused before any RSA work.
         opened = self._unseal(sealed)
-        secret = unsealed_secret(sealed, opened.values)
-        ctx.status.update(
-            secretName=sealed.name, sealedWith=sorted(set(opened.opened_with.values()))
-        )
+        secret = self.plain_secret(sealed, opened.values)
+        self.note_status(ctx, sealed, opened)
         desired = DesiredSecret(
             name=sealed.name,
             namespace=str(sealed.namespace),
@@ -88,14 +95,13 @@ class SealedSecretReconciler(Reconciler):
             source=sealed.ref,
             metadata_field="spec.template.metadata",
         )
-        owner = Owner(API_VERSION, SEALED_SECRET, sealed.name, metadata(body).get("uid", ""))
-        result = self.writer.apply(desired, owner)
+        result = self.write(body, desired)
         self.metrics.values_unsealed.inc(len(opened.values))
         for fingerprint in opened.opened_with.values():
             self.metrics.key_usage.labels(fingerprint).inc()
         changed = result.action != "unchanged"
         if changed:
-            self.metrics.secret_writes.labels(SEALED_SECRET, result.action).inc()
+            self.metrics.secret_writes.labels(self.kind, result.action).inc()
             log.info("%s Secret %s/%s", result.action, sealed.namespace, sealed.name)
         # The status message stays the same in a steady state, so re-reconciling writes nothing;
         # what happened this time goes in the Event.
@@ -105,6 +111,31 @@ class SealedSecretReconciler(Reconciler):
             event=changed,
             event_message=f"Secret {sealed.name} {result.action}",
         )
+
+    # -- what a kind of SealedSecret does its own way (controller.bitnami overrides them) -------
+
+    def parse(self, body: Mapping[str, Any]) -> SealedSecretDoc:
+        """The object, checked; a bitnami.com one is refused here (``seal migrate`` converts it)."""
+        return parse_sealed_secret(body, allow_bitnami=False)
+
+    def plain_secret(self, sealed: SealedSecretDoc, values: Mapping[str, bytes]) -> PlainSecret:
+        """The Secret it stands for: the values and the rendered template."""
+        return unsealed_secret(sealed, values)
+
+    def note_status(self, ctx: Context, sealed: SealedSecretDoc, opened: Unsealed) -> None:
+        """The status fields beside the conditions: the Secret's name, the keys that opened it."""
+        ctx.status.update(
+            secretName=sealed.name, sealedWith=sorted(set(opened.opened_with.values()))
+        )
+
+    def write(self, body: Mapping[str, Any], desired: DesiredSecret) -> WriteResult:
+        """Write the Secret as its owner; one a Bitnami SealedSecret of this name controls is
+        taken over (its controller reference swapped for ours, never deleted)."""
+        owner = Owner(
+            API_VERSION, SEALED_SECRET, desired.name, metadata(body).get("uid", ""),
+            adopts=BITNAMI_API_VERSION,
+        )  # fmt: skip
+        return self.writer.apply(desired, owner)
 
     def _unseal(self, sealed: SealedSecretDoc) -> Unsealed:
         start = time.thread_time()

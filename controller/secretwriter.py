@@ -5,9 +5,14 @@ Rules:
   ``sealops.dev/owned-by: Kind/name``, the keyed data hash, and (policy Owner) an ownerReference
   with ``controller: true`` to its source object, so deleting the source deletes it;
 - an existing Secret is written only if we own it (our ownerReference, or our ``owned-by``
-  annotation for policy Orphan) or it carries ``sealops.dev/managed: "true"``; otherwise
+  annotation for policy Orphan) or it carries ``sealops.dev/managed: "true"``, or the caller says
+  it may be taken over (``takeover``: Bitnami's ``managed`` annotation on it); otherwise
   :class:`SecretNotOwned` and nothing is touched;
-- policy Merge writes only its own keys into an existing Secret and never creates one;
+- an :class:`Owner` that ``adopts`` an apiVersion takes over a Secret controlled by an object
+  of that apiVersion, kind and name (a sealops SealedSecret, its Bitnami one's): the controller
+  reference is swapped in one update, the Secret never deleted or re-created;
+- policy Merge writes only its own keys into an existing Secret and never creates one; it keeps
+  the ownerReferences (with ``takeover``, ours controls); Orphan drops its own;
 - nothing is written when the data hash, type, labels and annotations already match;
 - an immutable Secret whose data must change is not touched: :class:`UpdateFailed` says so.
 
@@ -41,6 +46,7 @@ from sealer.api import (
     ANN_MANAGED,
     ANN_OWNED_BY,
     BITNAMI_KEY_LABEL,
+    GROUP,
     LABEL_MANAGED_BY,
     LABEL_SEALING_KEY,
     MANAGED_BY_VALUE,
@@ -102,10 +108,25 @@ class Owner:
     kind: str
     name: str
     uid: str
+    #: An apiVersion whose object of this kind and name may hand its Secret over to this one.
+    adopts: str | None = None
 
     @property
     def tag(self) -> str:
-        return f"{self.kind}/{self.name}"
+        """``Kind/name`` (``sealops.dev/owned-by``); ``Kind.group/name`` for another group's."""
+        group = self.api_version.rpartition("/")[0]
+        kind = self.kind if group == GROUP else f"{self.kind}.{group}"
+        return f"{kind}/{self.name}"
+
+    def adopted(self, ref: Mapping[str, Any]) -> bool:
+        """Whether ``ref`` is the controller reference of the object this one replaces."""
+        return bool(
+            self.adopts is not None
+            and ref.get("controller")
+            and ref.get("apiVersion") == self.adopts
+            and ref.get("kind") == self.kind
+            and ref.get("name") == self.name
+        )
 
     def reference(self) -> dict[str, Any]:
         return {
@@ -166,7 +187,8 @@ class SecretWriter:
 
     def is_ours(self, secret: Mapping[str, Any], owner: Owner) -> bool:
         meta = metadata(secret)
-        if any(ref.get("uid") == owner.uid for ref in meta.get("ownerReferences") or []):
+        refs = meta.get("ownerReferences") or []
+        if any(ref.get("uid") == owner.uid or owner.adopted(ref) for ref in refs):
             return True
         annotations = meta.get("annotations") or {}
         return bool(
@@ -181,8 +203,15 @@ class SecretWriter:
         return self.hasher.matches(annotations.get(ANN_DATA_HASH), decode_data(secret), keys)
 
     def apply(
-        self, desired: DesiredSecret, owner: Owner, policy: Policy = Policy.OWNER
+        self,
+        desired: DesiredSecret,
+        owner: Owner,
+        policy: Policy = Policy.OWNER,
+        *,
+        takeover: bool = False,
     ) -> WriteResult:
+        """Create or update the Secret (see the module doc); ``takeover``: the caller found it
+        annotated to be taken over, so it is written though nothing else marks it ours."""
         self._check_allowed(desired)
         try:
             existing: dict[str, Any] | None = self.kube.get(
@@ -203,13 +232,13 @@ class SecretWriter:
                 SECRETS, desired.namespace, self._new_body(desired, owner, policy, digest)
             )
             return WriteResult("created", created)
-        if policy is not Policy.MERGE and not self.is_ours(existing, owner):
+        if policy is not Policy.MERGE and not takeover and not self.is_ours(existing, owner):
             raise SecretNotOwned(
                 f"exists and is not managed by {owner.tag}; it is kept as it is (annotate it "
                 f'{ANN_MANAGED}: "true" to let sealops take it over)',
                 where=desired.ref,
             )
-        body = self._updated_body(existing, desired, owner, policy)
+        body = self._updated_body(existing, desired, owner, policy, claim=takeover)
         if body is None:
             return WriteResult("unchanged", existing)
         if existing.get("immutable") and decode_data(existing) != decode_data(body):
@@ -310,8 +339,9 @@ class SecretWriter:
         return body
 
     def _updated_body(
-        self, existing: dict[str, Any], desired: DesiredSecret, owner: Owner, policy: Policy
-    ) -> dict[str, Any] | None:
+        self, existing: dict[str, Any], desired: DesiredSecret, owner: Owner, policy: Policy,
+        *, claim: bool = False,
+    ) -> dict[str, Any] | None:  # fmt: skip
         """The Secret with our changes applied, or None when there is nothing to change."""
         meta: dict[str, Any] = dict(metadata(existing))
         labels = dict(meta.get("labels") or {})
@@ -329,10 +359,7 @@ class SecretWriter:
         labels.update(desired.labels)
         annotations.update(desired.annotations)
         annotations[ANN_DATA_HASH] = digest
-        refs = list(meta.get("ownerReferences") or [])
-        if policy is Policy.OWNER and not any(r.get("uid") == owner.uid for r in refs):
-            # Taking over a Secret annotated managed: only one controller reference may exist.
-            refs = [r for r in refs if not r.get("controller")] + [owner.reference()]
+        refs = _references(meta.get("ownerReferences") or [], owner, policy, claim=claim)
         unchanged = (
             data == current
             and labels == (meta.get("labels") or {})
@@ -346,6 +373,8 @@ class SecretWriter:
         meta.update(labels=labels, annotations=annotations)
         if refs:
             meta["ownerReferences"] = refs
+        else:
+            meta.pop("ownerReferences", None)
         body = {**existing, "metadata": meta, "data": _encode(data)}
         if policy is not Policy.MERGE:
             body["type"] = desired.type
@@ -353,3 +382,18 @@ class SecretWriter:
                 body["immutable"] = desired.immutable
         body.pop("stringData", None)
         return body
+
+
+def _references(
+    refs: list[dict[str, Any]], owner: Owner, policy: Policy, *, claim: bool
+) -> list[dict[str, Any]]:
+    """The ownerReferences the Secret gets: ours as its controller (Owner; Merge with ``claim``),
+    none of ours (Orphan), or as they are (Merge)."""
+    if policy is Policy.ORPHAN:
+        return [r for r in refs if r.get("uid") != owner.uid]
+    if policy is Policy.MERGE and not claim:
+        return list(refs)
+    if any(r.get("uid") == owner.uid for r in refs):
+        return list(refs)
+    # Taking over (annotated managed, or adopted): only one controller reference may exist.
+    return [r for r in refs if not r.get("controller")] + [owner.reference()]

@@ -38,7 +38,12 @@ __all__ = [
     "BITNAMI_CLUSTER_WIDE",
     "BITNAMI_GROUP",
     "BITNAMI_KEY_LABEL",
+    "BITNAMI_MANAGED",
     "BITNAMI_NAMESPACE_WIDE",
+    "BITNAMI_PATCH",
+    "BITNAMI_SEALED_SECRET",
+    "BITNAMI_SEALED_SECRETS",
+    "BITNAMI_SKIP_OWNER_REFERENCES",
     "CLUSTER_PEERINGS",
     "CLUSTER_VAULT_CONNECTION",
     "CLUSTER_VAULT_CONNECTIONS",
@@ -64,6 +69,7 @@ __all__ = [
     "SERVICES",
     "SERVICE_ACCOUNTS",
     "STATEFULSETS",
+    "SYNCED",
     "VAULT_CONNECTION",
     "VAULT_CONNECTIONS",
     "VAULT_SECRET",
@@ -102,8 +108,18 @@ API_VERSION = f"{GROUP}/{VERSION}"
 BITNAMI_GROUP = "bitnami.com"
 BITNAMI_API_VERSION = f"{BITNAMI_GROUP}/v1alpha1"
 
-Kind = Literal["SealedSecret", "VaultSecret", "VaultConnection", "ClusterVaultConnection"]
+Kind = Literal[
+    "SealedSecret",
+    "SealedSecret.bitnami.com",
+    "VaultSecret",
+    "VaultConnection",
+    "ClusterVaultConnection",
+]
 SEALED_SECRET: Kind = "SealedSecret"  # noqa: S105 - a kind name
+#: Bitnami's SealedSecret (``--bitnami-compat``), named ``kind.group`` as kubectl names it, so
+#: the queue, the metrics and ``sealops.dev/owned-by`` tell it from ours; its body's ``kind``
+#: (and an ownerReference's) is :data:`SEALED_SECRET`.
+BITNAMI_SEALED_SECRET: Kind = "SealedSecret.bitnami.com"  # noqa: S105 - a kind name
 VAULT_SECRET: Kind = "VaultSecret"  # noqa: S105 - a kind name
 VAULT_CONNECTION: Kind = "VaultConnection"
 CLUSTER_VAULT_CONNECTION: Kind = "ClusterVaultConnection"
@@ -111,6 +127,8 @@ CLUSTER_VAULT_CONNECTION: Kind = "ClusterVaultConnection"
 # --- resources ---------------------------------------------------------------------------------
 
 SEALED_SECRETS = ResourceRef(GROUP, VERSION, "sealedsecrets")
+#: Bitnami's, reconciled where they are with ``--bitnami-compat``.
+BITNAMI_SEALED_SECRETS = ResourceRef(BITNAMI_GROUP, "v1alpha1", "sealedsecrets")
 VAULT_SECRETS = ResourceRef(GROUP, VERSION, "vaultsecrets")
 VAULT_CONNECTIONS = ResourceRef(GROUP, VERSION, "vaultconnections")
 CLUSTER_VAULT_CONNECTIONS = ResourceRef(GROUP, VERSION, "clustervaultconnections", namespaced=False)
@@ -175,12 +193,20 @@ KOPF_FINALIZER = f"{GROUP}/kopf-finalizer"
 BITNAMI_NAMESPACE_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
 BITNAMI_CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
 BITNAMI_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+#: Bitnami's per-object annotations, honoured for bitnami.com objects (exactly ``"true"``): on the
+#: existing Secret, ``managed`` (take it over) and ``patch`` (merge into it); on the template,
+#: ``skip-set-owner-references`` (no ownerReference).
+BITNAMI_MANAGED = "sealedsecrets.bitnami.com/managed"
+BITNAMI_PATCH = "sealedsecrets.bitnami.com/patch"
+BITNAMI_SKIP_OWNER_REFERENCES = "sealedsecrets.bitnami.com/skip-set-owner-references"
 #: kubectl's copy of the applied object: never carried into what we write.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 # --- the Ready condition ----------------------------------------------------------------------
 
 READY = "Ready"
+#: Bitnami's condition, written beside ``Ready`` on bitnami.com objects (Argo CD's health check).
+SYNCED = "Synced"
 
 # --- typed views of the bodies we read --------------------------------------------------------
 
@@ -203,6 +229,7 @@ class Condition(TypedDict, total=False):
     reason: str
     message: str
     lastTransitionTime: str
+    lastUpdateTime: str  # Bitnami's Synced condition
     observedGeneration: int
 
 

@@ -12,6 +12,9 @@ For each namespace watched (all, or each ``--watch-namespace``), in the active r
   This is also when a SealedSecret whose reason retries "at the next refresh" (``InvalidSpec``,
   ``Forbidden``) is tried again;
 - the locks and failure counts of objects no longer listed are dropped.
+
+A kind whose CRD is not installed (Bitnami's, with ``--bitnami-compat``) is skipped, with a
+warning; the other kinds are resynced all the same.
 """
 
 from __future__ import annotations
@@ -100,7 +103,12 @@ class Resync:
         for reconciler in self.reconcilers.values():
             present = set()
             known = reconciler.known()  # before the listing: see Reconciler.retain
-            for body in self.kube.list(reconciler.ref, namespace):
+            try:
+                bodies = self.kube.list(reconciler.ref, namespace)
+            except KubeNotFound:  # its CRD is not installed (Bitnami's, say): the others go on
+                log.warning("resync: cannot list %s: its CRD is not installed", reconciler.kind)
+                continue
+            for body in bodies:
                 present.add(object_key(body))
                 self._check(reconciler, body, secrets, stuck)
             reconciler.retain(present, known, namespace)

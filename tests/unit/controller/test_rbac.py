@@ -26,6 +26,8 @@ from controller.operator import App, assemble
 from controller.settings import Settings
 from controller.vaultsecrets import VaultSecretReconciler
 from sealer.api import (
+    BITNAMI_API_VERSION,
+    BITNAMI_SEALED_SECRETS,
     CLUSTER_PEERINGS,
     CLUSTER_VAULT_CONNECTIONS,
     PEERINGS,
@@ -54,6 +56,9 @@ KOPF_CALLS: dict[tuple[str, str], set[str]] = {
     # Diff base and retry progress are kept in status (never in annotations).
     ("sealops.dev", "sealedsecrets/status"): {"patch"},
     ("sealops.dev", "vaultsecrets/status"): {"patch"},
+    # With --bitnami-compat: Bitnami's SealedSecrets, watched and their status patched the same way.
+    ("bitnami.com", "sealedsecrets"): {"list", "watch"},
+    ("bitnami.com", "sealedsecrets/status"): {"patch"},
     # Peering between replicas: watch the peering object, patch our own entry in it.
     ("kopf.dev", "clusterkopfpeerings"): {"list", "watch", "patch"},
     ("kopf.dev", "kopfpeerings"): {"list", "watch", "patch"},  # when sharded by namespace
@@ -195,6 +200,14 @@ def _record() -> tuple[dict[tuple[str, str], set[str]], dict[Grant, set[str]]]:
         "VaultSecret/prod/app-v"
     )
     count_key_usage(kube.list(SEALED_SECRETS))
+    # --bitnami-compat: a Bitnami SealedSecret reconciled in place, its Secret's drift, the resync.
+    bitnami_doc = seal_secret(PlainSecret(name="old", namespace="prod", data={"a": b"1"}),
+                              [small_key(1).recipient]) | {"apiVersion": BITNAMI_API_VERSION}  # fmt: skip
+    compat = app(Settings(bitnami_compat=True))
+    assert compat.bitnami is not None
+    compat.bitnami.reconcile(kube.put(BITNAMI_SEALED_SECRETS, bitnami_doc))
+    compat.drift.check({"type": "DELETED", "object": kube.get(SECRETS, "prod", "old")})
+    compat.resync.once()
     calls: dict[tuple[str, str], set[str]] = {}
     for verb, group, resource in kube.calls:
         calls.setdefault((group, resource), set()).add(verb)

@@ -26,6 +26,7 @@ from controller.keyring import key_secret
 from controller.operator import App, assemble
 from controller.settings import Settings
 from sealer.api import SEALED_SECRETS, SECRETS, VAULT_CONNECTIONS, VAULT_SECRETS
+from sealer.kube import KubeNotFound
 from sealer.manifests import PlainSecret
 from sealer.sealing import seal_secret
 from sealer.vault import RequestCounter, VaultConfig
@@ -185,3 +186,13 @@ def test_a_merge_target_is_not_the_resyncs_to_restore(app: App, kube: FakeKube) 
     _drift_deleted(kube, "shared")
     app.resync.once()
     assert kube.find(SECRETS, "shop", "shared") is None, "Merge never creates a Secret"
+
+
+def test_a_kind_without_its_crd_does_not_stop_the_others(app: App, kube: FakeKube) -> None:
+    # A kind that cannot be listed (404: its CRD is not installed, as Bitnami's may not be with
+    # --bitnami-compat) is skipped; the SealedSecret still converges over two passes.
+    kube.put(SEALED_SECRETS, _sealed(kube, b"still-resynced"))
+    for _ in range(2):
+        kube.fail_next[("list", "vaultsecrets")] = KubeNotFound("not found", where="vaultsecrets")
+        app.resync.once()
+    assert _value(kube) == b"still-resynced"
