@@ -1,0 +1,176 @@
+"""Go's ``fmt.Sprintf``, ``Sprint`` and ``Sprintln`` over engine values (``printf``, ``print``).
+
+The verbs ``%v %s %q %d %b %o %x %X %c %t %e %E %f %F %g %G %%``, the flags ``- + # 0`` and
+space, widths and precisions; a verb of the wrong type prints as Go prints it
+(``%!d(string=…)``), as do missing (``%!d(MISSING)``) and extra (``%!(EXTRA …)``) arguments.
+``%T``, ``%p``, ``%U``, ``*`` widths and ``[n]`` argument indexes are refused.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from sealer.gotemplate.failure import GoTemplateFailure
+from sealer.gotemplate.values import NO_VALUE, go_float, go_str, go_type
+
+__all__ = ["go_quote", "sprint", "sprintf", "sprintln"]
+
+_SPEC = re.compile(r"%([-+# 0]*)([0-9]*)(?:\.([0-9]*))?(.?)", re.S)
+_INT_VERBS = "dboxXcq"
+_FLOAT_VERBS = "eEfFgG"
+
+
+def go_quote(text: str) -> str:
+    """``strconv.Quote``: Go's double-quoted form (printable runes kept, others escaped)."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char in "\a\b\f\n\r\t\v":
+            out.append(repr(char)[1:-1] if char not in "\a\v" else {"\a": r"\a", "\v": r"\v"}[char])
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif char.isprintable():
+            out.append(char)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out) + '"'
+
+
+def _pad(text: str, flags: str, width: int, numeric: bool) -> str:
+    if len(text) >= width:
+        return text
+    if "-" in flags:
+        return text + " " * (width - len(text))
+    if "0" in flags:
+        sign = text[0] if numeric and text[:1] in "+- " and text else ""
+        return sign + "0" * (width - len(text)) + text[len(sign) :]
+    return " " * (width - len(text)) + text
+
+
+def _integer(value: int, verb: str, flags: str, prec: int | None) -> str:
+    if verb == "c":
+        return chr(value) if 0 <= value <= 0x10FFFF else "\ufffd"
+    if verb == "q":
+        return "'" + go_quote(chr(value) if 0 <= value <= 0x10FFFF else "\ufffd")[1:-1] + "'"
+    base = {"d": "d", "v": "d", "b": "b", "o": "o", "x": "x", "X": "X"}[verb]
+    digits = format(abs(value), base)
+    if prec is not None:
+        digits = digits.zfill(prec) if prec or value else ""
+    if "#" in flags and verb in "xXob":
+        digits = {"x": "0x", "X": "0X", "o": "0", "b": "0b"}[verb] + digits
+    sign = "-" if value < 0 else "+" if "+" in flags else " " if " " in flags else ""
+    return sign + digits
+
+
+def _float(value: float, verb: str, flags: str, prec: int | None) -> str:
+    if math.isnan(value) or math.isinf(value):
+        text = go_float(value)
+        return text if "+" in flags or text != "+Inf" else "+Inf"
+    if verb in "vgG" and prec is None:
+        text = go_float(value)
+        text = text.upper() if verb == "G" else text
+    else:
+        text = format(value, f"{'#' if '#' in flags else ''}.{6 if prec is None else prec}{verb}")
+    if "+" in flags and not text.startswith("-"):
+        text = "+" + text
+    return text
+
+
+def _bad(verb: str, value: object) -> str:
+    if value is None or value is NO_VALUE:
+        return f"%!{verb}(<nil>)"
+    return f"%!{verb}({go_type(value)}={go_str(value)})"
+
+
+def _one(value: object, verb: str, flags: str, width: int, prec: int | None, top: bool) -> str:
+    if isinstance(value, list | tuple):
+        inner = (_one(v, verb, flags, width, prec, False) for v in value)
+        return "[" + " ".join(inner) + "]"
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda kv: str(kv[0]).encode("utf-8", "surrogateescape"))
+        inner = (
+            f"{_one(k, verb, flags, width, prec, False)}:{_one(v, verb, flags, width, prec, False)}"
+            for k, v in items
+        )
+        return "map[" + " ".join(inner) + "]"
+    numeric = False
+    if value is None or value is NO_VALUE:
+        text = "<nil>" if verb == "v" or not top else _bad(verb, value)
+    elif isinstance(value, bool):
+        text = ("true" if value else "false") if verb in "vt" else _bad(verb, value)
+    elif isinstance(value, int):
+        numeric = verb in "vdboxX"
+        text = _integer(value, verb, flags, prec) if verb in "v" + _INT_VERBS else _bad(verb, value)
+    elif isinstance(value, float):
+        numeric = True
+        text = _float(value, verb, flags, prec) if verb in "v" + _FLOAT_VERBS else _bad(verb, value)
+    elif isinstance(value, str):
+        text = _string(value, verb, flags, prec)
+    else:
+        text = _bad(verb, value)
+    return _pad(text, flags, width, numeric)
+
+
+def _string(value: str, verb: str, flags: str, prec: int | None) -> str:
+    if verb in "vs":
+        return value if prec is None else value[:prec]
+    if verb == "q":
+        return go_quote(value if prec is None else value[:prec])
+    if verb in "xX":
+        data = value.encode("utf-8", "surrogateescape")
+        if prec is not None:
+            data = data[:prec]
+        text = data.hex(" ") if " " in flags else data.hex()
+        return text.upper() if verb == "X" else text
+    return _bad(verb, value)
+
+
+def sprintf(fmt: str, args: list[object]) -> str:
+    """``fmt.Sprintf(fmt, args...)``."""
+    out: list[str] = []
+    pos = index = 0
+    for match in _SPEC.finditer(fmt):
+        out.append(fmt[pos : match.start()])
+        pos = match.end()
+        flags, width, prec, verb = match.groups()
+        if verb == "%" and not flags and not width and prec is None:
+            out.append("%")
+            continue
+        if verb in ("", "*", "[") or verb in "TpU":
+            if verb == "":
+                out.append("%!(NOVERB)")
+                continue
+            raise GoTemplateFailure(f"printf verb %{verb} is not supported")
+        if index >= len(args):
+            out.append(f"%!{verb}(MISSING)")
+            continue
+        value = args[index]
+        index += 1
+        precision = None if prec is None else int(prec or 0)
+        out.append(_one(value, verb, flags, int(width or 0), precision, True))
+    out.append(fmt[pos:])
+    if index < len(args):
+        extra = ", ".join(_bad("", v)[3:-1] if v is not None else "<nil>" for v in args[index:])
+        out.append(f"%!(EXTRA {extra})")
+    return "".join(out)
+
+
+def sprint(args: list[object]) -> str:
+    """``fmt.Sprint``: a space between two operands when neither is a string."""
+    out: list[str] = []
+    for i, value in enumerate(args):
+        if i and not isinstance(value, str) and not isinstance(args[i - 1], str):
+            out.append(" ")
+        out.append(go_str(value))
+    return "".join(out)
+
+
+def sprintln(args: list[object]) -> str:
+    return " ".join(go_str(v) for v in args) + "\n"
