@@ -46,7 +46,10 @@ class Executor:
         self.line = 1
 
     def run(self, body: tuple[n.Node, ...]) -> None:
-        self.walk(self.vars[0][1], body)
+        try:
+            self.walk(self.vars[0][1], body)
+        except GoTemplateFailure as failure:
+            raise failure.at(self.line) from None
 
     def walk(self, dot: object, body: tuple[n.Node, ...]) -> None:
         for node in body:

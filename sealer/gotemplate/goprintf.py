@@ -3,7 +3,8 @@
 The verbs ``%v %s %q %d %b %o %x %X %c %t %e %E %f %F %g %G %%``, the flags ``- + # 0`` and
 space, widths and precisions; a verb of the wrong type prints as Go prints it
 (``%!d(string=…)``), as do missing (``%!d(MISSING)``) and extra (``%!(EXTRA …)``) arguments.
-``%T``, ``%p``, ``%U``, ``*`` widths and ``[n]`` argument indexes are refused.
+``%U`` too. ``%T``, ``%p``, ``%#v``, ``%x`` of a float, ``*`` widths and ``[n]`` argument
+indexes are refused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sealer.gotemplate.values import NO_VALUE, go_float, go_str, go_type
 __all__ = ["go_quote", "sprint", "sprintf", "sprintln"]
 
 _SPEC = re.compile(r"%([-+# 0]*)([0-9]*)(?:\.([0-9]*))?(.?)", re.S)
-_INT_VERBS = "dboxXcq"
+_INT_VERBS = "dboxXcqU"
 _FLOAT_VERBS = "eEfFgG"
 
 
@@ -57,6 +58,8 @@ def _pad(text: str, flags: str, width: int, numeric: bool) -> str:
 def _integer(value: int, verb: str, flags: str, prec: int | None) -> str:
     if verb == "c":
         return chr(value) if 0 <= value <= 0x10FFFF else "\ufffd"
+    if verb == "U":
+        return f"U+{value:04X}" if value >= 0 else _bad("U", value)
     if verb == "q":
         return "'" + go_quote(chr(value) if 0 <= value <= 0x10FFFF else "\ufffd")[1:-1] + "'"
     base = {"d": "d", "v": "d", "b": "b", "o": "o", "x": "x", "X": "X"}[verb]
@@ -77,7 +80,8 @@ def _float(value: float, verb: str, flags: str, prec: int | None) -> str:
         text = go_float(value)
         text = text.upper() if verb == "G" else text
     else:
-        text = format(value, f"{'#' if '#' in flags else ''}.{6 if prec is None else prec}{verb}")
+        spec = "g" if verb == "v" else verb
+        text = format(value, f"{'#' if '#' in flags else ''}.{6 if prec is None else prec}{spec}")
     if "+" in flags and not text.startswith("-"):
         text = "+" + text
     return text
@@ -109,6 +113,8 @@ def _one(value: object, verb: str, flags: str, width: int, prec: int | None, top
         numeric = verb in "vdboxX"
         text = _integer(value, verb, flags, prec) if verb in "v" + _INT_VERBS else _bad(verb, value)
     elif isinstance(value, float):
+        if verb in "xXbp":
+            raise GoTemplateFailure(f"printf verb %{verb} of a float is not supported")
         numeric = True
         text = _float(value, verb, flags, prec) if verb in "v" + _FLOAT_VERBS else _bad(verb, value)
     elif isinstance(value, str):
@@ -143,7 +149,11 @@ def sprintf(fmt: str, args: list[object]) -> str:
         if verb == "%" and not flags and not width and prec is None:
             out.append("%")
             continue
-        if verb in ("", "*", "[") or verb in "TpU":
+        if verb == "v":
+            if "#" in flags:
+                raise GoTemplateFailure("printf verb %#v is not supported")
+            flags = flags.replace("+", "")  # %+v names struct fields; on other values: none
+        if verb in ("", "*", "[") or verb in "Tp":
             if verb == "":
                 out.append("%!(NOVERB)")
                 continue

@@ -177,7 +177,10 @@ class _Parser:
         token = self.take()
         kind, value = token.kind, token.value
         if kind == "ident":
-            self.check(value)
+            try:
+                self.check(value)
+            except GoTemplateFailure as failure:
+                raise failure.at(token.line) from None
             return n.Ident(value)
         if kind == "field":
             return n.Field(tuple(value[1:].split(".")))

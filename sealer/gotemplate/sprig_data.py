@@ -210,6 +210,8 @@ def _atoi(text: str) -> int:
 
 def _float64(value: object) -> float:
     if isinstance(value, str):
+        if re.fullmatch(r"[+-]?(?:inf|infinity|nan)", value, re.IGNORECASE):
+            return float(value)
         if not re.fullmatch(r"[+-]?(?:[0-9_]*\.?[0-9_]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.)", value):
             return 0.0
         try:

@@ -176,13 +176,24 @@ def _check_pattern(pattern: str) -> None:
         raise GoTemplateFailure("a regex with more than two repetitions is not supported")
 
 
+def _python_syntax(pattern: str) -> str:
+    """RE2's ``$`` is the end of the text (Python's ``\\Z``) unless the pattern sets ``(?m)``."""
+    multiline = re.search(r"\(\?[a-zA-Z]*m", pattern) is not None
+    out = []
+    for part in re.findall(r"\\.|\[\^?\]?(?:\\.|[^\]])*\]|.", pattern, re.S):
+        if part == "$" and not multiline:
+            part = r"\Z"
+        out.append(r"\Z" if part == r"\z" else part)
+    return "".join(out)
+
+
 def _pattern(pattern: str, subject: str) -> re.Pattern[str]:
     """The pattern compiled for Python, if it cannot take long; else a refusal."""
     if len(go_bytes(subject)) > 8192:
         raise GoTemplateFailure("regex subject longer than 8192 bytes")
     _check_pattern(pattern)
     try:
-        return re.compile(pattern.replace(r"\z", r"\Z"), re.ASCII)
+        return re.compile(_python_syntax(pattern), re.ASCII)
     except re.error:
         raise GoTemplateFailure("regex syntax not supported") from None
 
