@@ -46,7 +46,7 @@ class Oracle:
 
         try:
             out = self._chart.render({"t": template, "d": dict(data)})
-        except helm_python.HelmError:
+        except (helm_python.HelmError, UnicodeDecodeError):  # the SDK may cut an error message
             return None
         return base64.b64decode(out["gotemplate-oracle/templates/out.txt"])
 

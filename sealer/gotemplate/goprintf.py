@@ -3,8 +3,8 @@
 The verbs ``%v %s %q %d %b %o %x %X %c %t %e %E %f %F %g %G %%``, the flags ``- + # 0`` and
 space, widths and precisions; a verb of the wrong type prints as Go prints it
 (``%!d(string=…)``), as do missing (``%!d(MISSING)``) and extra (``%!(EXTRA …)``) arguments.
-``%U`` too. ``%T``, ``%p``, ``%#v``, ``%x`` of a float, ``*`` widths and ``[n]`` argument
-indexes are refused.
+``%U`` too. ``%T``, ``%p``, ``%#v``, ``%b`` of a float, ``%x`` of a float with a precision or
+below the normal range, ``*`` widths and ``[n]`` argument indexes are refused.
 """
 
 from __future__ import annotations
@@ -87,10 +87,24 @@ def _float(value: float, verb: str, flags: str, prec: int | None) -> str:
     return text
 
 
-def _bad(verb: str, value: object) -> str:
+def _hex_float(value: float) -> str | None:
+    """``strconv.FormatFloat(value, 'x', -1, 64)`` for zero and normal numbers (else None)."""
+    if value == 0:
+        return ("-" if math.copysign(1, value) < 0 else "") + "0x0p+00"
+    if math.isinf(value) or math.isnan(value) or abs(value) < 2.2250738585072014e-308:
+        return None
+    sign, rest = ("-", value.hex()[3:]) if value < 0 else ("", value.hex()[2:])
+    mantissa, exponent = rest.split("p")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    power = int(exponent)
+    return f"{sign}0x{mantissa}p{'-' if power < 0 else '+'}{abs(power):02d}"
+
+
+def _bad(verb: str, value: object, flags: str = "", width: int = 0, prec: int | None = None) -> str:
+    """Go's ``%!verb(type=value)``: the value printed with ``%v`` and the verb's flags."""
     if value is None or value is NO_VALUE:
         return f"%!{verb}(<nil>)"
-    return f"%!{verb}({go_type(value)}={go_str(value)})"
+    return f"%!{verb}({go_type(value)}={_one(value, 'v', flags, width, prec, False)})"
 
 
 def _one(value: object, verb: str, flags: str, width: int, prec: int | None, top: bool) -> str:
@@ -104,24 +118,39 @@ def _one(value: object, verb: str, flags: str, width: int, prec: int | None, top
             for k, v in items
         )
         return "map[" + " ".join(inner) + "]"
-    numeric = False
     if value is None or value is NO_VALUE:
-        text = "<nil>" if verb == "v" or not top else _bad(verb, value)
-    elif isinstance(value, bool):
-        text = ("true" if value else "false") if verb in "vt" else _bad(verb, value)
+        if verb == "v" or not top:
+            return _pad("<nil>", flags, width, False)
+        return _bad(verb, value)
+    if isinstance(value, float) and verb in "xX" and prec is None and _hex_float(value):
+        text = _hex_float(value) or ""
+        text = "+" + text if "+" in flags and text[0] != "-" else text
+        return _pad(text.upper() if verb == "X" else text, flags, width, True)
+    if isinstance(value, float) and verb in "xXbp":
+        raise GoTemplateFailure(f"printf verb %{verb} of this float is not supported")
+    if not _fits(value, verb):
+        return _bad(verb, value, flags, width, prec)
+    if isinstance(value, bool):
+        text = "true" if value else "false"
     elif isinstance(value, int):
-        numeric = verb in "vdboxX"
-        text = _integer(value, verb, flags, prec) if verb in "v" + _INT_VERBS else _bad(verb, value)
+        text = _integer(value, verb, flags, prec)
     elif isinstance(value, float):
-        if verb in "xXbp":
-            raise GoTemplateFailure(f"printf verb %{verb} of a float is not supported")
-        numeric = True
-        text = _float(value, verb, flags, prec) if verb in "v" + _FLOAT_VERBS else _bad(verb, value)
-    elif isinstance(value, str):
-        text = _string(value, verb, flags, prec)
+        text = _float(value, verb, flags, prec)
     else:
-        text = _bad(verb, value)
-    return _pad(text, flags, width, numeric)
+        text = _string(str(value), verb, flags, prec)
+    numeric = isinstance(value, float) or (isinstance(value, int) and verb in "vdboxX")
+    return _pad(text, flags, width, numeric and not isinstance(value, bool))
+
+
+def _fits(value: object, verb: str) -> bool:
+    """Whether ``verb`` prints a value of this Go type."""
+    if isinstance(value, bool):
+        return verb in "vt"
+    if isinstance(value, int):
+        return verb in "v" + _INT_VERBS
+    if isinstance(value, float):
+        return verb in "v" + _FLOAT_VERBS
+    return isinstance(value, str) and verb in "vsqxX"
 
 
 def _string(value: str, verb: str, flags: str, prec: int | None) -> str:
@@ -129,13 +158,11 @@ def _string(value: str, verb: str, flags: str, prec: int | None) -> str:
         return value if prec is None else value[:prec]
     if verb == "q":
         return go_quote(value if prec is None else value[:prec])
-    if verb in "xX":
-        data = value.encode("utf-8", "surrogateescape")
-        if prec is not None:
-            data = data[:prec]
-        text = data.hex(" ") if " " in flags else data.hex()
-        return text.upper() if verb == "X" else text
-    return _bad(verb, value)
+    data = value.encode("utf-8", "surrogateescape")
+    if prec is not None:
+        data = data[:prec]
+    text = data.hex(" ") if " " in flags else data.hex()
+    return text.upper() if verb == "X" else text
 
 
 def sprintf(fmt: str, args: list[object]) -> str:

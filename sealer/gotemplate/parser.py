@@ -3,7 +3,8 @@
 Follows Go's ``text/template/parse``: pipelines with ``$x :=`` / ``$x =`` declarations,
 commands, operands with field chains, ``if``/``with``/``range`` with ``else`` (and ``else if``,
 ``else with``), ``break``/``continue`` inside ``range``. Function names are checked while
-parsing, as Go does, through ``check`` (which refuses unknown and disallowed names).
+parsing, as Go does, through ``check`` (which refuses unknown and disallowed names), and so
+are variables (a variable used outside the scope of its declaration is refused).
 ``define``, ``template`` and ``block`` are refused.
 """
 
@@ -36,6 +37,7 @@ class _Parser:
         self.pos = 0
         self.check = check
         self.line = 1
+        self.vars = ["$"]  # the variables in scope, as Go's parser keeps them
 
     def peek(self, skip_space: bool = True) -> Token | None:
         while skip_space and self.pos < len(self.tokens) and self.tokens[self.pos].kind == "space":
@@ -93,6 +95,13 @@ class _Parser:
         raise GoTemplateFailure(f"unexpected {name}", word.line)  # nil: Go says the same
 
     def control(self, kind: str, line: int, *, in_range: bool) -> n.Node:
+        mark = len(self.vars)
+        try:
+            return self._control(kind, line, in_range=in_range)
+        finally:
+            del self.vars[mark:]
+
+    def _control(self, kind: str, line: int, *, in_range: bool) -> n.Node:
         pipe = self.pipeline(kind, allow_decl=True)
         body, end = self.nodes(in_range=in_range or kind == "range")
         orelse: tuple[n.Node, ...] = ()
@@ -142,6 +151,7 @@ class _Parser:
                 break
             if token.kind != "pipe":
                 raise GoTemplateFailure(f"unexpected token in {context}", token.line)
+        self.vars.extend(decls)
         for stage, cmd in enumerate(cmds[1:], start=2):
             if isinstance(cmd.args[0], n.Bool | n.Dot | n.Nil | n.Number | n.String):
                 raise GoTemplateFailure(f"non executable command in pipeline stage {stage}", line)
@@ -185,6 +195,8 @@ class _Parser:
         if kind == "field":
             return n.Field(tuple(value[1:].split(".")))
         if kind == "var":
+            if value not in self.vars:
+                raise GoTemplateFailure(f'undefined variable "{value}"', token.line)
             return n.Var(value)
         if kind == "dot":
             return n.Dot()

@@ -114,11 +114,22 @@ def _trunc(count: int, text: str) -> str:
 
 
 def _indent(spaces: int, text: str) -> str:
+    if spaces < 0:
+        raise GoTemplateFailure("negative indent")
     current_budget().check_width(spaces)
     pad = " " * spaces
     result = pad + text.replace("\n", "\n" + pad)
     current_budget().check_length(len(result))
     return result
+
+
+def _nospace(text: str) -> str:
+    """goutils' ``DeleteWhiteSpace``, as Sprig calls it: byte by byte, each byte taken as the
+    rune of that number (so U+0085 and U+00A0 bytes go, and other bytes above 0x7F are
+    re-encoded), unless nothing is deleted."""
+    data = go_bytes(text)
+    kept = [chr(b) for b in data if chr(b) not in _GO_SPACE]
+    return text if len(kept) == len(data) else "".join(kept)
 
 
 def _split_list(sep: str, text: str) -> tuple[str, ...]:
@@ -240,7 +251,7 @@ STRINGS: dict[str, GoFunc] = {
     "join": GoFunc(lambda sep, v: sep.join(_strslice(v)), ("str", "any")),
     "lower": GoFunc(lambda s: _case(s, False), ("str",)),
     "nindent": GoFunc(lambda n, s: "\n" + _indent(n, s), ("int", "str")),
-    "nospace": GoFunc(lambda s: "".join(c for c in s if c not in _GO_SPACE), ("str",)),
+    "nospace": GoFunc(_nospace, ("str",)),
     "quote": GoFunc(_quote, (), "any"),
     "regexFind": GoFunc(_regex_find, ("str", "str")),
     "regexFindAll": GoFunc(_regex_find_all, ("str", "str", "int")),

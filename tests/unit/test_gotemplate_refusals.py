@@ -74,6 +74,8 @@ REFUSED = [
     ("{{ range .password }}{{ end }}", "range can't iterate over string", "runtime"),
     ("{{ nil }}", "unexpected nil", "nil is not a command"),
     ("{{ $x = 1 }}", "undefined variable: $x", "assignment before declaration"),
+    ("{{ if false }}{{ $y }}{{ end }}", 'undefined variable "$y"', "checked while parsing, as Go"),
+    ("{{ if true }}{{ $z := 1 }}{{ end }}{{ $z }}", 'undefined variable "$z"', "out of its scope"),
 ]
 
 
