@@ -18,19 +18,28 @@ from sealer.gotemplate.values import NO_VALUE, go_float, go_str, go_type
 __all__ = ["go_quote", "sprint", "sprintf", "sprintln"]
 
 _SPEC = re.compile(r"%([-+# 0]*)([0-9]*)(?:\.([0-9]*))?(.?)", re.S)
+_CONTROL = {
+    "\a": r"\a",
+    "\b": r"\b",
+    "\f": r"\f",
+    "\n": r"\n",
+    "\r": r"\r",
+    "\t": r"\t",
+    "\v": r"\v",
+}
 _INT_VERBS = "dboxXcqU"
 _FLOAT_VERBS = "eEfFgG"
 
 
-def go_quote(text: str) -> str:
-    """``strconv.Quote``: Go's double-quoted form (printable runes kept, others escaped)."""
-    out = ['"']
+def go_quote(text: str, quote: str = '"') -> str:
+    """``strconv.Quote`` (``QuoteRune`` for ``'``): printable runes kept, others escaped."""
+    out = [quote]
     for char in text:
         code = ord(char)
-        if char in '"\\':
+        if char in quote + "\\":
             out.append("\\" + char)
-        elif char in "\a\b\f\n\r\t\v":
-            out.append(repr(char)[1:-1] if char not in "\a\v" else {"\a": r"\a", "\v": r"\v"}[char])
+        elif char in _CONTROL:
+            out.append(_CONTROL[char])
         elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8
             out.append(f"\\x{code - 0xDC00:02x}")
         elif char.isprintable():
@@ -41,7 +50,7 @@ def go_quote(text: str) -> str:
             out.append(f"\\u{code:04x}")
         else:
             out.append(f"\\U{code:08x}")
-    return "".join(out) + '"'
+    return "".join(out) + quote
 
 
 def _pad(text: str, flags: str, width: int, numeric: bool) -> str:
@@ -57,11 +66,12 @@ def _pad(text: str, flags: str, width: int, numeric: bool) -> str:
 
 def _integer(value: int, verb: str, flags: str, prec: int | None) -> str:
     if verb == "c":
-        return chr(value) if 0 <= value <= 0x10FFFF else "\ufffd"
+        return chr(value) if 0 <= value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF else "\ufffd"
     if verb == "U":
         return f"U+{value:04X}" if value >= 0 else _bad("U", value)
     if verb == "q":
-        return "'" + go_quote(chr(value) if 0 <= value <= 0x10FFFF else "\ufffd")[1:-1] + "'"
+        valid = 0 <= value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF
+        return go_quote(chr(value) if valid else "\ufffd", "'")
     base = {"d": "d", "v": "d", "b": "b", "o": "o", "x": "x", "X": "X"}[verb]
     digits = format(abs(value), base)
     if prec is not None:

@@ -45,9 +45,15 @@ def _b64dec(text: str) -> str:
 
 
 def _case(text: str, upper: bool) -> str:
-    """``strings.ToUpper``/``ToLower``: rune by rune (no ``ß`` → ``SS``)."""
+    """``strings.ToUpper``/``ToLower``: rune by rune (no ``ß`` → ``SS``); bytes that are not
+    UTF-8 become U+FFFD, as Go's ``strings.Map`` writes them."""
+    if text.isascii():
+        return text.upper() if upper else text.lower()
     out = []
     for char in text:
+        if 0xDC80 <= ord(char) <= 0xDCFF:
+            out.append("\ufffd")
+            continue
         mapped = char.upper() if upper else char.lower()
         out.append(mapped if len(mapped) == 1 else char)
     return "".join(out)

@@ -135,6 +135,8 @@ DOT = [
     ('[{{ index . "tls.crt" }}]', b"[CERT]", "a key with a dot through index"),
     ("[{{ print .missing }}]", b"[<nil>]", "passed to a function, the invalid value is nil"),
     ("{{ .missing.deeper }}", b"<no value>", "a field of the invalid value is invalid"),
+    ('{{ hasKey .missing "a" }}', b"false", "the invalid value passed as a map is a nil map"),
+    ("{{ .missing | default 3 }}", b"3", "the invalid value is empty"),
 ]
 
 
