@@ -1,10 +1,10 @@
 """Go's ``fmt.Sprintf``, ``Sprint`` and ``Sprintln`` over engine values (``printf``, ``print``).
 
-The verbs ``%v %s %q %d %b %o %x %X %c %t %e %E %f %F %g %G %%``, the flags ``- + # 0`` and
-space, widths and precisions; a verb of the wrong type prints as Go prints it
-(``%!d(string=…)``), as do missing (``%!d(MISSING)``) and extra (``%!(EXTRA …)``) arguments.
-``%U`` too. ``%T``, ``%p``, ``%#v``, ``%b`` of a float, ``%x`` of a float with a precision or
-below the normal range, ``*`` widths and ``[n]`` argument indexes are refused.
+The verbs ``%v %s %q %d %b %o %x %X %c %U %t %e %E %f %F %g %G %%``, the flags ``- + # 0`` and
+space, widths and precisions (bounded by the budget's ``width``); a verb of the wrong type
+prints as Go prints it (``%!d(string=…)``), as do missing (``%!d(MISSING)``) and extra
+(``%!(EXTRA …)``) arguments. Refused: ``%T``, ``%p``, ``%#v``, ``%b`` of a float, ``%x`` of a
+float with a precision or below the normal range, ``*`` widths and ``[n]`` argument indexes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 
 from sealer.gotemplate.failure import GoTemplateFailure
 from sealer.gotemplate.values import NO_VALUE, go_float, go_str, go_type
+from sealer.templating.budget import current_budget
 
 __all__ = ["go_quote", "sprint", "sprintf", "sprintln"]
 
@@ -201,6 +202,9 @@ def sprintf(fmt: str, args: list[object]) -> str:
         value = args[index]
         index += 1
         precision = None if prec is None else int(prec or 0)
+        budget = current_budget()
+        budget.check_width(int(width or 0))
+        budget.check_width(precision or 0)
         out.append(_one(value, verb, flags, int(width or 0), precision, True))
     out.append(fmt[pos:])
     if index < len(args):

@@ -129,6 +129,13 @@ def _indent(spaces: int, text: str) -> str:
     return result
 
 
+def _replace(old: str, new: str, text: str) -> str:
+    """``strings.Replace(text, old, new, -1)``, its size checked before it is built."""
+    count = text.count(old)
+    current_budget().check_length(len(text) + count * (len(new) - len(old)))
+    return text.replace(old, new)
+
+
 def _nospace(text: str) -> str:
     """goutils' ``DeleteWhiteSpace``, as Sprig calls it: byte by byte, each byte taken as the
     rune of that number (so U+0085 and U+00A0 bytes go, and other bytes above 0x7F are
@@ -264,7 +271,7 @@ STRINGS: dict[str, GoFunc] = {
     "regexMatch": GoFunc(lambda p, s: _pattern(p, s).search(s) is not None, ("str", "str")),
     "regexReplaceAll": GoFunc(_regex_replace, ("str", "str", "str")),
     "repeat": GoFunc(_repeat, ("int", "str")),
-    "replace": GoFunc(lambda old, new, s: s.replace(old, new), ("str", "str", "str")),
+    "replace": GoFunc(_replace, ("str", "str", "str")),
     "split": GoFunc(_split, ("str", "str")),
     "splitList": GoFunc(_split_list, ("str", "str")),
     "squote": GoFunc(_squote, (), "any"),

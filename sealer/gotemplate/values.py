@@ -11,8 +11,11 @@ that a map does not hold, printed ``<no value>`` by an action.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
+
+from sealer.templating.budget import current_budget
 
 __all__ = [
     "NO_VALUE",
@@ -120,10 +123,24 @@ def go_str(value: object) -> str:
         return go_float(value)
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda kv: _key_order(kv[0]))
-        return "map[" + " ".join(f"{go_str(k)}:{go_str(v)}" for k, v in items) + "]"
+        return "map[" + _joined(f"{go_str(k)}:{go_str(v)}" for k, v in items) + "]"
     if isinstance(value, list | tuple):
-        return "[" + " ".join(go_str(v) for v in value) + "]"
+        return "[" + _joined(go_str(v) for v in value) + "]"
     return "<unknown>"
+
+
+def _joined(parts: Iterable[str]) -> str:
+    """Parts joined by spaces; each is a step, and the text is bounded as it grows (a map that
+    ``set`` filled with itself would otherwise print without end)."""
+    budget = current_budget()
+    out: list[str] = []
+    size = 0
+    for part in parts:
+        budget.step()
+        size += len(part) + 1
+        budget.check_length(size)
+        out.append(part)
+    return " ".join(out)
 
 
 def _key_order(key: Any) -> tuple[int, Any]:
