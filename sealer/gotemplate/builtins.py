@@ -30,11 +30,11 @@ def _len(value: object) -> int:
     raise GoTemplateFailure(f"len of type {go_type(value)}")
 
 
-def _position(index: object, size: int, *, cap: int | None = None) -> int:
+def _position(index: object, size: int) -> int:
+    """``index`` as a position in a sequence of ``size`` items."""
     if not isinstance(index, int) or isinstance(index, bool):
         raise GoTemplateFailure(f"cannot index slice/array with type {go_type(index)}")
-    limit = size if cap is None else cap
-    if not 0 <= index <= limit if cap is not None else not 0 <= index < size:
+    if not 0 <= index < size:
         raise GoTemplateFailure("index out of range")
     return index
 

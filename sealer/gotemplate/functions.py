@@ -90,7 +90,8 @@ def constant(node: n.Bool | n.Number | n.String | n.Nil, kind: str) -> object:
             return ideal(node)
         raise GoTemplateFailure(f"expected {GO_TYPES[kind]}; found a number")
     value = node.value
-    if kind in ("any", "bool" if isinstance(value, bool) else "str"):
+    own_kind = "bool" if isinstance(node, n.Bool) else "str"
+    if kind in ("any", own_kind):
         return value
     raise GoTemplateFailure(f"expected {GO_TYPES[kind]}; found {go_type(value)}")
 

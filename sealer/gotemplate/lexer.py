@@ -17,8 +17,19 @@ from sealer.gotemplate.failure import GoTemplateFailure
 __all__ = ["KEYWORDS", "Token", "tokenize"]
 
 KEYWORDS = frozenset(
-    {"block", "break", "continue", "define", "else", "end", "if", "nil", "range", "template"}
-    | {"with"}
+    (
+        "block",
+        "break",
+        "continue",
+        "define",
+        "else",
+        "end",
+        "if",
+        "nil",
+        "range",
+        "template",
+        "with",
+    )
 )
 _SPACE = " \t\r\n"
 

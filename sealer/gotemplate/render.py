@@ -10,6 +10,7 @@ never a value.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from sealer.errors import TemplateError
@@ -17,6 +18,7 @@ from sealer.gotemplate.executor import Executor
 from sealer.gotemplate.failure import GoTemplateFailure
 from sealer.gotemplate.funcmap import FUNCS, check_function
 from sealer.gotemplate.literals import gostr
+from sealer.gotemplate.nodes import Node
 from sealer.gotemplate.parser import parse
 from sealer.gotemplate.values import StrMap
 from sealer.templating.budget import BOUNDS, CURRENT, Bounds, Budget, OverBudget
@@ -24,9 +26,16 @@ from sealer.templating.budget import BOUNDS, CURRENT, Bounds, Budget, OverBudget
 __all__ = ["render_go_template", "render_go_template_data"]
 
 
+@functools.lru_cache(maxsize=256)
+def _tree(source: str) -> tuple[Node, ...]:
+    """The parsed tree per source (immutable, and holding no value): every reconcile renders
+    the same sources again. A source that does not parse raises and is not kept."""
+    return parse(source, check_function)
+
+
 def render_go_template(source: str, values: Mapping[str, bytes], budget: Budget) -> bytes:
     """One template over ``values``; raises :class:`GoTemplateFailure` or :class:`OverBudget`."""
-    tree = parse(source, check_function)
+    tree = _tree(source)
     parts: list[str] = []
 
     def emit(chunk: str) -> None:

@@ -76,14 +76,14 @@ def go_type(value: object) -> str:
 
 
 def _shortest(value: float) -> tuple[str, int]:
-    """The shortest digits that read back as ``value``, and the exponent of the first digit."""
-    _, digits, exponent = Decimal(repr(abs(value))).as_tuple()
-    text = "".join(map(str, digits)).rstrip("0") or "0"
-    leading = len(digits) - len("".join(map(str, digits)).lstrip("0"))
-    if text == "0":
+    """The shortest digits that read back as ``abs(value)``, and the power of ten of the first."""
+    if value == 0:
         return "0", 0
+    _, digits, exponent = Decimal(repr(abs(value))).as_tuple()
     assert isinstance(exponent, int)
-    return text.lstrip("0") or "0", len(digits) + exponent - 1 - leading
+    text = "".join(map(str, digits))
+    stripped = text.lstrip("0")
+    return stripped.rstrip("0") or "0", exponent + len(text) - 1 - (len(text) - len(stripped))
 
 
 def go_float(value: float, *, json: bool = False) -> str:
