@@ -8,10 +8,11 @@ Go's byte for byte on the corpus in ``tests/data/gotemplate/`` (recorded from He
 Supported: text, actions with trim markers and comments, pipelines, variables (``:=``, ``=``),
 ``if``/``else if``/``else``, ``with``/``else with``/``else``, ``range`` (lists, maps, integers;
 one or two variables, ``else``, ``break``, ``continue``), field access on maps, constants,
-parenthesized pipelines, every builtin, and the Sprig functions of :mod:`.sprig_text` and
-:mod:`.sprig_data`. Refused, with one line naming the construct: ``define``, ``template`` and
-``block``; functions that Bitnami does not allow, that change at every render, or that are not
-implemented; regexes that could backtrack for long.
+parenthesized pipelines, ``define``/``template``/``block`` (nested at most 32 deep, where Go
+allows 100,000), every builtin, and the Sprig functions of :mod:`.sprig_text` and
+:mod:`.sprig_data`. Refused, with one line naming the construct: functions that Bitnami does not
+allow, that change at every render, or that are not implemented; a few ``printf`` verbs; regexes
+that could backtrack for long; ``b64dec`` of text that is not base64.
 
 The modules: :mod:`.lexer`, :mod:`.literals`, :mod:`.nodes` and :mod:`.parser` (source to tree),
 :mod:`.values` and :mod:`.goprintf` (Go values and how ``fmt`` prints them), :mod:`.functions`

@@ -15,7 +15,7 @@ from sealer.gotemplate import nodes as n
 from sealer.gotemplate.failure import GoTemplateFailure
 from sealer.gotemplate.functions import GoFunc, constant, convert, ideal
 from sealer.gotemplate.values import NO_VALUE, go_type, nil_if_missing, shown, truth
-from sealer.templating.budget import Budget
+from sealer.templating.budget import Budget, OverBudget
 
 __all__ = ["Executor"]
 
@@ -38,8 +38,10 @@ class Executor:
         budget: Budget,
         emit: Callable[[str], None],
         root: object,
+        defines: Mapping[str, tuple[n.Node, ...]] | None = None,
     ) -> None:
         self.funcs = funcs
+        self.defines = defines or {}
         self.budget = budget
         self.emit = emit
         self.vars: list[tuple[str, object]] = [("$", root)]
@@ -50,6 +52,8 @@ class Executor:
             self.walk(self.vars[0][1], body)
         except GoTemplateFailure as failure:
             raise failure.at(self.line) from None
+        except OverBudget as exc:
+            raise GoTemplateFailure(f"over budget: {exc}", self.line) from None
 
     def walk(self, dot: object, body: tuple[n.Node, ...]) -> None:
         for node in body:
@@ -65,10 +69,31 @@ class Executor:
                 self.branch(dot, node)
             elif isinstance(node, n.Range):
                 self.range(dot, node)
+            elif isinstance(node, n.Template):
+                self.template(dot, node)
             elif isinstance(node, n.Break):
                 raise _Break
             else:
                 raise _Continue
+
+    def template(self, dot: object, node: n.Template) -> None:
+        """Run a named template with the pipeline's value (or nil) as dot and as ``$``."""
+        self.line = node.line
+        body = self.defines.get(node.name)
+        if body is None:
+            raise GoTemplateFailure("no such template", node.line)
+        value = None if node.pipe is None else nil_if_missing(self.pipeline(dot, node.pipe))
+        budget = self.budget
+        budget.depth += 1
+        if budget.depth > budget.bounds.macro_depth:
+            raise OverBudget(f"templates nested deeper than {budget.bounds.macro_depth}")
+        outer, self.vars = self.vars, [("$", value)]
+        try:
+            self.walk(value, body)
+        finally:
+            self.vars = outer
+            budget.depth -= 1
+            self.line = node.line
 
     def branch(self, dot: object, node: n.Branch) -> None:
         mark = len(self.vars)

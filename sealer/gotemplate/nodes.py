@@ -1,7 +1,8 @@
 """The parse tree of a Go template, as :mod:`sealer.gotemplate.parser` builds it.
 
 One frozen dataclass per node of Go's ``text/template/parse``: the list nodes (text, actions,
-``if``/``with``/``range``, ``break``/``continue``) and the operands of a command.
+``if``/``with``/``range``, ``break``/``continue``, ``template``), the operands of a command, and
+the :class:`Tree` of a whole source with its named templates.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ __all__ = [
     "Pipe",
     "Range",
     "String",
+    "Template",
     "Text",
+    "Tree",
     "Var",
 ]
 
@@ -124,6 +127,23 @@ class Range:
 
 
 @dataclass(frozen=True)
+class Template:
+    """``{{template "name" pipeline}}``: the named template, run with the pipeline as dot."""
+
+    line: int
+    name: str
+    pipe: Pipe | None
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A parsed source: its body, and the templates it defines (``define``, ``block``)."""
+
+    body: tuple[Node, ...]
+    defines: tuple[tuple[str, tuple[Node, ...]], ...]
+
+
+@dataclass(frozen=True)
 class Break:
     line: int
 
@@ -134,4 +154,4 @@ class Continue:
 
 
 Operand = Field | Var | Dot | Nil | Bool | Number | String | Ident | Chain | Pipe
-Node = Text | Action | Branch | Range | Break | Continue
+Node = Text | Action | Branch | Range | Break | Continue | Template

@@ -5,7 +5,8 @@ commands, operands with field chains, ``if``/``with``/``range`` with ``else`` (a
 ``else with``), ``break``/``continue`` inside ``range``. Function names are checked while
 parsing, as Go does, through ``check`` (which refuses unknown and disallowed names), and so
 are variables (a variable used outside the scope of its declaration is refused).
-``define``, ``template`` and ``block`` are refused.
+``define`` (at the top level, as in Go), ``template`` and ``block`` are read into the
+:class:`~sealer.gotemplate.nodes.Tree`'s named templates.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ __all__ = ["parse"]
 _STOPS = ("right", "pipe", "rparen")
 
 
-def parse(source: str, check: Callable[[str], None]) -> tuple[n.Node, ...]:
+def parse(source: str, check: Callable[[str], None]) -> n.Tree:
     """The tree of ``source``; ``check(name)`` raises for a function that may not be called."""
     parser = _Parser(tokenize(source), check)
-    body, end = parser.nodes(in_range=False)
+    body, end = parser.nodes(in_range=False, top=True)
     if end is not None:
         raise GoTemplateFailure(f"unexpected {{{{{end}}}}}", parser.line)
-    return body
+    return n.Tree(body, tuple(parser.defines.items()))
 
 
 class _Parser:
@@ -38,6 +39,7 @@ class _Parser:
         self.check = check
         self.line = 1
         self.vars = ["$"]  # the variables in scope, as Go's parser keeps them
+        self.defines: dict[str, tuple[n.Node, ...]] = {}
 
     def peek(self, skip_space: bool = True) -> Token | None:
         while skip_space and self.pos < len(self.tokens) and self.tokens[self.pos].kind == "space":
@@ -58,7 +60,7 @@ class _Parser:
             raise GoTemplateFailure(f"expected {what}", token.line)
         return token
 
-    def nodes(self, *, in_range: bool) -> tuple[tuple[n.Node, ...], str | None]:
+    def nodes(self, *, in_range: bool, top: bool = False) -> tuple[tuple[n.Node, ...], str | None]:
         """Nodes up to an ``{{end}}`` or ``{{else}}`` (returned: "end", "else") or the end."""
         out: list[n.Node] = []
         while (token := self.peek(skip_space=False)) is not None:
@@ -67,6 +69,12 @@ class _Parser:
                 out.append(n.Text(token.value))
                 continue
             word = self.peek()
+            if word is not None and word.kind == "keyword" and word.value == "define":
+                if not top:
+                    raise GoTemplateFailure("unexpected define in command", word.line)
+                self.take()
+                self.define(word.line)
+                continue
             if word is not None and word.kind == "keyword":
                 node = self.keyword(word, in_range=in_range)
                 if isinstance(node, str):
@@ -90,9 +98,49 @@ class _Parser:
                 raise GoTemplateFailure(f"{{{{{name}}}}} outside {{{{range}}}}", word.line)
             self.expect("right", f"}} after {name}")
             return n.Break(word.line) if name == "break" else n.Continue(word.line)
-        if name in ("define", "template", "block"):
-            raise GoTemplateFailure(f"{name} is not supported", word.line)
-        raise GoTemplateFailure(f"unexpected {name}", word.line)  # nil: Go says the same
+        if name in ("template", "block"):
+            return self.template(name, word.line)
+        raise GoTemplateFailure(f"unexpected {name}", word.line)
+
+    def define(self, line: int) -> None:
+        """Read ``"name"}}…{{end}}`` into :attr:`defines`; its body has its own variables."""
+        name = self.take()
+        if name.kind not in ("string", "raw"):
+            raise GoTemplateFailure("define needs a quoted name", line)
+        key = unquote(name.value, line)
+        self.expect("right", "}} after the define name")
+        self.define_body(key, line)
+
+    def define_body(self, key: str, line: int) -> None:
+        outer, self.vars = self.vars, ["$"]
+        try:
+            body, end = self.nodes(in_range=False)
+        finally:
+            self.vars = outer
+        if end != "end":
+            raise GoTemplateFailure("expected end of define", line)
+        if key in self.defines and self.defines[key] and body:
+            raise GoTemplateFailure("template defined twice", line)
+        if body or key not in self.defines:
+            self.defines[key] = body
+
+    def template(self, kind: str, line: int) -> n.Template:
+        """``{{template "name" [pipeline]}}``; ``{{block …}}`` also defines the name."""
+        name = self.take()
+        if name.kind not in ("string", "raw"):
+            raise GoTemplateFailure(f"{kind} needs a quoted name", line)
+        pipe = None
+        following = self.peek()
+        if following is not None and following.kind != "right":
+            pipe = self.pipeline(kind, allow_decl=False)
+        else:
+            self.expect("right", f"}} after the {kind} name")
+        key = unquote(name.value, line)
+        if kind == "block":
+            if pipe is None:
+                raise GoTemplateFailure("block needs a pipeline", line)
+            self.define_body(key, line)
+        return n.Template(line, key, pipe)
 
     def control(self, kind: str, line: int, *, in_range: bool) -> n.Node:
         mark = len(self.vars)

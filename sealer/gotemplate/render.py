@@ -18,7 +18,7 @@ from sealer.gotemplate.executor import Executor
 from sealer.gotemplate.failure import GoTemplateFailure
 from sealer.gotemplate.funcmap import FUNCS, check_function
 from sealer.gotemplate.literals import gostr
-from sealer.gotemplate.nodes import Node
+from sealer.gotemplate.nodes import Tree
 from sealer.gotemplate.parser import parse
 from sealer.gotemplate.values import StrMap
 from sealer.templating.budget import BOUNDS, CURRENT, Bounds, Budget, OverBudget
@@ -27,7 +27,7 @@ __all__ = ["render_go_template", "render_go_template_data"]
 
 
 @functools.lru_cache(maxsize=256)
-def _tree(source: str) -> tuple[Node, ...]:
+def _tree(source: str) -> Tree:
     """The parsed tree per source (immutable, and holding no value): every reconcile renders
     the same sources again. A source that does not parse raises and is not kept."""
     return parse(source, check_function)
@@ -43,7 +43,7 @@ def render_go_template(source: str, values: Mapping[str, bytes], budget: Budget)
         parts.append(chunk)
 
     root = StrMap({key: gostr(value) for key, value in values.items()})
-    Executor(FUNCS, budget, emit, root).run(tree)
+    Executor(FUNCS, budget, emit, root, dict(tree.defines)).run(tree.body)
     return "".join(parts).encode("utf-8", "surrogateescape")
 
 

@@ -31,9 +31,18 @@ REFUSED = [
         "random",
     ),
     ("{{ frobnicate .password }}", 'function "frobnicate" is not supported', "unknown name"),
-    ('{{ define "x" }}{{ end }}', "define is not supported", "named templates"),
-    ('{{ template "x" . }}', "template is not supported", "named templates"),
-    ('{{ block "x" . }}{{ end }}', "block is not supported", "named templates"),
+    ('{{ template "x" . }}', "no such template", "a template never defined"),
+    (
+        '{{ if true }}{{ define "x" }}{{ end }}{{ end }}',
+        "unexpected define in command",
+        "define only at the top, as Go",
+    ),
+    ('{{ define "x" }}a{{ end }}{{ define "x" }}b{{ end }}', "template defined twice", "as Go"),
+    (
+        '{{ define "x" }}{{ template "x" . }}{{ end }}{{ template "x" }}',
+        "over budget: templates nested deeper than 32",
+        "recursion is bounded",
+    ),
     ("{{ .password ", "unclosed action", "syntax"),
     ("{{ end }}", "unexpected {{end}}", "syntax"),
     ("{{ if .password }}x", "unexpected end of template in if", "syntax"),
@@ -134,7 +143,7 @@ def test_all_keys_share_one_budget() -> None:
     bounds = Bounds(steps=1000)
     loop = "{{ range 300 }}x{{ end }}"  # three steps an iteration
     assert render_go_template_data({"a": loop}, VALUES, bounds=bounds)["a"] == b"x" * 300
-    with pytest.raises(TemplateError, match=r"template\.data\.b: over budget"):
+    with pytest.raises(TemplateError, match=r"template\.data\.b: line 1: over budget"):
         render_go_template_data({"a": loop, "b": loop}, VALUES, bounds=bounds)
 
 
