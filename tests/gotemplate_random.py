@@ -27,7 +27,9 @@ _NUMS = ["0", "1", "3", "-2", "7", "1.5", "(len .a)", "(atoi .n)", "(int .f)", "
 _ANY = [*_STRS, *_NUMS, "true", "false", "nil", '(list 1 "b")', '(dict "k" 1 "a" (list))']
 # No missing key among them: Helm's missingkey=zero makes it a nil interface{}, which a
 # map[string]interface{} parameter refuses, where Bitnami's invalid value becomes a nil map.
-_ANY += ["(list)", '(splitList "," "p,q")', "(fromJson .j)", '(split "," "x,y")', "."]
+# Nor the dot: Helm's is a map[string]interface{}, Bitnami's a map[string]string, and
+# fmt names the type (%!(EXTRA map[string]string=…)).
+_ANY += ["(list)", '(splitList "," "p,q")', "(fromJson .j)", '(split "," "x,y")']
 _ONE = "upper lower trim title untitle nospace b64enc quote squote toJson toString sha1sum"
 _ONE += " adler32sum len html js urlquery print println empty not int int64 float64 atoi add1"
 _ONE += " toPrettyJson toRawJson first last sortAlpha keys cat sha256sum b64dec"

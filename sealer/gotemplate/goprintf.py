@@ -130,9 +130,9 @@ def _one(value: object, verb: str, flags: str, width: int, prec: int | None, top
         )
         return "map[" + " ".join(inner) + "]"
     if value is None or value is NO_VALUE:
-        if verb == "v" or not top:
-            return _pad("<nil>", flags, width, False)
-        return _bad(verb, value)
+        if not top:
+            return "<nil>"  # Go writes a nil inside a list or map as it is, unpadded
+        return _pad("<nil>", flags, width, False) if verb == "v" else _bad(verb, value)
     if isinstance(value, float) and verb in "xX" and prec is None and _hex_float(value):
         text = _hex_float(value) or ""
         text = "+" + text if "+" in flags and text[0] != "-" else text
