@@ -93,3 +93,18 @@ def _action(rng: random.Random) -> str:
 
 def template(rng: random.Random) -> str:
     return " \n| ".join(_action(rng) for _ in range(rng.randint(1, 2)))
+
+
+_PRINTF_VALUES = ['"abc"', '""', '"é<"', '"\\x01\\t"', "0", "42", "-7", "255", "1.5", "-0.25"]
+_PRINTF_VALUES += ["1e100", "3.0", "true", "false", "nil", '(list 1 "a" nil)', "(add 3 4)"]
+_PRINTF_VALUES += ['(dict "k" 1.5 "j" "x")', '(atoi "12")', '(float64 "2.75")', "(list)"]
+_PRINTF_VALUES += ['(splitList "," "a,b")', '(split "," "a")']
+
+
+def printf_template(rng: random.Random) -> str:
+    """One ``printf`` with random flags, width, precision and verb, over a value of any type."""
+    flags = "".join(rng.sample("-+# 0", rng.randint(0, 2)))
+    width = rng.choice(["", "1", "5", "12"])
+    precision = rng.choice(["", ".0", ".2", ".5", "."])
+    verb = rng.choice("vsdqxXtcoOUbeEfgG")
+    return f'{{{{ printf "%{flags}{width}{precision}{verb}|" {rng.choice(_PRINTF_VALUES)} }}}}'

@@ -1,6 +1,6 @@
 """Go's ``fmt.Sprintf``, ``Sprint`` and ``Sprintln`` over engine values (``printf``, ``print``).
 
-The verbs ``%v %s %q %d %b %o %x %X %c %U %t %e %E %f %F %g %G %%``, the flags ``- + # 0`` and
+The verbs ``%v %s %q %d %b %o %O %x %X %c %U %t %e %E %f %F %g %G %%``, the flags ``- + # 0`` and
 space, widths and precisions (bounded by the budget's ``width``); a verb of the wrong type
 prints as Go prints it (``%!d(string=…)``), as do missing (``%!d(MISSING)``) and extra
 (``%!(EXTRA …)``) arguments. Refused: ``%T``, ``%p``, ``%#v``, ``%b`` of a float, ``%x`` of a
@@ -28,11 +28,11 @@ _CONTROL = {
     "\t": r"\t",
     "\v": r"\v",
 }
-_INT_VERBS = "dboxXcqU"
+_INT_VERBS = "dboOxXcqU"
 _FLOAT_VERBS = "eEfFgG"
 
 
-def go_quote(text: str, quote: str = '"') -> str:
+def go_quote(text: str, quote: str = '"', *, ascii_only: bool = False) -> str:
     """``strconv.Quote`` (``QuoteRune`` for ``'``): printable runes kept, others escaped."""
     out = [quote]
     for char in text:
@@ -43,7 +43,7 @@ def go_quote(text: str, quote: str = '"') -> str:
             out.append(_CONTROL[char])
         elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8
             out.append(f"\\x{code - 0xDC00:02x}")
-        elif char.isprintable():
+        elif char.isprintable() and not (ascii_only and code >= 0x80):
             out.append(char)
         elif code < 0x20 or code == 0x7F:
             out.append(f"\\x{code:02x}")
@@ -54,32 +54,46 @@ def go_quote(text: str, quote: str = '"') -> str:
     return "".join(out) + quote
 
 
-def _pad(text: str, flags: str, width: int, numeric: bool) -> str:
+def _pad(text: str, flags: str, width: int, numeric: bool, *, prefix: bool = True) -> str:
     if len(text) >= width:
         return text
     if "-" in flags:
         return text + " " * (width - len(text))
     if "0" in flags:
-        sign = text[0] if numeric and text[:1] in "+- " and text else ""
-        return sign + "0" * (width - len(text)) + text[len(sign) :]
+        head = ""
+        if numeric:  # zeros go after the sign and a 0x, 0b or 0o prefix
+            head = text[:1] if text[:1] in ("+", "-", " ") else ""
+            if prefix and text[len(head) : len(head) + 2].lower() in ("0x", "0b", "0o"):
+                head = text[: len(head) + 2]
+        return head + "0" * (width - len(text)) + text[len(head) :]
     return " " * (width - len(text)) + text
 
 
-def _integer(value: int, verb: str, flags: str, prec: int | None) -> str:
+def _integer(value: int, verb: str, flags: str, prec: int | None, width: int = 0) -> str:
     if verb == "c":
         return chr(value) if 0 <= value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF else "\ufffd"
-    if verb == "U":
-        return f"U+{value:04X}" if value >= 0 else _bad("U", value)
     if verb == "q":
         valid = 0 <= value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF
-        return go_quote(chr(value) if valid else "\ufffd", "'")
-    base = {"d": "d", "v": "d", "b": "b", "o": "o", "x": "x", "X": "X"}[verb]
+        return go_quote(chr(value) if valid else "\ufffd", "'", ascii_only="+" in flags)
+    if verb == "U":
+        text = "U+" + format(value % 2**64, "X").zfill(max(prec or 0, 4))
+        if "#" in flags and 0 <= value <= 0x10FFFF and chr(value).isprintable():
+            text += f" '{chr(value)}'"
+        return text
+    if prec == 0 and value == 0:
+        return ""  # Go writes only the padding
+    base = {"d": "d", "v": "d", "b": "b", "o": "o", "O": "o", "x": "x", "X": "X"}[verb]
     digits = format(abs(value), base)
-    if prec is not None:
-        digits = digits.zfill(prec) if prec or value else ""
-    if "#" in flags and verb in "xXob":
-        digits = {"x": "0x", "X": "0X", "o": "0", "b": "0b"}[verb] + digits
     sign = "-" if value < 0 else "+" if "+" in flags else " " if " " in flags else ""
+    if prec is not None:
+        digits = digits.zfill(prec)
+    elif "0" in flags and "-" not in flags:  # Go zero-fills the digits, then adds the prefix
+        digits = digits.zfill(width - len(sign))
+    if verb == "O":
+        digits = "0o" + ("0" + digits if "#" in flags and not digits.startswith("0") else digits)
+    elif "#" in flags and verb in "xXob":
+        prefix = {"x": "0x", "X": "0X", "o": "0", "b": "0b"}[verb]
+        digits = digits if verb == "o" and digits.startswith("0") else prefix + digits
     return sign + digits
 
 
@@ -93,8 +107,8 @@ def _float(value: float, verb: str, flags: str, prec: int | None) -> str:
     else:
         spec = "g" if verb == "v" else verb
         text = format(value, f"{'#' if '#' in flags else ''}.{6 if prec is None else prec}{spec}")
-    if "+" in flags and not text.startswith("-"):
-        text = "+" + text
+    if not text.startswith("-"):
+        text = "+" + text if "+" in flags else " " + text if " " in flags else text
     return text
 
 
@@ -109,6 +123,18 @@ def _hex_float(value: float) -> str | None:
     mantissa = mantissa.rstrip("0").rstrip(".")
     power = int(exponent)
     return f"{sign}0x{mantissa}p{'-' if power < 0 else '+'}{abs(power):02d}"
+
+
+def _can_backquote(text: str) -> bool:
+    """``strconv.CanBackquote``: no backquote, no control character but tab, valid UTF-8."""
+    return all(
+        c == "\t"
+        or (
+            (c != "`" and c != "\ufeff" and ord(c) >= 0x20 and ord(c) != 0x7F)
+            and not 0xD800 <= ord(c) <= 0xDFFF
+        )
+        for c in text
+    )
 
 
 def _bad(verb: str, value: object, flags: str = "", width: int = 0, prec: int | None = None) -> str:
@@ -133,10 +159,13 @@ def _one(value: object, verb: str, flags: str, width: int, prec: int | None, top
         if not top:
             return "<nil>"  # Go writes a nil inside a list or map as it is, unpadded
         return _pad("<nil>", flags, width, False) if verb == "v" else _bad(verb, value)
+    if isinstance(value, float) and "#" in flags:
+        raise GoTemplateFailure("printf flag # with a float is not supported")
     if isinstance(value, float) and verb in "xX" and prec is None and _hex_float(value):
         text = _hex_float(value) or ""
-        text = "+" + text if "+" in flags and text[0] != "-" else text
-        return _pad(text.upper() if verb == "X" else text, flags, width, True)
+        if text[0] != "-":
+            text = "+" + text if "+" in flags else " " + text if " " in flags else text
+        return _pad(text.upper() if verb == "X" else text, flags, width, True, prefix=False)
     if isinstance(value, float) and verb in "xXbp":
         raise GoTemplateFailure(f"printf verb %{verb} of this float is not supported")
     if not _fits(value, verb):
@@ -144,12 +173,14 @@ def _one(value: object, verb: str, flags: str, width: int, prec: int | None, top
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, int):
-        text = _integer(value, verb, flags, prec)
+        text = _integer(value, verb, flags, prec, width)
     elif isinstance(value, float):
         text = _float(value, verb, flags, prec)
     else:
         text = _string(str(value), verb, flags, prec)
-    numeric = isinstance(value, float) or (isinstance(value, int) and verb in "vdboxX")
+    numeric = isinstance(value, float) or (isinstance(value, int) and verb in "vdboOxX")
+    if (numeric and not isinstance(value, float | bool) and prec is not None) or verb == "U":
+        flags = flags.replace("0", "")  # a precision turns off zero padding of integers
     return _pad(text, flags, width, numeric and not isinstance(value, bool))
 
 
@@ -168,11 +199,21 @@ def _string(value: str, verb: str, flags: str, prec: int | None) -> str:
     if verb in "vs":
         return value if prec is None else value[:prec]
     if verb == "q":
-        return go_quote(value if prec is None else value[:prec])
+        shown = value if prec is None else value[:prec]
+        if "#" in flags and _can_backquote(shown):
+            return f"`{shown}`"
+        return go_quote(shown, ascii_only="+" in flags)
     data = value.encode("utf-8", "surrogateescape")
     if prec is not None:
         data = data[:prec]
-    text = data.hex(" ") if " " in flags else data.hex()
+    if "#" in flags:
+        text = (
+            " ".join("0x" + data[i : i + 1].hex() for i in range(len(data)))
+            if " " in flags
+            else ("0x" + data.hex() if data else "")
+        )
+    else:
+        text = data.hex(" ") if " " in flags else data.hex()
     return text.upper() if verb == "X" else text
 
 

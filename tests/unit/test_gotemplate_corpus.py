@@ -92,3 +92,21 @@ def test_random_templates_match_helm(seed: int) -> None:
             rendered += go is not None
     assert mismatches == []
     assert refused < 25 and rendered > 150, "the templates exercise rendering, not refusals"
+
+
+@pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
+def test_random_printf_matches_helm() -> None:
+    """3,000 printf verbs with random flags, widths and precisions over values of every type."""
+    rng = random.Random(7)
+    mismatches, refused = [], 0
+    with helm_oracle() as oracle:
+        for _ in range(3000):
+            template = gotemplate_random.printf_template(rng)
+            go = oracle.render(template, gotemplate_random.DATA)
+            out, message = attempt(template, gotemplate_random.DATA)
+            if out is None and go is not None and "is not supported" in message:
+                refused += 1  # %T, %p, %#v, %b of a float, # with a float
+            elif (out is None) != (go is None) or (out is not None and comparable(out) != go):
+                mismatches.append(template)
+    assert mismatches == []
+    assert refused < 300
