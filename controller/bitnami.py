@@ -40,14 +40,12 @@ from sealer.api import (
     SECRETS,
     metadata,
 )
-from sealer.errors import TemplateError
+from sealer.gotemplate import render_go_template_data
 from sealer.kube import KubeNotFound
 from sealer.manifests import PlainSecret, SealedSecretDoc, parse_sealed_secret
 from sealer.sealing import Unsealed, unsealed_secret
 
 __all__ = ["BitnamiSealedSecretReconciler", "render_go_templates"]
-
-_TEMPLATE_DATA = "spec.template.data"
 
 
 def render_go_templates(
@@ -55,15 +53,10 @@ def render_go_templates(
 ) -> dict[str, bytes]:
     """Bitnami's ``spec.template.data`` (Go ``text/template`` with Sprig) over the values.
 
-    The one place the Go-template engine is called. Until it is here, every such object is
-    refused, with one line naming the object and the field.
+    The one place the Go-template engine (:mod:`sealer.gotemplate`) is called for an object
+    reconciled in place; a failure is one line naming the object and ``template.data.KEY``.
     """
-    raise TemplateError(
-        f"holds {len(templates)} Go template(s), which sealops does not render yet: remove "
-        "the field, or convert the object with `seal migrate`",
-        where=sealed.ref,
-        field=_TEMPLATE_DATA,
-    )
+    return render_go_template_data(templates, values, where=sealed.ref)
 
 
 class BitnamiSealedSecretReconciler(SealedSecretReconciler):

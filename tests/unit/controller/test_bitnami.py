@@ -249,16 +249,42 @@ def test_skip_set_owner_references_drops_the_reference_bitnami_set(
     assert bitnami.reconcile(kube.find(BITNAMI_SEALED_SECRETS, "prod", "db") or {}).verdict.ready
 
 
-def test_go_templates_are_refused_naming_the_field(
+def test_go_templates_render_as_bitnami_renders_them(
     bitnami: BitnamiSealedSecretReconciler, kube: FakeKube
 ) -> None:
-    body = bitnami_body(kube, small_key(1), data={"dsn": "{{ .user }}:{{ .password }}"})
+    """Bitnami's template.data is Go text/template with Sprig over the values, in place."""
+    templates = {
+        "dsn": "{{ .user }}:{{ .password | b64enc }}",
+        "tls": '{{ index . "user" | upper }}',
+    }
+    body = bitnami_body(kube, small_key(1), data=templates)
+    assert bitnami.reconcile(body).verdict.ready
+    found = kube.find(SECRETS, "prod", "db")
+    assert found is not None
+    data = {k: base64.b64decode(v) for k, v in found["data"].items()}
+    assert data["dsn"] == b"admin:" + base64.b64encode(b"hunter2")
+    assert data["tls"] == b"ADMIN"
+    assert {k: data[k] for k in PLAIN} == PLAIN, "the values stay beside the rendered keys"
+
+
+@pytest.mark.parametrize(
+    ("template", "why"),
+    [
+        ('{{ env "HOME" }}', "a function Bitnami does not allow"),
+        ("{{ .password | nosuchfunc }}", "a function that does not exist"),
+        ("{{ index .password 99 }}", "an error while running, next to a value"),
+    ],
+    ids=["env", "unknown", "runtime"],
+)
+def test_a_go_template_that_cannot_render_is_one_line_naming_the_field(
+    bitnami: BitnamiSealedSecretReconciler, kube: FakeKube, template: str, why: str
+) -> None:
+    body = bitnami_body(kube, small_key(1), data={"dsn": template})
     verdict = bitnami.reconcile(body).verdict
-    assert verdict.reason == Reason.INVALID_SPEC
-    assert "spec.template.data" in verdict.message and "Go template" in verdict.message
-    assert "\n" not in verdict.message
-    assert "hunter2" not in verdict.message and "admin" not in verdict.message
-    assert kube.find(SECRETS, "prod", "db") is None
+    assert verdict.reason == Reason.INVALID_SPEC, why
+    assert "template.data.dsn" in verdict.message and "\n" not in verdict.message, why
+    assert "hunter2" not in verdict.message and "admin" not in verdict.message, why
+    assert kube.find(SECRETS, "prod", "db") is None, why
 
 
 def test_bitnami_objects_are_still_refused_by_the_sealops_kind(
