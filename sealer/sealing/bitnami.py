@@ -105,6 +105,8 @@ def choose_ciphertext(
 
 #: A plain reference: ``{{ name }}``, any whitespace inside, no ``-``/``+`` whitespace control.
 _REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+#: A reference through the mapping of every value: ``{{ values["tls.crt"] }}`` (no escapes).
+_BY_KEY = re.compile(r"""\{\{\s*values\s*\[\s*(?:"([^"\\]*)"|'([^'\\]*)')\s*\]\s*\}\}""")
 #: Where Jinja2 starts a tag: a variable, a block or a comment.
 _TAG = re.compile(r"\{[{%#]")
 #: Names Jinja2 reads as constants or operators, not as a value's name.
@@ -140,13 +142,26 @@ def go_template(source: str, keys: Sequence[str]) -> str | None:
     parts: list[str] = []
     pos = 0
     while (tag := _TAG.search(source, pos)) is not None:
-        match = _REFERENCE.match(source, tag.start())
-        if match is None or match.group(1) not in known or match.group(1) in _JINJA_WORDS:
+        key, end = _referenced(source, tag.start(), known)
+        if key is None:
             return None
-        parts += [_go_text(source[pos : tag.start()]), go_reference(match.group(1))]
-        pos = match.end()
+        parts += [_go_text(source[pos : tag.start()]), go_reference(key)]
+        pos = end
     parts.append(_go_text(source[pos:]))
     return "".join(parts)
+
+
+def _referenced(source: str, start: int, known: set[str]) -> tuple[str | None, int]:
+    """The value a plain reference at ``start`` prints, and where the reference ends."""
+    match = _REFERENCE.match(source, start)
+    if match is not None:
+        name = match.group(1)
+        return (name if name in known and name not in _JINJA_WORDS else None), match.end()
+    by_key = _BY_KEY.match(source, start)
+    if by_key is not None and "values" not in known:  # a value named values wins over the map
+        key = by_key.group(1) if by_key.group(1) is not None else by_key.group(2)
+        return (key if key in known else None), by_key.end()
+    return None, start
 
 
 def _template_data(sealed: SealedSecretDoc, data: Mapping[str, str], where: str) -> dict[str, str]:

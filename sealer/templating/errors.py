@@ -71,7 +71,7 @@ def _names(items: Iterable[str]) -> str:
     return ", ".join(repr(name) for name in shown)
 
 
-def _detail(exc: BaseException, source: str, context: Mapping[str, str]) -> str:
+def _detail(exc: BaseException, source: str, context: Mapping[str, object]) -> str:
     """What the template's own source says about ``exc`` (names it uses), or ''."""
     if isinstance(exc, SecurityError | FilterArgumentError) or not isinstance(
         exc, jinja2.UndefinedError | jinja2.TemplateAssertionError | jinja2.TemplateRuntimeError
@@ -95,7 +95,7 @@ def _detail(exc: BaseException, source: str, context: Mapping[str, str]) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def describe(exc: BaseException, source: str, context: Mapping[str, str]) -> str:
+def describe(exc: BaseException, source: str, context: Mapping[str, object]) -> str:
     if isinstance(exc, OverBudget | Refused):
         message = str(exc) if isinstance(exc, Refused) else f"over budget: {exc}"
     else:

@@ -29,7 +29,8 @@ class Refused(Exception):
 
 
 def _b64enc(value: str | bytes) -> str:
-    raw = value.encode() if isinstance(value, str) else value
+    # surrogateescape: a binary value's bytes, as they came in (see render_template_data)
+    raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
     return base64.b64encode(raw).decode("ascii")
 
 
@@ -38,10 +39,7 @@ def _b64dec(value: str) -> str:
         raw = base64.b64decode(value)
     except (binascii.Error, ValueError, TypeError):
         raise Refused("b64dec: the input is not base64") from None
-    try:
-        return raw.decode()
-    except UnicodeDecodeError:
-        raise Refused("b64dec: the decoded bytes are not UTF-8 text") from None
+    return raw.decode("utf-8", "surrogateescape")  # binary bytes go out unchanged
 
 
 Check = Callable[[Budget, inspect.BoundArguments], None]

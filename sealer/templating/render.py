@@ -18,7 +18,10 @@ from sealer.templating.budget import BOUNDS, CURRENT, Bounds, Budget
 from sealer.templating.errors import describe
 from sealer.templating.sandbox import ENV
 
-__all__ = ["render_one", "render_template_data"]
+__all__ = ["VALUES", "render_one", "render_template_data"]
+
+#: The name of the mapping of every value by key, for keys that are no name (``tls.crt``).
+VALUES = "values"
 
 
 @functools.lru_cache(maxsize=256)
@@ -30,12 +33,14 @@ def _compiled(source: str) -> jinja2.Template:
     return ENV.from_string(source)
 
 
-def render_one(template: jinja2.Template, context: Mapping[str, str], budget: Budget) -> bytes:
+def render_one(template: jinja2.Template, context: Mapping[str, object], budget: Budget) -> bytes:
     parts = []
     for chunk in template.generate(context):
         budget.emit(chunk)
         parts.append(chunk)
-    return "".join(parts).encode()
+    # Bytes that are not UTF-8 came in as surrogates (see render_template_data) and go out as
+    # the same bytes: a binary value passes through a template unchanged.
+    return "".join(parts).encode("utf-8", "surrogateescape")
 
 
 def render_template_data(
@@ -45,7 +50,12 @@ def render_template_data(
     where: str | None = None,
     bounds: Bounds = BOUNDS,
 ) -> dict[str, bytes]:
-    """Render each template over ``values`` (decoded as UTF-8, undecodable bytes replaced).
+    """Render each template over ``values``: each by its key as a name (``{{ password }}``), and
+    all of them in the mapping ``values`` (``{{ values["tls.crt"] }}``, for keys that are no
+    name; a value itself named ``values`` wins over the mapping, as it always did).
+
+    Values are decoded as UTF-8; bytes that are not UTF-8 are kept as they are (surrogate
+    escapes), so a binary value that a template passes through, or ``b64enc``, is not changed.
 
     Returns the rendered bytes per key. Raises :class:`TemplateError` naming
     ``template.data.KEY``, the line and the kind of error, and never a value; all keys together
@@ -55,7 +65,8 @@ def render_template_data(
         raise TemplateError(
             "must be a mapping of key to template", where=where, field="template.data"
         )
-    context = {key: value.decode("utf-8", "replace") for key, value in values.items()}
+    decoded = {key: value.decode("utf-8", "surrogateescape") for key, value in values.items()}
+    context: dict[str, object] = {VALUES: dict(decoded), **decoded}
     rendered: dict[str, bytes] = {}
     budget = Budget(bounds)
     token = CURRENT.set(budget)
