@@ -33,6 +33,7 @@ __all__ = [
     "ANN_RESTARTED_AT",
     "ANN_SCOPE",
     "ANN_SEALED_WITH",
+    "ANN_TEMPLATE_ENGINE",
     "API_VERSION",
     "BITNAMI_API_VERSION",
     "BITNAMI_CLUSTER_WIDE",
@@ -169,6 +170,9 @@ RESERVED_PREFIX = f"{GROUP}/"
 ANN_SCOPE = f"{GROUP}/scope"
 #: On a SealedSecret: the fingerprints each value was sealed for (a decrypt hint).
 ANN_SEALED_WITH = f"{GROUP}/sealed-with"
+#: On a SealedSecret: the dialect of ``template.data``, ``jinja2`` (also when absent) or ``go``
+#: (Go ``text/template`` with Sprig, as Bitnami renders it; ``seal migrate`` sets it).
+ANN_TEMPLATE_ENGINE = f"{GROUP}/template-engine"
 #: On a Secret the controller manages: the value of :data:`LABEL_MANAGED_BY`.
 LABEL_MANAGED_BY = f"{GROUP}/managed-by"
 MANAGED_BY_VALUE = "sealops"

@@ -17,6 +17,7 @@ from sealer.manifests.fields import (
 )
 from sealer.manifests.sealed import (
     SealedSecretDoc,
+    TemplateEngine,
     clean_metadata,
     format_sealed_with,
     parse_sealed_secret,
@@ -28,6 +29,7 @@ from sealer.manifests.secrets import PlainSecret, parse_secret, secret_manifest,
 __all__ = [
     "PlainSecret",
     "SealedSecretDoc",
+    "TemplateEngine",
     "check_data_keys",
     "clean_metadata",
     "dump_documents",

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sealer.api import (
     ANN_SCOPE,
     ANN_SEALED_WITH,
+    ANN_TEMPLATE_ENGINE,
     API_VERSION,
     BITNAMI_API_VERSION,
     LAST_APPLIED,
@@ -74,6 +75,25 @@ def format_sealed_with(per_key: Mapping[str, list[str]], keys: Iterable[str]) ->
 # SealedSecrets
 
 
+#: The dialects ``template.data`` can be written in (:data:`ANN_TEMPLATE_ENGINE`).
+TemplateEngine = Literal["jinja2", "go"]
+
+
+def template_engine(annotations: Mapping[str, str], where: str) -> TemplateEngine:
+    """The engine :data:`ANN_TEMPLATE_ENGINE` names: absent is ``jinja2``; any other value is
+    refused (not quoted: the field is named, and that is enough to find it)."""
+    value = annotations.get(ANN_TEMPLATE_ENGINE)
+    if value is None or value == "jinja2":
+        return "jinja2"
+    if value == "go":
+        return "go"
+    raise ManifestError(
+        "must be `go` or `jinja2` (absent means `jinja2`)",
+        where=where,
+        field=f"metadata.annotations.{ANN_TEMPLATE_ENGINE}",
+    )
+
+
 @dataclass(frozen=True)
 class SealedSecretDoc:
     """A SealedSecret (ours or Bitnami's) as the sealing code needs it."""
@@ -86,6 +106,8 @@ class SealedSecretDoc:
     template: dict[str, Any]
     doc: dict[str, Any]
     bitnami: bool = False
+    #: The dialect of ``template.data``: Bitnami's objects are always ``go``.
+    template_engine: TemplateEngine = "jinja2"
 
     @property
     def ref(self) -> str:
@@ -138,6 +160,7 @@ def parse_sealed_secret(
     _string_map(meta.get("labels"), where, "metadata.labels")
     annotations = _string_map(meta.get("annotations"), where, "metadata.annotations")
     scope = scope_from_annotations(annotations, where=where) or Scope.STRICT
+    engine: TemplateEngine = "go" if bitnami else template_engine(annotations, where)
     return SealedSecretDoc(
         name=name,
         namespace=namespace,
@@ -147,6 +170,7 @@ def parse_sealed_secret(
         template=template,
         doc=dict(doc),
         bitnami=bitnami,
+        template_engine=engine,
     )
 
 

@@ -8,7 +8,9 @@ What Bitnami's controller reads, and nothing it would misread:
   the label from) and on the template (where ``kubeseal`` reads it); strict is no annotation;
 - the template's labels, annotations, type and immutability as they are, and ``template.data``
   translated from our Jinja2 to Go ``text/template``: text and plain ``{{ name }}`` references to
-  one value translate exactly; anything else is refused, naming the field, never quoting it.
+  one value translate exactly; anything else is refused, naming the field, never quoting it. An
+  object marked ``sealops.dev/template-engine: go`` (``seal migrate`` output) is already in Go:
+  its ``template.data`` is copied as it is, and the marker is dropped.
 
 The ciphertexts are copied byte for byte: the label depends only on scope, namespace and name, and
 none of them change. No key is needed and nothing is decrypted.
@@ -24,6 +26,7 @@ from typing import Any
 from sealer.api import (
     ANN_SCOPE,
     ANN_SEALED_WITH,
+    ANN_TEMPLATE_ENGINE,
     BITNAMI_API_VERSION,
     BITNAMI_CLUSTER_WIDE,
     BITNAMI_NAMESPACE_WIDE,
@@ -42,8 +45,17 @@ __all__ = [
     "to_bitnami",
 ]
 
-#: Annotations that say how the values were sealed; the Bitnami object gets its own.
-_SEALING = frozenset({ANN_SCOPE, ANN_SEALED_WITH, BITNAMI_NAMESPACE_WIDE, BITNAMI_CLUSTER_WIDE})
+#: Annotations that say how the values were sealed (and the template's dialect, which for Bitnami
+#: is always Go); the Bitnami object gets its own.
+_SEALING = frozenset(
+    {
+        ANN_SCOPE,
+        ANN_SEALED_WITH,
+        ANN_TEMPLATE_ENGINE,
+        BITNAMI_NAMESPACE_WIDE,
+        BITNAMI_CLUSTER_WIDE,
+    }
+)
 
 
 def bitnami_scope_annotations(annotations: Mapping[str, str], scope: Scope) -> dict[str, str]:
@@ -198,7 +210,9 @@ def _template(sealed: SealedSecretDoc, where: str) -> dict[str, Any]:
         out["type"] = template["type"]
     if template.get("immutable") is not None:
         out["immutable"] = template["immutable"]
-    if template.get("data"):
+    if template.get("data") and sealed.template_engine == "go":
+        out["data"] = dict(template["data"])  # already Bitnami's dialect: as it is
+    elif template.get("data"):
         out["data"] = _template_data(sealed, template["data"], where)
     return out
 

@@ -3,13 +3,15 @@
 Unsealing uses the ``sealed-with`` hint to go straight to the right private key; without a hint,
 or when the hinted key fails, it falls back to every key (as Bitnami's controller does), within
 the work bound of :mod:`sealer.sealing.work`. :func:`unsealed_secret` builds the Secret,
-rendering ``template.data`` (Jinja2 is imported only then).
+rendering ``template.data`` in the dialect the object names: Jinja2, or Go ``text/template`` when
+``sealops.dev/template-engine`` says ``go`` (either engine is imported only then).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sealer.envelope import (
     decode_blob,
@@ -148,6 +150,20 @@ def label_for_sealed(sealed: SealedSecretDoc) -> bytes:
         raise exc.located(where=sealed.ref, field="metadata.namespace") from None
 
 
+def _render(
+    sealed: SealedSecretDoc, tdata: Mapping[str, Any], values: Mapping[str, bytes]
+) -> dict[str, bytes]:
+    """``template.data`` in the dialect the object names (``sealops.dev/template-engine``)."""
+    if sealed.template_engine == "go":
+        from sealer.gotemplate import render_go_template_data
+
+        return render_go_template_data(tdata, values, where=sealed.ref)
+    # Deferred: Jinja2 is needed only for templates and costs start-up time.
+    from sealer.templating import render_template_data
+
+    return render_template_data(tdata, values, where=sealed.ref)
+
+
 def unsealed_secret(sealed: SealedSecretDoc, values: Mapping[str, bytes]) -> PlainSecret:
     """The Secret a SealedSecret stands for: values plus rendered ``template.data``."""
     template = sealed.template
@@ -155,12 +171,9 @@ def unsealed_secret(sealed: SealedSecretDoc, values: Mapping[str, bytes]) -> Pla
     data = dict(values)
     tdata = template.get("data")
     if tdata:
-        # Deferred: Jinja2 is needed only for templates and costs start-up time.
-        from sealer.templating import render_template_data
-
         if not isinstance(tdata, dict):
             raise ManifestError("must be a mapping", where=sealed.ref, field="spec.template.data")
-        data.update(render_template_data(tdata, values, where=sealed.ref))
+        data.update(_render(sealed, tdata, values))
     immutable = template.get("immutable")
     return PlainSecret(
         name=sealed.name,

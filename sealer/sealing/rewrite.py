@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from sealer.api import ANN_SEALED_WITH, API_VERSION
+from sealer.api import ANN_SEALED_WITH, ANN_TEMPLATE_ENGINE, API_VERSION
 from sealer.envelope import RandomSource, Scope
 from sealer.errors import DecryptError, EnvelopeError, ManifestError, ScopeError, SealopsError
 from sealer.keys import KeyPair, Recipient
@@ -156,11 +156,18 @@ def _nothing_opened(
 
 
 def migrate_bitnami(sealed: SealedSecretDoc) -> dict[str, Any]:
-    """A Bitnami SealedSecret as ours: same ciphertexts and template, our scope annotation."""
+    """A Bitnami SealedSecret as ours: same ciphertexts and template, our scope annotation, and
+    ``sealops.dev/template-engine: go`` when it has ``template.data`` (its Go templates keep
+    working)."""
     if not sealed.bitnami:
         raise ManifestError(f"is already a {API_VERSION} SealedSecret", where=sealed.ref)
     doc = sealed.doc
     meta = clean_metadata(doc.get("metadata") or {})
+    annotations = dict(meta.get("annotations") or {})
+    annotations.pop(ANN_TEMPLATE_ENGINE, None)
+    if sealed.template.get("data"):
+        # Bitnami's templates are Go text/template: kept as they are, and marked so.
+        annotations[ANN_TEMPLATE_ENGINE] = "go"
     return sealed_secret_manifest(
         name=sealed.name,
         namespace=sealed.namespace,
@@ -169,5 +176,5 @@ def migrate_bitnami(sealed: SealedSecretDoc) -> dict[str, Any]:
         sealed_with={},
         template=sealed.template,
         labels=meta.get("labels"),
-        annotations=meta.get("annotations"),
+        annotations=annotations,
     )
