@@ -16,13 +16,14 @@ on the same skeleton, queue and error table. What differs, as Bitnami's controll
   is this object) is this object's already: taken over in place, without ``SecretNotOwned``;
 - a Secret a sealops SealedSecret has taken over (:meth:`~controller.secretwriter.Owner.adopted`)
   is never taken back: ``SecretNotOwned``, until the Bitnami object is deleted;
-- ``spec.template.data`` is Go ``text/template``: :func:`render_go_templates` renders it.
+- ``spec.template.data`` is Go ``text/template``: a bitnami.com object parses as Go
+  (``SealedSecretDoc.template_engine``), so the SealedSecret sync renders it with
+  :mod:`sealer.gotemplate`, as for a sealops object ``seal migrate`` marked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from controller.reconcile import Context
@@ -40,23 +41,11 @@ from sealer.api import (
     SECRETS,
     metadata,
 )
-from sealer.gotemplate import render_go_template_data
 from sealer.kube import KubeNotFound
-from sealer.manifests import PlainSecret, SealedSecretDoc, parse_sealed_secret
-from sealer.sealing import Unsealed, unsealed_secret
+from sealer.manifests import SealedSecretDoc, parse_sealed_secret
+from sealer.sealing import Unsealed
 
-__all__ = ["BitnamiSealedSecretReconciler", "render_go_templates"]
-
-
-def render_go_templates(
-    sealed: SealedSecretDoc, templates: Mapping[str, Any], values: Mapping[str, bytes]
-) -> dict[str, bytes]:
-    """Bitnami's ``spec.template.data`` (Go ``text/template`` with Sprig) over the values.
-
-    The one place the Go-template engine (:mod:`sealer.gotemplate`) is called for an object
-    reconciled in place; a failure is one line naming the object and ``template.data.KEY``.
-    """
-    return render_go_template_data(templates, values, where=sealed.ref)
+__all__ = ["BitnamiSealedSecretReconciler"]
 
 
 class BitnamiSealedSecretReconciler(SealedSecretReconciler):
@@ -66,14 +55,6 @@ class BitnamiSealedSecretReconciler(SealedSecretReconciler):
 
     def parse(self, body: Mapping[str, Any]) -> SealedSecretDoc:
         return parse_sealed_secret(body, allow_bitnami=True)
-
-    def plain_secret(self, sealed: SealedSecretDoc, values: Mapping[str, bytes]) -> PlainSecret:
-        templates = sealed.template.get("data")
-        if not templates:
-            return unsealed_secret(sealed, values)
-        rendered = render_go_templates(sealed, templates, values)
-        secret = unsealed_secret(replace(sealed, template=sealed.template | {"data": None}), values)
-        return replace(secret, data={**secret.data, **rendered})
 
     def note_status(self, ctx: Context, sealed: SealedSecretDoc, opened: Unsealed) -> None:
         """Nothing beside the conditions: Bitnami's CRD keeps only those and observedGeneration."""
