@@ -5,14 +5,16 @@
 Secret in ``kube-system``. A watch on the namespace's Secrets records every event while:
 
 1. the controller starts with ``--bitnami-compat`` and takes the Secrets over in place
-   (every Bitnami object ``Synced=True``, none ``SecretNotOwned``);
-2. sealops SealedSecrets of the same names are applied: each takes its Secret over (the
-   controller reference swapped to it);
+   (every Bitnami object ``Synced=True``, none ``SecretNotOwned``); every fifth object has a Go
+   template (Sprig's ``b64enc``, ``index``), which renders as Bitnami rendered it;
+2. sealops SealedSecrets of the same names, made as ``seal migrate`` makes them (Go templates
+   marked), are applied: each takes its Secret over (the controller reference swapped to it);
 3. the Bitnami objects are deleted: garbage collection, which follows ownerReferences in the
    emulator as in Kubernetes, leaves the Secrets in place.
 
 Then: 0 DELETED events, every event's uid the Secret's first, its data always there and the
-same bytes.
+same bytes (rendered keys included). Last, a new ``seal`` with the certificate the controller
+serves (its own key, not Bitnami's) opens there.
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ from sealer.api import (
     SECRETS,
     SYNCED,
 )
-from sealer.keys import KeyPair, generate_keypair
-from sealer.manifests import PlainSecret
-from sealer.sealing import seal_secret
+from sealer.keys import KeyPair, generate_keypair, load_recipient
+from sealer.manifests import PlainSecret, parse_sealed_secret
+from sealer.sealing import migrate_bitnami, seal_secret
 from tests.integration.controller.conftest import Cluster, StartController, wait_for
 
 pytestmark = pytest.mark.integration
@@ -68,13 +70,31 @@ def value(i: int) -> bytes:
     return f"swap-plaintext-{i:03d}-{'x' * 8}".encode()
 
 
+#: Every fifth object carries a Bitnami template (Go text/template with Sprig).
+GO_TEMPLATE = {"encoded": "{{ .password | b64enc }}", "dsn": 'db://{{ index . "password" }}@h'}
+
+
+def templated(i: int) -> bool:
+    return i % 5 == 0
+
+
+def rendered(i: int) -> dict[str, bytes]:
+    """What Bitnami's controller renders for object ``i``'s template (empty: no template)."""
+    if not templated(i):
+        return {}
+    return {"encoded": base64.b64encode(value(i)), "dsn": b"db://" + value(i) + b"@h"}
+
+
 def sealed(pair: KeyPair, i: int, *, api_version: str) -> dict[str, Any]:
     secret = PlainSecret(name=f"app-{i}", namespace="prod", data={"password": value(i)})
     doc = seal_secret(secret, [pair.recipient])
-    doc["apiVersion"] = api_version
-    if api_version == BITNAMI_API_VERSION:  # as kubeseal writes it: no sealops annotations
-        doc["metadata"].pop("annotations", None)
-    return doc
+    doc["apiVersion"] = BITNAMI_API_VERSION
+    doc["metadata"].pop("annotations", None)  # as kubeseal writes it: no sealops annotations
+    if templated(i):
+        doc["spec"]["template"]["data"] = dict(GO_TEMPLATE)
+    if api_version == BITNAMI_API_VERSION:
+        return doc
+    return migrate_bitnami(parse_sealed_secret(doc, allow_bitnami=True))  # as `seal migrate` does
 
 
 def bitnami_made_secret(owner: dict[str, Any], i: int) -> dict[str, Any]:
@@ -97,7 +117,10 @@ def bitnami_made_secret(owner: dict[str, Any], i: int) -> dict[str, Any]:
                 }
             ],
         },
-        "data": {"password": base64.b64encode(value(i)).decode()},
+        "data": {
+            k: base64.b64encode(v).decode()
+            for k, v in {"password": value(i), **rendered(i)}.items()
+        },
     }
 
 
@@ -178,7 +201,7 @@ def test_swap_and_adoption_keep_every_secret(
     watch = SecretWatch(cluster, str(max(int(s["metadata"]["resourceVersion"]) for s in start)))
 
     # 1. In place: every Bitnami object Synced, its Secret taken over, not refused.
-    start_controller("--bitnami-compat", "--bitnami-namespace", "kube-system")
+    controller = start_controller("--bitnami-compat", "--bitnami-namespace", "kube-system")
     wait_for(lambda: all(synced(cluster, n) == "True" for n in names), timeout=180,
              what="every bitnami.com SealedSecret Synced=True")  # fmt: skip
     statuses = json.dumps([b.get("status") for b in cluster.kube.list(BITNAMI_SEALED_SECRETS)])
@@ -218,10 +241,23 @@ def test_swap_and_adoption_keep_every_secret(
     assert {(name, uid) for _, name, uid, _ in events} == set(uids.items()), "never re-created"
     for kind, name, _, data in events:
         index = names.index(name)
-        assert data is not None and base64.b64decode(data["password"]) == value(index), (
+        want = {"password": value(index), **rendered(index)}
+        assert data is not None and {k: base64.b64decode(v) for k, v in data.items()} == want, (
             f"{kind} of Secret {name}: its data was absent or changed"
         )
     for name in names:
         secret = cluster.secret("prod", name)
         assert secret is not None and secret["metadata"]["uid"] == uids[name]
         assert controller_ref(cluster, name) == (API_VERSION, ours[name]["metadata"]["uid"])
+
+    # 4. The controller seals with a key of its own (Bitnami's serve only to unseal): a new
+    #    `seal` for this cluster, with the certificate it serves, opens here.
+    recipient = load_recipient(controller.get("/v1/cert.pem"))
+    assert recipient.fingerprint != pair.recipient.fingerprint, "it made its own key"
+    fresh = PlainSecret(name="fresh", namespace="prod", data={"password": value(999)})
+    plaintexts.append(value(999))
+    cluster.apply_sealed(seal_secret(fresh, [recipient]))
+    wait_for(lambda: (cluster.ready("prod", "fresh") or {}).get("status") == "True", timeout=60,
+             what="a SealedSecret sealed with the controller's own certificate Ready")  # fmt: skip
+    opened = cluster.secret("prod", "fresh")
+    assert opened is not None and base64.b64decode(opened["data"]["password"]) == value(999)
