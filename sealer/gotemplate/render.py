@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
-from sealer.errors import TemplateError
 from sealer.gotemplate.executor import Executor
 from sealer.gotemplate.failure import GoTemplateFailure
 from sealer.gotemplate.funcmap import FUNCS, check_function
@@ -21,7 +20,7 @@ from sealer.gotemplate.literals import gostr
 from sealer.gotemplate.nodes import Tree
 from sealer.gotemplate.parser import parse
 from sealer.gotemplate.values import StrMap
-from sealer.templating.budget import BOUNDS, CURRENT, Bounds, Budget, OverBudget
+from sealer.templating.budget import BOUNDS, Bounds, Budget, OverBudget, render_each
 
 __all__ = ["render_go_template", "render_go_template_data"]
 
@@ -69,30 +68,10 @@ def render_go_template_data(
 
     Raises :class:`TemplateError` naming ``template.data.KEY``, and never a value.
     """
-    if not isinstance(templates, Mapping):
-        raise TemplateError(
-            "must be a mapping of key to template", where=where, field="template.data"
-        )
-    rendered: dict[str, bytes] = {}
-    budget = Budget(bounds)
-    token = CURRENT.set(budget)
-    try:
-        for key, source in templates.items():
-            field = f"template.data.{key}"
-            if not isinstance(source, str):
-                raise TemplateError("must be a string", where=where, field=field)
-            if len(source) > bounds.source_chars:
-                message = f"over budget: a template longer than {bounds.source_chars} characters"
-                raise TemplateError(message, where=where, field=field)
-            failure: str | None = None
-            try:
-                rendered[key] = render_go_template(source, values, budget)
-            except Exception as exc:  # every failure becomes one line of ours
-                failure = _failure(exc)
-                del exc
-            if failure is not None:
-                # Raised outside the handler: no exception that may quote a value is kept.
-                raise TemplateError(failure, where=where, field=field)
-    finally:
-        CURRENT.reset(token)
-    return rendered
+    return render_each(
+        templates,
+        lambda source, budget: render_go_template(source, values, budget),
+        lambda exc, source: _failure(exc),
+        where=where,
+        bounds=bounds,
+    )

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from sealer.errors import TemplateError
 
 __all__ = ["BOUNDS", "CURRENT", "Bounds", "Budget", "OverBudget", "current_budget"]
 
@@ -161,3 +163,49 @@ def current_budget() -> Budget:
     if budget is None:  # only render_template_data compiles or renders with this environment
         raise OverBudget("rendered outside a budget")
     return budget
+
+
+#: Renders one template's source under the object's budget (raises on any failure).
+RenderOne = Callable[[str, Budget], bytes]
+#: Our one-line message for a failure of a template's source: never the exception's own text.
+Describe = Callable[[Exception, str], str]
+
+
+def render_each(
+    templates: object,
+    render: RenderOne,
+    describe: Describe,
+    *,
+    where: str | None,
+    bounds: Bounds,
+) -> dict[str, bytes]:
+    """Render each of an object's ``template.data`` (both dialects): shape and size checked,
+    one :class:`Budget` for all keys, and each failure one :class:`TemplateError` naming
+    ``template.data.KEY``, raised outside the handler so the engine's exception (which may quote
+    a value) is neither its cause nor its context."""
+    if not isinstance(templates, Mapping):
+        raise TemplateError(
+            "must be a mapping of key to template", where=where, field="template.data"
+        )
+    rendered: dict[str, bytes] = {}
+    budget = Budget(bounds)
+    token = CURRENT.set(budget)
+    try:
+        for key, source in templates.items():
+            field = f"template.data.{key}"
+            if not isinstance(source, str):
+                raise TemplateError("must be a string", where=where, field=field)
+            if len(source) > bounds.source_chars:
+                message = f"over budget: a template longer than {bounds.source_chars} characters"
+                raise TemplateError(message, where=where, field=field)
+            failure: str | None = None
+            try:
+                rendered[key] = render(source, budget)
+            except Exception as exc:  # every failure becomes one line of ours
+                failure = describe(exc, source)
+                del exc
+            if failure is not None:
+                raise TemplateError(failure, where=where, field=field)
+    finally:
+        CURRENT.reset(token)
+    return rendered

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 
 import jinja2
 
-from sealer.errors import TemplateError
-from sealer.templating.budget import BOUNDS, CURRENT, Bounds, Budget
+from sealer.templating.budget import BOUNDS, Bounds, Budget, render_each
 from sealer.templating.errors import describe
 from sealer.templating.sandbox import ENV
 
@@ -61,37 +60,12 @@ def render_template_data(
     ``template.data.KEY``, the line and the kind of error, and never a value; all keys together
     are rendered under one budget (``bounds``).
     """
-    if not isinstance(templates, Mapping):
-        raise TemplateError(
-            "must be a mapping of key to template", where=where, field="template.data"
-        )
     decoded = {key: value.decode("utf-8", "surrogateescape") for key, value in values.items()}
     context: dict[str, object] = {VALUES: dict(decoded), **decoded}
-    rendered: dict[str, bytes] = {}
-    budget = Budget(bounds)
-    token = CURRENT.set(budget)
-    try:
-        for key, source in templates.items():
-            field = f"template.data.{key}"
-            if not isinstance(source, str):
-                raise TemplateError("must be a string", where=where, field=field)
-            if len(source) > bounds.source_chars:
-                raise TemplateError(
-                    f"over budget: a template longer than {bounds.source_chars} characters",
-                    where=where,
-                    field=field,
-                )
-            failure: str | None = None
-            try:
-                template = _compiled(source)
-                rendered[key] = render_one(template, context, budget)
-            except Exception as exc:
-                failure = describe(exc, source, context)
-                del exc
-            if failure is not None:
-                # Raised outside the handler: the engine's exception (which may quote a value)
-                # is neither the cause nor the context of ours.
-                raise TemplateError(failure, where=where, field=field)
-    finally:
-        CURRENT.reset(token)
-    return rendered
+    return render_each(
+        templates,
+        lambda source, budget: render_one(_compiled(source), context, budget),
+        lambda exc, source: describe(exc, source, context),
+        where=where,
+        bounds=bounds,
+    )
