@@ -62,10 +62,6 @@ class Scheduler:
             due = self._due.get(key)
         return None if due is None else due - self._clock()
 
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._due)
-
     def _poke(self) -> None:
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None:

@@ -54,7 +54,6 @@ __all__ = [
     "ENDPOINTS",
     "EVENTS",
     "GROUP",
-    "KIND_REFS",
     "KOPF_FINALIZER",
     "LABEL_MANAGED_BY",
     "LABEL_SEALING_KEY",
@@ -150,11 +149,6 @@ CUSTOM_RESOURCE_DEFINITIONS = ResourceRef(
 PEERINGS = ResourceRef("kopf.dev", "v1", "kopfpeerings")
 CLUSTER_PEERINGS = ResourceRef("kopf.dev", "v1", "clusterkopfpeerings", namespaced=False)
 
-#: Our reconciled kinds, by kind name.
-KIND_REFS: Mapping[str, ResourceRef] = {
-    SEALED_SECRET: SEALED_SECRETS,
-    VAULT_SECRET: VAULT_SECRETS,
-}
 #: The workloads a VaultSecret may restart (``spec.rolloutRestartTargets[].kind``).
 WORKLOADS: Mapping[str, ResourceRef] = {
     "Deployment": DEPLOYMENTS,

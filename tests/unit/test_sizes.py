@@ -24,10 +24,6 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 LONG = re.compile(r"#\s*long:\s*\S.*")
 
-#: Modules over the rule that are being split on other branches of issue 11 at the same time:
-#: each entry goes when its split is merged, and the list is empty once all are.
-PENDING: dict[str, str] = {}
-
 
 def _modules() -> Iterator[Path]:
     for package in PACKAGES:
@@ -86,17 +82,10 @@ def test_no_module_or_function_is_over_its_size() -> None:
     found = []
     for module in _modules():
         relative = module.relative_to(ROOT).as_posix()
-        if relative in PENDING:
-            continue
         found += offenders(Path(relative), module.read_text(encoding="utf-8"))
     assert not found, "over the size rule (add `# long: <reason>` if it must be):\n" + "\n".join(
         found
     )
-
-
-def test_pending_modules_exist() -> None:
-    """An entry of PENDING for a module that is gone (split, renamed) is dropped, not kept."""
-    assert [path for path in PENDING if not (ROOT / path).is_file()] == []
 
 
 def _module(lines: int, header: str = "") -> str:
