@@ -15,8 +15,15 @@ An independent reader: it shares no code with sealops (not ``sealer.envelope``, 
   (uint16 big-endian RSA length, RSA-OAEP with SHA-256 and the label, AES-GCM with the session key
   and a zero nonce, no additional data).
 
+- ``pkg/controller/main.go`` and ``keyregistry.go``: the key registry is every Secret of the
+  controller's namespace labelled ``sealedsecrets.bitnami.com/sealed-secrets-key=active``, each
+  one's ``tls.key`` a PEM private key (:func:`key_registry`);
+- ``pkg/controller/controller.go``: ``updateSecret`` writes over an existing Secret only if the
+  SealedSecret controls it (``metav1.IsControlledBy``: the controller ownerReference's uid) or the
+  Secret is annotated ``sealedsecrets.bitnami.com/managed: "true"`` (:func:`accepts`).
+
 Go ``text/template`` is rendered for the actions ``seal migrate --to bitnami`` writes (text,
-``{{ .name }}``, ``{{ index . "key" }}``) with its semantics for a ``map[string]string``: a missing
+``{{ .name }}``, ``{{ index . "key" }}``) and Sprig's ``{{ .name | b64enc }}``, with its semantics for a ``map[string]string``: a missing
 field prints ``<no value>``, a missing ``index`` the empty string. Any other action raises
 :class:`NotImplementedError`, so a test never passes on a template this reader does not know.
 """
@@ -27,16 +34,18 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 CLUSTER_WIDE = "sealedsecrets.bitnami.com/cluster-wide"
 NAMESPACE_WIDE = "sealedsecrets.bitnami.com/namespace-wide"
 SKIP_OWNER = "sealedsecrets.bitnami.com/skip-set-owner-references"
+KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+MANAGED = "sealedsecrets.bitnami.com/managed"
 
 STRICT, NAMESPACE_WIDE_SCOPE, CLUSTER_WIDE_SCOPE = "strict", "namespace-wide", "cluster-wide"
 
@@ -98,6 +107,7 @@ def go_std_base64(text: str) -> bytes:
 _ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
 _FIELD = re.compile(r" *\.([A-Za-z_][A-Za-z0-9_]*) *")
 _INDEX = re.compile(r' *index +\. +("(?:[^"\\]|\\.)*") *')
+_B64ENC = re.compile(r" *\.([A-Za-z_][A-Za-z0-9_]*) *\| *b64enc *")
 
 
 def go_render(source: str, data: Mapping[str, bytes]) -> bytes:
@@ -113,6 +123,8 @@ def go_render(source: str, data: Mapping[str, bytes]) -> bytes:
             out += data.get(field.group(1), b"<no value>")
         elif index := _INDEX.fullmatch(inner):
             out += data.get(json.loads(index.group(1)), b"")
+        elif (encode := _B64ENC.fullmatch(inner)) and encode.group(1) in data:
+            out += base64.b64encode(data[encode.group(1)])
         else:
             raise NotImplementedError(f"action {inner!r}")
         pos = action.end()
@@ -155,4 +167,42 @@ def unseal(sealed: Mapping[str, Any], keys: Mapping[str, rsa.RSAPrivateKey]) -> 
         secret["metadata"]["ownerReferences"] = [
             {"apiVersion": api, "kind": kind, "name": name, "controller": True}
         ]
+    return secret
+
+
+def key_registry(secrets: Iterable[Mapping[str, Any]]) -> dict[str, rsa.RSAPrivateKey]:
+    """``initKeyRegistry``: the private keys of the namespace's Secrets labelled ``active``."""
+    keys: dict[str, rsa.RSAPrivateKey] = {}
+    for secret in secrets:
+        meta = secret.get("metadata") or {}
+        if (meta.get("labels") or {}).get(KEY_LABEL) != "active":
+            continue
+        pem = base64.b64decode((secret.get("data") or {})["tls.key"])
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise UnsealError(f"Secret {meta.get('name')}: tls.key is not an RSA key")
+        keys[meta.get("name", "")] = key
+    return keys
+
+
+def accepts(
+    sealed: Mapping[str, Any],
+    existing: Mapping[str, Any] | None,
+    keys: Mapping[str, rsa.RSAPrivateKey],
+) -> dict[str, Any]:
+    """``unseal`` then ``updateSecret``'s ownership rule for the Secret already there (if any):
+    the Secret Bitnami's controller would write, or :class:`UnsealError` as it refuses."""
+    secret = unseal(sealed, keys)
+    if existing is None:
+        return secret
+    meta = existing.get("metadata") or {}
+    owner_uid = (sealed.get("metadata") or {}).get("uid")
+    controlled = any(
+        ref.get("controller") and ref.get("uid") == owner_uid
+        for ref in meta.get("ownerReferences") or []
+    )
+    if not controlled and (meta.get("annotations") or {}).get(MANAGED) != "true":
+        raise UnsealError(
+            f"Resource {meta.get('name')!r} already exists and is not managed by SealedSecret"
+        )
     return secret

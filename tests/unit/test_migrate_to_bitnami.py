@@ -372,3 +372,51 @@ def test_translation_renders_what_jinja_renders(source: str, go: str) -> None:
 def test_go_reference_reaches_every_key(key: str, action: str) -> None:
     assert go_reference(key) == action
     assert bitnami_unseal.go_render(action, {key: b"v", "other": b"x"}) == b"v"
+
+
+# ---------------------------------------------------------------------------------------------
+# The reader's key registry and ownership rule, which the live swap-back test relies on
+
+
+def key_secret_body(name: str, label: str | None, pem_file: str = "key-2048.pem") -> dict[str, Any]:
+    labels = {} if label is None else {bitnami_unseal.KEY_LABEL: label}
+    pem = base64.b64encode((DATA / pem_file).read_bytes()).decode()
+    return {"metadata": {"name": name, "labels": labels}, "data": {"tls.key": pem}}
+
+
+def test_key_registry_takes_only_active_keys() -> None:
+    secrets = [
+        key_secret_body("active", "active"),
+        key_secret_body("compromised", "compromised"),
+        key_secret_body("unlabelled", None),
+        key_secret_body("Active", "Active"),
+    ]
+    assert list(bitnami_unseal.key_registry(secrets)) == ["active"]
+
+
+def test_update_secret_needs_control_or_the_managed_annotation(seal: Seal) -> None:
+    bitnami = migrate(seal, sealed_for(seal, "strict", ["cert-2048.pem"], None), "--to", "bitnami")
+    bitnami["metadata"]["uid"] = "uid-1"
+    keys = {"k": private_key("key-2048.pem")}
+    existing: dict[str, Any] = {"metadata": {"name": "db", "ownerReferences": []}}
+    with pytest.raises(bitnami_unseal.UnsealError, match="is not managed by SealedSecret"):
+        bitnami_unseal.accepts(bitnami, existing, keys)
+    for annotation in ("True", "yes", ""):  # compared with == "true", as upstream
+        existing["metadata"]["annotations"] = {bitnami_unseal.MANAGED: annotation}
+        with pytest.raises(bitnami_unseal.UnsealError):
+            bitnami_unseal.accepts(bitnami, existing, keys)
+    other = {"uid": "uid-2", "controller": True}
+    existing["metadata"] = {"name": "db", "ownerReferences": [other]}
+    with pytest.raises(bitnami_unseal.UnsealError):
+        bitnami_unseal.accepts(bitnami, existing, keys)
+    existing["metadata"]["annotations"] = {bitnami_unseal.MANAGED: "true"}
+    assert bitnami_unseal.accepts(bitnami, existing, keys)["data"] == VALUES
+    existing["metadata"] = {"name": "db", "ownerReferences": [{**other, "uid": "uid-1"}]}
+    assert bitnami_unseal.accepts(bitnami, existing, keys)["data"] == VALUES
+    assert bitnami_unseal.accepts(bitnami, None, keys)["data"] == VALUES
+
+
+def test_the_reader_renders_b64enc_and_refuses_it_on_a_missing_key() -> None:
+    assert bitnami_unseal.go_render("{{ .a | b64enc }}!", {"a": b"\x00x"}) == b"AHg=!"
+    with pytest.raises(NotImplementedError):
+        bitnami_unseal.go_render("{{ .b | b64enc }}", {"a": b"x"})

@@ -12,17 +12,34 @@ Secret in ``kube-system``. A watch on the namespace's Secrets records every even
 3. the Bitnami objects are deleted: garbage collection, which follows ownerReferences in the
    emulator as in Kubernetes, leaves the Secrets in place.
 
+4. a new ``seal`` with the certificate the controller serves (its own key, not Bitnami's) opens
+   there;
+5. the controller renews its key (restarted with a cutoff time, as a flag change restarts the
+   pod): it serves a new certificate, a value sealed for it opens, and nothing sealed before is
+   touched.
+
 Then: 0 DELETED events, every event's uid the Secret's first, its data always there and the
-same bytes (rendered keys included). Last, a new ``seal`` with the certificate the controller
-serves (its own key, not Bitnami's) opens there.
+same bytes (rendered keys included).
+
+Last, the swap back as docs/migrate-from-bitnami.md tells it, with the sealops controller
+stopped: its key Secrets handed to Bitnami's namespace with Bitnami's label, ``seal migrate --to
+bitnami`` (the real CLI) over the manifests, each Secret annotated ``managed``, the Bitnami
+objects applied and the sealops ones deleted with ``--cascade=orphan``. What is left is checked
+with Bitnami's own rules, written from its source (:mod:`tests.unit.bitnami_unseal`): its key
+registry opens every object, its ownership rule lets it write every Secret, and what it would
+write is the bytes each Secret holds.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import json
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +48,24 @@ import pytest
 import yaml
 
 from controller.keyring import key_secret
+from sandbox.controller import Controller
 from sealer.api import (
     API_VERSION,
     BITNAMI_API_VERSION,
     BITNAMI_KEY_LABEL,
+    BITNAMI_MANAGED,
     BITNAMI_SEALED_SECRETS,
     CUSTOM_RESOURCE_DEFINITIONS,
     LABEL_SEALING_KEY,
+    SEALED_SECRETS,
     SECRETS,
     SYNCED,
 )
-from sealer.keys import KeyPair, generate_keypair, load_recipient
+from sealer.keys import KeyPair, Recipient, generate_keypair, load_recipient
 from sealer.manifests import PlainSecret, parse_sealed_secret
 from sealer.sealing import migrate_bitnami, seal_secret
 from tests.integration.controller.conftest import Cluster, StartController, wait_for
+from tests.unit import bitnami_unseal
 
 pytestmark = pytest.mark.integration
 
@@ -183,8 +204,87 @@ def controller_ref(cluster: Cluster, name: str) -> tuple[str, str]:
     return ref["apiVersion"], ref["uid"]
 
 
+def seal_and_open(
+    cluster: Cluster, plaintexts: list[bytes], recipient: Recipient, name: str, i: int
+) -> dict[str, Any]:
+    """A new ``seal`` of value ``i`` for ``recipient``, applied; it opens. Its manifest."""
+    plaintexts.append(value(i))
+    doc = seal_secret(PlainSecret(name=name, namespace="prod", data={"password": value(i)}),
+                      [recipient])  # fmt: skip
+    cluster.apply_sealed(copy.deepcopy(doc))
+    wait_for(lambda: (cluster.ready("prod", name) or {}).get("status") == "True", timeout=60,
+             what=f"{name}, sealed for {recipient.fingerprint}, Ready")  # fmt: skip
+    opened = cluster.secret("prod", name)
+    assert opened is not None and base64.b64decode(opened["data"]["password"]) == value(i)
+    return doc
+
+
+def renew(start_controller: StartController, previous: Recipient) -> tuple[Controller, Recipient]:
+    """Restart with a key cutoff time just passed: the controller makes and serves a new key."""
+    cutoff = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
+    time.sleep(1.2)
+    controller = start_controller(
+        "--bitnami-compat", "--bitnami-namespace", "kube-system", "--key-cutoff-time", cutoff
+    )
+    recipient = load_recipient(controller.get("/v1/cert.pem"))
+    assert recipient.fingerprint != previous.fingerprint, "a new key after the cutoff"
+    return controller, recipient
+
+
+def hand_keys_back(cluster: Cluster) -> None:
+    """Every sealops key Secret, copied into Bitnami's namespace with Bitnami's label."""
+    for key in cluster.kube.list(SECRETS, "sealops-system", label_selector=LABEL_SEALING_KEY):
+        cluster.kube.create(SECRETS, "kube-system", {
+            "apiVersion": "v1", "kind": "Secret", "type": key.get("type", "Opaque"),
+            "metadata": {"name": key["metadata"]["name"], "labels": {BITNAMI_KEY_LABEL: "active"}},
+            "data": key["data"],
+        })  # fmt: skip
+
+
+def swap_back(cluster: Cluster, manifests: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """docs/migrate-from-bitnami.md's swap back, with the sealops controller stopped."""
+    hand_keys_back(cluster)
+    source, target = tmp_path / "sealops.yaml", tmp_path / "bitnami.yaml"
+    source.write_text(yaml.safe_dump_all(list(manifests.values())))
+    command = [sys.executable, "-m", "sealer", "migrate", "--to", "bitnami", str(source)]
+    subprocess.run([*command, "-w", str(target)], check=True, capture_output=True, timeout=120)
+    back = list(yaml.safe_load_all(target.read_text()))
+    assert [doc["metadata"]["name"] for doc in back] == list(manifests)
+    custom: Any = kubernetes.client.CustomObjectsApi(cluster.core.api_client)
+    for doc in back:
+        name = doc["metadata"]["name"]
+        cluster.kube.patch(SECRETS, "prod", name,
+                           {"metadata": {"annotations": {BITNAMI_MANAGED: "true"}}})  # fmt: skip
+        cluster.kube.create(BITNAMI_SEALED_SECRETS, "prod", doc)
+        custom.delete_namespaced_custom_object(
+            SEALED_SECRETS.group, SEALED_SECRETS.version, "prod", SEALED_SECRETS.plural, name,
+            propagation_policy="Orphan",
+        )  # fmt: skip
+
+    def settled() -> bool:
+        refs = [ref.get("apiVersion") for s in cluster.kube.list(SECRETS, "prod")
+                for ref in s["metadata"].get("ownerReferences") or []]  # fmt: skip
+        return not cluster.kube.list(SEALED_SECRETS, "prod") and API_VERSION not in refs
+
+    wait_for(settled, timeout=60, what="the sealops objects gone, their Secrets orphaned")
+
+
+def bitnami_would_accept(cluster: Cluster, names: list[str]) -> None:
+    """Bitnami's key registry opens every object; its ownership rule lets it write each Secret;
+    and what it would write is exactly what the Secret holds."""
+    keys = bitnami_unseal.key_registry(cluster.kube.list(SECRETS, "kube-system"))
+    objects = {o["metadata"]["name"]: o for o in cluster.kube.list(BITNAMI_SEALED_SECRETS, "prod")}
+    assert sorted(objects) == sorted(names)
+    for name, obj in objects.items():
+        existing = cluster.secret("prod", name)
+        assert existing is not None
+        written = bitnami_unseal.accepts(obj, existing, keys)
+        held = {k: base64.b64decode(v) for k, v in existing["data"].items()}
+        assert written["data"] == held, f"Bitnami would change Secret {name}"
+
+
 def test_swap_and_adoption_keep_every_secret(
-    cluster: Cluster, start_controller: StartController, plaintexts: list[bytes]
+    cluster: Cluster, start_controller: StartController, plaintexts: list[bytes], tmp_path: Path
 ) -> None:
     pair = install_bitnami(cluster)
     plaintexts.extend(value(i) for i in range(COUNT))
@@ -213,8 +313,8 @@ def test_swap_and_adoption_keep_every_secret(
         )
 
     # 2. Adoption: sealops SealedSecrets of the same names take the Secrets over.
-    ours = {n: cluster.apply_sealed(sealed(pair, i, api_version=API_VERSION))
-            for i, n in enumerate(names)}  # fmt: skip
+    manifests = {n: sealed(pair, i, api_version=API_VERSION) for i, n in enumerate(names)}
+    ours = {n: cluster.apply_sealed(copy.deepcopy(m)) for n, m in manifests.items()}
     wait_for(
         lambda: all(controller_ref(cluster, n)[1] == ours[n]["metadata"]["uid"] for n in names),
         timeout=180, what="every Secret's controller reference swapped to its sealops object",
@@ -231,6 +331,20 @@ def test_swap_and_adoption_keep_every_secret(
         )  # fmt: skip
     wait_for(lambda: not cluster.kube.list(BITNAMI_SEALED_SECRETS, "prod"), timeout=60,
              what="the Bitnami objects gone")  # fmt: skip
+
+    # 4. The controller seals with a key of its own (Bitnami's serve only to unseal): a new
+    #    `seal` for this cluster, with the certificate it serves, opens here.
+    own = load_recipient(controller.get("/v1/cert.pem"))
+    assert own.fingerprint != pair.recipient.fingerprint, "it made its own key"
+    manifests["fresh"] = seal_and_open(cluster, plaintexts, own, "fresh", 998)
+
+    # 5. Key renewal after the swap; what was sealed before (Bitnami's key, the first own key)
+    #    is untouched, and a value sealed for the new key opens.
+    controller.stop()
+    controller, renewed = renew(start_controller, own)
+    manifests["renewed"] = seal_and_open(cluster, plaintexts, renewed, "renewed", 999)
+    for name in [*names, "fresh"]:
+        assert (cluster.ready("prod", name) or {}).get("status") == "True", name
     # A last round trip through the store after the deletions (and any collection) settled.
     wait_for(lambda: all(cluster.secret("prod", n) for n in names), timeout=5, what="Secrets")
     watch.stop()
@@ -250,14 +364,7 @@ def test_swap_and_adoption_keep_every_secret(
         assert secret is not None and secret["metadata"]["uid"] == uids[name]
         assert controller_ref(cluster, name) == (API_VERSION, ours[name]["metadata"]["uid"])
 
-    # 4. The controller seals with a key of its own (Bitnami's serve only to unseal): a new
-    #    `seal` for this cluster, with the certificate it serves, opens here.
-    recipient = load_recipient(controller.get("/v1/cert.pem"))
-    assert recipient.fingerprint != pair.recipient.fingerprint, "it made its own key"
-    fresh = PlainSecret(name="fresh", namespace="prod", data={"password": value(999)})
-    plaintexts.append(value(999))
-    cluster.apply_sealed(seal_secret(fresh, [recipient]))
-    wait_for(lambda: (cluster.ready("prod", "fresh") or {}).get("status") == "True", timeout=60,
-             what="a SealedSecret sealed with the controller's own certificate Ready")  # fmt: skip
-    opened = cluster.secret("prod", "fresh")
-    assert opened is not None and base64.b64decode(opened["data"]["password"]) == value(999)
+    # 6. The swap back leaves what Bitnami's controller accepts, every Secret's bytes kept.
+    controller.stop()
+    swap_back(cluster, manifests, tmp_path)
+    bitnami_would_accept(cluster, list(manifests))
