@@ -25,6 +25,7 @@ from sealer.cli.render import render_cmd
 from sealer.cli.repository import check, migrate
 from sealer.cli.seal import DEFAULT_COMMAND, create, raw, seal_manifests
 from sealer.errors import SealopsError
+from sealer.version import __version__
 
 __all__ = ["cli"]
 
@@ -47,7 +48,7 @@ class _DefaultGroup(click.Group):
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="sealops", prog_name="seal")
+@click.version_option(__version__, prog_name="seal")
 def cli() -> None:
     """Seal Kubernetes Secrets for Git, and manage sealed and referenced secrets.
 
