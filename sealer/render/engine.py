@@ -182,9 +182,11 @@ def _fill(
             if isinstance(result, VaultError):
                 raise result
             try:
-                value = result.value(name)
+                value = result.typed_value(name)
+                if value is None:  # JSON null: no value, as argocd-vault-plugin reads it
+                    raise NotFound(f"{result.describe()} field {name!r} is null")
             except NotFound:
-                if placeholder.ref is None and context.remove_missing:
+                if context.remove_missing:  # inline placeholders too, as argocd-vault-plugin
                     raise _Missing from None
                 raise
             return apply_modifiers(value, placeholder.modifiers)
@@ -203,8 +205,14 @@ def _fill(
 def _combine(slot: Slot, lookup: Callable[[Placeholder], Any]) -> Any:
     segments = slot.segments
     if len(segments) == 1 and isinstance(segments[0], Placeholder):
+        # A whole value keeps Vault's type (argocd-vault-plugin: ``targetPort: 80``, and
+        # ``PORT: 80`` in a Secret's data too), except where it must be text: a ConfigMap's
+        # data, and a base64 placeholder (both stringified, as avp does).
         value = lookup(segments[0])
-        if slot.string_only or slot.encoding == "base64":
+        text_only = slot.encoding == "base64" or (
+            slot.string_only and slot.doc.obj.get("kind") != "Secret"
+        )
+        if text_only or (slot.string_only and isinstance(value, dict | list)):
             value = _scalar_text(value, segments[0])
     else:
         value = "".join(s if isinstance(s, str) else _scalar_text(lookup(s), s) for s in segments)

@@ -106,7 +106,7 @@ def object_context(obj: dict[str, Any], *, default_kv: KvVersion | None) -> Obje
             field=f"metadata.annotations.{ANN_REMOVE_MISSING}",
         )
     location = None
-    if ANN_PATH in notes:
+    if notes.get(ANN_PATH, "").strip():  # an empty path is no path, as argocd-vault-plugin
         version = _version(notes.get(ANN_SECRET_VERSION))
         try:
             location = parse_location(
@@ -114,7 +114,7 @@ def object_context(obj: dict[str, Any], *, default_kv: KvVersion | None) -> Obje
             )
         except SealopsError as exc:
             raise exc.located(field=f"metadata.annotations.{ANN_PATH}") from None
-    elif ANN_SECRET_VERSION in notes:
+    elif notes.get(ANN_SECRET_VERSION, "").strip():
         raise PlaceholderError(
             f"needs {ANN_PATH}", field=f"metadata.annotations.{ANN_SECRET_VERSION}"
         )
@@ -165,14 +165,9 @@ def check_plaintext(obj: dict[str, Any]) -> None:
                 )
 
 
-def _version(text: str | None) -> int | None:
-    if not text:
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise PlaceholderError(
-            "must be a positive integer", field=f"metadata.annotations.{ANN_SECRET_VERSION}"
-        )
-    return int(text)
+def _version(text: str | None) -> str | None:
+    """The secret-version annotation's text (checked with the path: KV v1 ignores it)."""
+    return (text or "").strip() or None
 
 
 def _annotations(obj: dict[str, Any]) -> dict[str, str]:
