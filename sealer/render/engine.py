@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,9 +31,11 @@ from sealer.manifests import object_ref
 from sealer.render.errors import PlaceholderError, RenderError
 from sealer.render.inputs import Document
 from sealer.render.modifiers import apply_modifiers
+from sealer.render.pathcheck import check_paths
 from sealer.render.placeholders import KvVersion, Placeholder
 from sealer.render.reference import ConnectionRef, to_vault_secret
 from sealer.render.scan import (
+    ANN_PATH,
     ANN_REMOVE_MISSING,
     ObjectContext,
     Slot,
@@ -59,6 +62,8 @@ class RenderOptions:
     kv_version: KvVersion | None = None
     connection: ConnectionRef | None = None
     max_workers: int = 16
+    #: ``AVP_PATH_VALIDATION``: every Vault path a manifest names must match it.
+    path_validation: re.Pattern[str] | None = None
 
 
 class RenderFailed(RenderError):
@@ -102,6 +107,8 @@ def render(
                 out.append(doc.obj)
                 continue
             found = find_slots(doc, context)
+            if options.path_validation is not None:
+                _validate_paths(doc, found, context, options.path_validation)
             if options.mode == "reference":
                 out.append(_reference(doc, found, context, options))
                 continue
@@ -110,6 +117,22 @@ def render(
     if options.mode == "inline" and slots:
         _fill(slots, _read_all(slots, resolver, options.max_workers))
     return out
+
+
+def _validate_paths(
+    doc: Document, slots: list[Slot], context: ObjectContext, pattern: re.Pattern[str]
+) -> None:
+    annotation = None
+    if context.generic_location is not None:
+        text = str(doc.obj["metadata"]["annotations"][ANN_PATH])
+        annotation = (f"metadata.annotations.{ANN_PATH}", text)
+    placeholders = (
+        (slot.path, segment)
+        for slot in slots
+        for segment in slot.segments
+        if isinstance(segment, Placeholder)
+    )
+    check_paths(pattern, annotation, placeholders)
 
 
 # ---------------------------------------------------------------------------------------------
