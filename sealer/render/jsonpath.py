@@ -10,8 +10,8 @@ and lists print as compact JSON. Recursive descent and filters are refused with 
 :class:`ModifierError` rather than guessed. A key that is missing is an error (kubectl's
 ``allowMissingKeys=false``), naming the key only.
 
-Cost is bounded, whatever the value and the template: at most :data:`MAX_STEPS` expressions are
-evaluated (nested ranges multiply) and the result is at most :data:`MAX_OUTPUT` characters.
+Cost is bounded, whatever the value and the template: at most :data:`MAX_STEPS` expressions and
+``{range}`` passes (nested ranges multiply) and a result of at most :data:`MAX_OUTPUT` characters.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sealer.render.errors import ModifierError
 
 __all__ = ["MAX_OUTPUT", "MAX_STEPS", "evaluate"]
 
-#: Expressions evaluated in one template (``{range}`` bodies count once per result).
+#: Expressions evaluated plus ``{range}`` passes made, in one template.
 MAX_STEPS = 100_000
 #: Characters one template may make (``indent``'s bound).
 MAX_OUTPUT = 16 * 1024 * 1024
@@ -108,6 +108,7 @@ def _execute(nodes: list[_Node], data: Any, run: _Run) -> None:
             run.write(" ".join(_text(value) for value in values))
         else:
             for value in values:
+                run.step()  # each pass counts, so an empty body cannot loop for free
                 _execute(node.body, value, run)
 
 
