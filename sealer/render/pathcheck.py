@@ -1,4 +1,4 @@
-"""``AVP_PATH_VALIDATION``: argocd-vault-plugin's allow-list of the Vault paths manifests may name.
+r"""``AVP_PATH_VALIDATION``: argocd-vault-plugin's allow-list of the Vault paths manifests may name.
 
 Pure; :func:`path_validation` reads it from the environment (the plugin's own, never an
 Application's: ``ARGOCD_ENV_AVP_PATH_VALIDATION`` is refused by
@@ -7,6 +7,9 @@ object: its ``avp.kubernetes.io/path`` and every ``<path:…>`` / ``<vault:…>`
 before anything is read. As in avp the expression may match anywhere in the path (anchor it with
 ``^…$``), and it is Go's RE2 syntax: what RE2 lacks (lookaround, backreferences, atomic groups,
 possessive repeats, conditionals) is refused, so an expression avp refuses is refused here too.
+RE2 syntax that Python's ``re`` lacks fails to compile (``\pL``, ``\z``, ``(?U)``), one line,
+except POSIX classes (``[[:alpha:]]``), which ``re`` would silently read as a set of characters:
+they are refused by name.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ _NOT_RE2 = (
     (re.compile(r"\(\?P=|(?<!\\)\\[1-9]"), "backreferences are not RE2 syntax"),
     (re.compile(r"\(\?[>(#]"), "atomic groups, conditionals and comments are not RE2 syntax"),
     (re.compile(r"(?<!\\)[*+?}]\+"), "possessive repeats are not RE2 syntax"),
+    # RE2 syntax Python's re would read differently without an error (a set of characters):
+    (re.compile(r"\[:\^?[a-z]+:\]"), "POSIX classes such as [[:alpha:]] are not supported here"),
 )
 
 

@@ -261,6 +261,8 @@ def test_jsonpath_cost_is_bounded() -> None:
         (r"^(?>a)", "atomic groups"),
         (r"^a++$", "possessive"),
         (r"^(", "missing )"),
+        (r"^[[:alpha:]]+/", "POSIX classes"),
+        (r"^\pL+/", "bad escape"),
     ],
 )
 def test_path_validation_refuses_what_re2_refuses(expression: str, says: str) -> None:
