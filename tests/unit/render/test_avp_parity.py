@@ -183,6 +183,15 @@ def test_secret_version_annotation_as_avp_reads_it() -> None:
     assert "avp.kubernetes.io/path" in message and "not a number" in message
 
 
+def test_secret_version_without_a_path_is_refused() -> None:
+    """Deliberate difference: avp ignores it; it pins nothing, so it is a mistake."""
+    message = failure(
+        "kind: ConfigMap\nmetadata: {name: c, annotations: {avp.kubernetes.io/secret-version: '2'}}\n"
+        "data: {v: '<path:secret/data/app#user>'}"
+    )
+    assert "needs avp.kubernetes.io/path" in message
+
+
 def test_empty_path_annotation_is_no_path() -> None:
     """``avp.kubernetes.io/path: ""``: no generic placeholders, inline ones still filled."""
     (cm,) = run(
