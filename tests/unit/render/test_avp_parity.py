@@ -16,10 +16,12 @@ import pytest
 from sealer.errors import InputError, SealopsError
 from sealer.render import RenderFailed, RenderOptions, load_stream, render
 from sealer.render.config import check_application_env, check_backend
-from sealer.render.errors import ModifierError
+from sealer.render.errors import ModifierError, PlaceholderError
 from sealer.render.jsonpath import MAX_OUTPUT, MAX_STEPS, evaluate
+from sealer.render.modifiers import apply_modifiers
 from sealer.render.pathcheck import path_validation
 from sealer.render.pipeline import load
+from sealer.render.placeholders import Placeholder, split
 from sealer.vault.errors import VaultConfigError
 from sealer.vault.resolver import Resolver
 from tests.fakes.vault import FakeVault
@@ -364,3 +366,58 @@ def test_render_failures_stay_located() -> None:
             "kind: ConfigMap\nmetadata: {name: c, namespace: n}\ndata: {v: '<path:secret/data/app#user#x>'}"
         )
     assert str(caught.value).startswith("app.yaml: ConfigMap n/c: data.v:")
+
+
+# -- pkg/kube/modifiers_test.go, case for case ----------------------------------------------------
+
+MAP = {"data": {"subkey": "secret"}}
+MODIFIER_CASES = [
+    # (avp test, value, modifiers, result or None for an error, what the error says)
+    ("JsonPath_missingPath", MAP, "jsonPath {.missingPath}", None, "'missingPath' is not found"),
+    ("JsonPath_invalidPath", MAP, "jsonPath {!invalidPath}", None, "jsonPath"),
+    ("JsonPath_unmarshal_error", "hi, how are you", "jsonPath {.data.subkey}", None, "JSON"),
+    ("JsonPath_unmarshal_succcess", '{"data": {"subkey": "secret"}}', "jsonPath {.data.subkey}",
+     "secret", ""),
+    ("JsonPath_succcess", MAP, "jsonPath {.data.subkey}", "secret", ""),
+    ("Base64Encode_invalidDataType", MAP, "base64encode", None, "expects text"),
+    ("Base64Encode_success", "mysecret", "base64encode", "bXlzZWNyZXQ=", ""),
+    ("Base64Decode_invalidDataType", MAP, "base64decode", None, "expects text"),
+    ("Base64Decode_success", "bXlzZWNyZXQ=", "base64decode", "mysecret", ""),
+    ("JsonParse_invalidDataType", MAP, "jsonParse", None, "expects text"),
+    ("JsonParse_invalidJSON", "hello", "jsonParse", None, "not valid JSON"),
+    ("JsonParse_success", '{"data": {"subkey": "secret"}}', "jsonParse", MAP, ""),
+    ("YAMLToJSON_success", "data: secret", "yamlParse", {"data": "secret"}, ""),
+    ("YamlJsonPath_unmarshal_succcess", "---\nkey1: secret1\nkey2: secret2\nkey3: secret3",
+     "yamlParse | jsonPath {.key2}", "secret2", ""),
+    ("Indent_multiline", "a\nmulti-line\nstring", "indent 3", "a\n   multi-line\n   string", ""),
+    ("Indent_singleline", "a-string", "indent 10", "a-string", ""),
+    ("Sha256Sum_invalidDataType", MAP, "sha256sum", None, "expects text"),
+    ("Sha256Sum_success", "mysecret", "sha256sum",
+     "652c7dc687d98c9889304ed2e408c74b611e86a40caa51c4b43f1dd5913c5cd0", ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "pipeline", "want", "says"),
+    [case[1:] for case in MODIFIER_CASES],
+    ids=[case[0] for case in MODIFIER_CASES],
+)
+def test_avp_modifier_cases(value: Any, pipeline: str, want: Any, says: str) -> None:
+    (placeholder,) = split(f"<k | {pipeline}>", generic=True)
+    assert isinstance(placeholder, Placeholder)
+    if want is None:
+        with pytest.raises(ModifierError, match=re.escape(says)):
+            apply_modifiers(value, placeholder.modifiers)
+    else:
+        assert apply_modifiers(value, placeholder.modifiers) == want
+
+
+@pytest.mark.parametrize(
+    "pipeline",
+    ["jsonPath", "base64encode astring", "base64decode astring", "jsonParse astring",
+     "indent ten", "indent 10 10", "sha256sum astring"],
+)  # fmt: skip
+def test_avp_invalid_parameters(pipeline: str) -> None:
+    """avp's ``*_invalidParams`` and ``Indent_invalid``: refused when the placeholder is read."""
+    with pytest.raises(PlaceholderError):
+        split(f"<k | {pipeline}>", generic=True)
