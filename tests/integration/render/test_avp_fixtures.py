@@ -242,3 +242,50 @@ def test_difference_number_inside_text(avp_bao: Bao, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr.decode()
     (service,) = yaml.safe_load_all(result.stdout)
     assert service["spec"]["ports"] == [{"name": "port-80", "port": 80}]
+
+
+# -- pkg/kube/template_test.go, TestNewTemplate --------------------------------------------------
+
+VERSIONED = """apiVersion: v1
+kind: Secret
+metadata:
+  name: my-app
+  namespace: default
+  annotations: {avp.kubernetes.io/path: kv/data/template-test%s}
+stringData:
+  new-value: <path:/kv/data/template-test#password#2>
+  old-value: <password>
+"""
+
+
+def test_template_secret_version_and_leading_slash(avp_bao: Bao, tmp_path: Path) -> None:
+    """ "will GetSecrets with version given in avp.kubernetes.io/secret-version", with avp's
+    ``<path:/…#password#2>`` (a leading '/'); and "with latest version by default"."""
+    avp_bao.admin.kv_put("kv/template-test", {"password": "original-value"})
+    avp_bao.admin.kv_put("kv/template-test", {"password": "changed-value"})
+    pinned = tmp_path / "pinned.yaml"
+    pinned.write_text(VERSIONED % ', avp.kubernetes.io/secret-version: "1"')
+    result = seal_render(avp_bao, str(pinned))
+    assert result.returncode == 0, result.stderr.decode()
+    (secret,) = yaml.safe_load_all(result.stdout)
+    assert secret["stringData"] == {"new-value": "changed-value", "old-value": "original-value"}
+    latest = tmp_path / "latest.yaml"
+    latest.write_text(VERSIONED.replace("#password#2>", "#password#1>") % "")
+    result = seal_render(avp_bao, str(latest))
+    assert result.returncode == 0, result.stderr.decode()
+    (secret,) = yaml.safe_load_all(result.stdout)
+    assert secret["stringData"] == {"new-value": "original-value", "old-value": "changed-value"}
+
+
+def test_template_path_validation_on_the_annotation(avp_bao: Bao, tmp_path: Path) -> None:
+    """ "GetSecrets with path validation and invalid path": the annotation's path is checked."""
+    manifest = tmp_path / "s.yaml"
+    manifest.write_text(VERSIONED % "")
+    result = seal_render(avp_bao, str(manifest), env={"AVP_PATH_VALIDATION": "/[A-Z]/"})
+    assert_one_line_failure(
+        result,
+        "metadata.annotations.avp.kubernetes.io/path",
+        "the path 'kv/data/template-test' is disallowed by AVP_PATH_VALIDATION restriction",
+    )
+    allowed = seal_render(avp_bao, str(manifest), env={"AVP_PATH_VALIDATION": "^([A-Za-z/-]*)$"})
+    assert allowed.returncode == 0, allowed.stderr.decode()
