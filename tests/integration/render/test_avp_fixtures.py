@@ -119,6 +119,8 @@ def assert_one_line_failure(result: subprocess.CompletedProcess[bytes], *says: s
         assert text in err, err
     for value in vault_values():
         assert value not in err, f"a Vault value reached stderr: {err}"
+    for _role_id, secret_id in APPROLE.values():
+        assert secret_id not in err, "the AppRole secret ID reached stderr"
     return err
 
 
