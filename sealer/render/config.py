@@ -18,6 +18,8 @@ Pure: :func:`vault_config` takes the environment as a mapping and returns a
 ``SEALOPS_KV_VERSION``     ``1`` | ``2`` | ``auto``: how ``<path:…>`` API paths read when the object
                            has no ``avp.kubernetes.io/kv-version`` (``AVP_KV_VERSION``); default
                            auto (a ``data/`` segment means KV v2)
+``AVP_PATH_VALIDATION``    the paths manifests may name (:mod:`sealer.render.pathcheck`)
+``AVP_TYPE``               ``vault`` or unset; any other backend is refused (:func:`check_backend`)
 =========================  ====================================================================
 
 **Argo CD's prefix: an allow-list.** Argo CD hands a plugin an Application's
