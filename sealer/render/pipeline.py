@@ -19,11 +19,17 @@ import yaml
 from sealer.errors import InputError, ManifestError, SealopsError
 from sealer.manifests import dump_documents
 from sealer.reader import InputBoundError, read_yaml_document
-from sealer.render.config import check_application_env, default_kv_version, vault_config
+from sealer.render.config import (
+    check_application_env,
+    check_backend,
+    default_kv_version,
+    vault_config,
+)
 from sealer.render.engine import Mode, RenderOptions, render
 from sealer.render.files import inside, read_bounded, shown
 from sealer.render.inputs import Document, load_path, load_stream
 from sealer.render.krm import function_options, parse_resource_list, result_list
+from sealer.render.pathcheck import path_validation
 from sealer.render.reference import ConnectionKind, ConnectionRef
 from sealer.vault.counter import RequestCounter
 from sealer.vault.resolver import Resolver
@@ -46,6 +52,7 @@ def make_options(
     the run: ``reference`` mode and deny-plaintext win over the flags and the sidecar's env.
     """
     app = check_application_env(environ)
+    check_backend(environ)
     if app.mode == "reference":
         mode = "reference"
     settings = {
@@ -55,7 +62,9 @@ def make_options(
     }
     if connection:
         settings["connection"] = connection
-    base = RenderOptions(kv_version=default_kv_version(environ))
+    base = RenderOptions(
+        kv_version=default_kv_version(environ), path_validation=path_validation(environ)
+    )
     return _with_settings(base, settings)
 
 
@@ -80,9 +89,33 @@ def render_text(
 
 
 def load(target: str | None, stdin: bytes | None, environ: Mapping[str, str]) -> list[Document]:
+    """The documents to render: never none, and each a Kubernetes object (it has a kind).
+
+    An empty render is an error, not an empty success: Argo CD would prune every resource of
+    the application. A document without a kind (a ``values.yaml`` in a directory app) is not a
+    manifest; argocd-vault-plugin refuses it too, and it would reach the cluster otherwise.
+    """
     if target in (None, "-"):
-        return load_stream(stdin or b"", source="stdin")
-    return load_path(target, environ=environ)
+        documents = load_stream(stdin or b"", source="stdin")
+    else:
+        documents = load_path(target, environ=environ)
+    where = "stdin" if target in (None, "-") else shown(target)
+    if not documents:
+        raise InputError(
+            "holds no Kubernetes objects (no YAML or JSON manifests, or only empty documents): "
+            "refused, as an empty render would let Argo CD prune all of the application",
+            where=where,
+        )
+    for doc in documents:
+        kind = doc.obj.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise InputError(
+                "holds a document that is not a Kubernetes object (it has no kind): refused "
+                "(keep values files and other YAML out of the app's directory, or use a "
+                "kustomization)",
+                where=doc.source,
+            )
+    return documents
 
 
 def render_krm(
