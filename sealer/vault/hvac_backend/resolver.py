@@ -97,6 +97,23 @@ class HvacResolver:
             version=int_or_none(metadata.get("version")),
         )
 
+    def check_login(self) -> None:
+        """Log in now, as the first read would (a fixed token: look it up), and give back the
+        token the login made (``revoke-self``), so a connection's status check, run again and
+        again, leaves no tokens behind. A refused revoke is logged, not raised: the login worked."""
+        token, _ = self._keeper.token()
+        if not self.config.auth.can_relogin:
+            return  # the connection's own token: never revoked
+        try:
+            self._transport.send(
+                "revoke",
+                "revoking the check's token",
+                lambda c: c.auth.token.revoke_self(),
+                token=token,
+            )
+        except VaultError as exc:
+            log.info("cannot revoke the status check's Vault token: %s", exc)
+
     def forget(self, location: SecretLocation) -> None:
         """Nothing to drop: reads are never kept here (mounts are: they do not move)."""
 
