@@ -27,7 +27,13 @@ from hvac.exceptions import VaultError as HvacError
 
 from sealer.vault.config import VaultConfig
 from sealer.vault.counter import RequestCounter, RequestKind
-from sealer.vault.errors import InvalidReference, NotFound, VaultError, VaultUnavailable
+from sealer.vault.errors import (
+    Forbidden,
+    InvalidReference,
+    NotFound,
+    VaultError,
+    VaultUnavailable,
+)
 from sealer.vault.hvac_backend.token_api import TokenApi
 from sealer.vault.hvac_backend.transport import Reject, Transport, int_or_none
 from sealer.vault.kv import MountCache, MountInfo, no_mount, not_found, place, version_gone
@@ -101,7 +107,13 @@ class HvacResolver:
         """Log in now, as the first read would (a fixed token: look it up), and give back the
         token the login made (``revoke-self``), so a connection's status check, run again and
         again, leaves no tokens behind. A refused revoke is logged, not raised: the login worked."""
-        token, _ = self._keeper.token()
+        token, checked = self._keeper.token()
+        if not checked:
+            # A fixed token Vault would not look up: dead, or without the default policy.
+            raise Forbidden(
+                f"the Vault token ({self.config.auth.method}) is invalid, expired or revoked"
+                " (or lacks the default policy to look itself up)"
+            )
         if not self.config.auth.can_relogin:
             return  # the connection's own token: never revoked
         try:
