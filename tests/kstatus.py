@@ -15,6 +15,10 @@ use. In order:
 5. Anything else, ``Ready`` True or no known condition at all: **Current** (the README's corner
    case: an object the controller has not written yet reads as reconciled).
 
+Rule 4 is the README's; a kstatus version that lacks it reads such an object Current. No state
+the controller writes depends on it: every ``Ready=False`` it writes has ``Reconciling`` or
+``Stalled`` True (tests/unit/controller/test_kstatus.py checks that), so rules 1-3 decide.
+
 Argo CD's health has no Terminating: :data:`ARGO_CD` is the correspondence the health checks in
 ``deploy/argocd/argocd-cm-health.yaml`` are held to.
 """

@@ -73,3 +73,14 @@ def test_each_condition_names_the_generation_it_describes() -> None:
         assert types == ["Ready", "Reconciling", "Stalled"], state.id
         for condition in status["conditions"]:
             assert condition["observedGeneration"] == status["observedGeneration"], state.id
+
+
+def test_no_verdict_rests_on_the_ready_rule_alone() -> None:
+    # kstatus versions differ on whether Ready=False alone means InProgress; none of our states
+    # depends on it: a failure always has Reconciling or Stalled True.
+    for state in STATES:
+        conditions = {
+            c["type"]: c["status"] for c in (state.body.get("status") or {}).get("conditions") or []
+        }
+        if conditions.get("Ready") == "False":
+            assert "True" in (conditions.get("Reconciling"), conditions.get("Stalled")), state.id
