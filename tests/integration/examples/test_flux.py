@@ -84,7 +84,7 @@ def test_the_flux_kustomizations_wait_for_the_secrets_and_order_the_app() -> Non
 
 def gate(cluster: Cluster, ex: Any) -> set[str]:
     """kstatus of every object shop-secrets applied, as Flux's wait reads them now."""
-    statuses = set()
+    statuses: set[str] = set()
     for doc in built(ex.path("secrets")):
         ref: ResourceRef = REFS[doc["kind"]]
         body = cluster.kube.get(ref, doc["metadata"]["namespace"], doc["metadata"]["name"])
