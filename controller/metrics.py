@@ -112,6 +112,12 @@ class Metrics:
             ["result", "reason"],
             registry=r,
         )
+        self.connection_checks = Counter(
+            "sealops_connection_checks",
+            "(Cluster)VaultConnection login checks by result and reason",
+            ["result", "reason"],
+            registry=r,
+        )
 
     def _add_http_metrics(self, r: CollectorRegistry) -> None:
         """The HTTP endpoints: requests, refusals, the LISTs behind /v1/keys, latency."""

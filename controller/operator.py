@@ -45,6 +45,10 @@ from controller.scheduler import Scheduler
 from controller.sealedsecrets import SealedSecretReconciler
 from controller.secretwriter import SecretWriter
 from controller.settings import Settings
+from controller.vaultconnections import (
+    ClusterVaultConnectionReconciler,
+    VaultConnectionReconciler,
+)
 from controller.vaultsecrets import VaultSecretReconciler
 from sealer.api import (
     KOPF_FINALIZER,
@@ -128,6 +132,8 @@ class App:
     writer: SecretWriter
     sealed: SealedSecretReconciler
     vault: VaultSecretReconciler
+    #: The connections' own status: whether they log in.
+    connection_checks: tuple[VaultConnectionReconciler, ...]
     scheduler: Scheduler
     leader: Leader
     drift: Drift
@@ -141,8 +147,12 @@ class App:
     @property
     def reconcilers(self) -> dict[str, Reconciler]:
         """By kind, as ``sealops.dev/owned-by`` and the queue's entries name them."""
-        kinds: list[Reconciler] = [self.sealed, self.vault]
+        kinds: list[Reconciler] = [self.sealed, self.vault, *self.connection_checks]
         return {r.kind: r for r in (*kinds, self.bitnami) if r is not None}
+
+
+#: The connections' login checks, one reconciler per kind.
+_CHECKS = (VaultConnectionReconciler, ClusterVaultConnectionReconciler)
 
 
 def assemble(
@@ -182,7 +192,9 @@ def assemble(
         kube=kube, connections=connections, writer=writer, reporter=reporter, metrics=metrics,
         clock=clock, jitter=jitter, queue=scheduler,
     )  # fmt: skip
-    reconcilers.update({sealed.kind: sealed, vault.kind: vault})
+    checks = tuple(check(kube=kube, connections=connections, reporter=reporter, metrics=metrics,
+                         jitter=jitter, queue=scheduler) for check in _CHECKS)  # fmt: skip
+    reconcilers.update({r.kind: r for r in (sealed, vault, *checks)})
     bitnami = None
     if settings.bitnami_compat:
         bitnami = BitnamiSealedSecretReconciler(
@@ -192,7 +204,7 @@ def assemble(
         reconcilers[bitnami.kind] = bitnami
     return App(
         settings=settings, kube=kube, metrics=metrics, keystore=keystore, writer=writer,
-        sealed=sealed, vault=vault, scheduler=scheduler, leader=leader,
+        sealed=sealed, vault=vault, connection_checks=checks, scheduler=scheduler, leader=leader,
         drift=Drift(kube=kube, writer=writer, reconcilers=reconcilers, metrics=metrics),
         resync=Resync(
             kube=kube, writer=writer, reconcilers=reconcilers, leader=leader, metrics=metrics,
@@ -239,6 +251,7 @@ def build_app(settings: Settings) -> App:
         factory=_hvac_factory(counter),
         counter=counter,
         api_audiences=settings.api_audiences,
+        login=_hvac_login(counter),
     )
     http = HttpServer(
         keyring=keyring, kube=kube, metrics=metrics, rate=settings.rate_limit,
@@ -260,11 +273,26 @@ def _hvac_factory(counter: RequestCounter) -> Callable[[VaultConfig], Resolver]:
     return make
 
 
+def _hvac_login(counter: RequestCounter) -> Callable[[VaultConfig], None]:
+    def login(config: VaultConfig) -> None:
+        from sealer.vault.hvac_backend import HvacResolver
+
+        resolver = HvacResolver(config, counter=counter)
+        try:
+            resolver.check_login()
+        finally:
+            resolver.close()
+
+    return login
+
+
 def build_registry(app: App) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     _register_lifecycle(registry, app)
     _register_kind(registry, app, app.sealed, handler_id="sealed_secret")
     _register_kind(registry, app, app.vault, handler_id="vault_secret")
+    for check in app.connection_checks:
+        _register_kind(registry, app, check, handler_id=f"{check.ref.plural[:-1]}_check")
     if app.bitnami is not None:
         _register_kind(registry, app, app.bitnami, handler_id="bitnami_sealed_secret")
 

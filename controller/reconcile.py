@@ -103,6 +103,9 @@ class Reconciler(abc.ABC):
     ref: ClassVar[ResourceRef]
     #: Also report Bitnami's ``Synced`` condition (a bitnami.com kind).
     synced: ClassVar[bool] = False
+    #: Listed by the resync (:mod:`controller.engines.resync`); a kind without a Secret of its
+    #: own (a connection) is not: its queued check is its resync.
+    resynced: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -155,7 +158,7 @@ class Reconciler(abc.ABC):
         """A retry or refresh that came due: read the object afresh and reconcile it."""
         namespace, _, name = key.partition("/")
         try:
-            body = self.kube.get(self.ref, namespace, name)
+            body = self.kube.get(self.ref, namespace if self.ref.namespaced else None, name)
         except KubeNotFound:
             self.forget(key)
             return

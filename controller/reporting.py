@@ -1,14 +1,9 @@
-"""Status conditions and Events: how the controller tells users what happened.
+"""Status and Events: how the controller tells users what happened.
 
 Messages come from :class:`sealer.errors.SealopsError` strings, which name objects and fields and
-never values. ``lastTransitionTime`` changes only when the condition's status flips, as the
-Kubernetes API conventions ask, so a steady state writes nothing new.
-
-A bitnami.com SealedSecret (``synced``) also gets Bitnami's ``Synced`` condition, first in the
-list (Bitnami's CRD prints ``conditions[0]``), as Bitnami's controller writes it: ``status``
-True or False, the failure's ``message`` (none when True), no ``reason``, ``lastUpdateTime`` and
-``lastTransitionTime`` set when the status flips. Argo CD's built-in health check for
-bitnami.com SealedSecrets reads it.
+never values. The conditions (``Ready``, ``Reconciling``, ``Stalled``, and Bitnami's ``Synced`` on
+a bitnami.com object) are :mod:`controller.conditions`'; only a status that differs from the
+body's is written.
 """
 
 from __future__ import annotations
@@ -19,10 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from controller.conditions import kstatus_conditions, synced_condition, timestamp
 from sealer.api import (
     EVENTS,
-    READY,
-    SYNCED,
     Condition,
     EventReason,
     ObjectMeta,
@@ -32,7 +26,7 @@ from sealer.api import (
 )
 from sealer.kube import Kube, KubeError, ResourceRef
 
-__all__ = ["Reporter", "StatusSink", "Verdict", "ready_condition", "synced_condition"]
+__all__ = ["Reporter", "StatusSink", "Verdict"]
 
 # Takes a status to write instead of the Reporter: kopf's handler hands it to kopf, which sends it
 # in the same PATCH as its own diff base.
@@ -54,53 +48,12 @@ class Verdict:
     event_message: str | None = None  # defaults to ``message``
     retry_after: float | None = None  # seconds until the retry; None = none until it changes
 
-
-def _timestamp(now: dt.datetime) -> str:
-    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def ready_condition(
-    previous: list[Condition] | None,
-    *,
-    ready: bool,
-    reason: Reason,
-    message: str,
-    now: dt.datetime,
-) -> list[Condition]:
-    state: Literal["True", "False"] = "True" if ready else "False"
-    old = next((c for c in previous or [] if c.get("type") == READY), None)
-    changed = old is None or old.get("status") != state
-    condition: Condition = {
-        "type": READY,
-        "status": state,
-        "reason": str(reason),
-        "message": message,
-        "lastTransitionTime": _timestamp(now)
-        if changed or old is None
-        else old.get("lastTransitionTime", _timestamp(now)),
-    }
-    others = [c for c in previous or [] if c.get("type") != READY]
-    return [*others, condition]
-
-
-def synced_condition(
-    previous: list[Condition] | None, *, ready: bool, message: str, now: dt.datetime
-) -> list[Condition]:
-    """Bitnami's ``Synced`` condition (see the module doc), first, the others kept."""
-    state: Literal["True", "False"] = "True" if ready else "False"
-    old = next((c for c in previous or [] if c.get("type") == SYNCED), None)
-    if old is not None and old.get("status") == state:
-        since = old.get("lastTransitionTime", _timestamp(now))
-        updated = old.get("lastUpdateTime", since)
-    else:
-        since = updated = _timestamp(now)
-    condition: Condition = {"type": SYNCED, "status": state}
-    if not ready:
-        condition["message"] = message
-    condition["lastUpdateTime"] = updated
-    condition["lastTransitionTime"] = since
-    others = [c for c in previous or [] if c.get("type") != SYNCED]
-    return [condition, *others]
+    @property
+    def stalled(self) -> bool:
+        """kstatus's Stalled: a failure only a change ends, its reason one that needs someone
+        (:attr:`~sealer.reasons.Reason.degraded`). A failure without an Event is a write
+        conflict (another writer came first), retried at once: Reconciling, not Stalled."""
+        return not self.ready and self.reason.degraded and self.event
 
 
 class Reporter:
@@ -129,11 +82,14 @@ class Reporter:
         previous = old.get("conditions")
         new: dict[str, Any] = {
             "observedGeneration": meta.get("generation"),
-            "conditions": ready_condition(
+            "conditions": kstatus_conditions(
                 previous,
                 ready=verdict.ready,
+                stalled=verdict.stalled,
                 reason=verdict.reason,
                 message=verdict.message,
+                # Bitnami's CRD would prune a per-condition observedGeneration.
+                generation=None if synced else meta.get("generation"),
                 now=self.clock(),
             ),
             **(verdict.extra_status or {}),
@@ -182,7 +138,7 @@ class Reporter:
     ) -> None:
         meta = metadata(body)
         namespace = meta.get("namespace") or "default"
-        now = _timestamp(self.clock())
+        now = timestamp(self.clock())
         event = {
             "apiVersion": "v1",
             "kind": "Event",

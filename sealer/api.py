@@ -63,12 +63,14 @@ __all__ = [
     "NAMESPACES",
     "PEERINGS",
     "READY",
+    "RECONCILING",
     "RESERVED_PREFIX",
     "SEALED_SECRET",
     "SEALED_SECRETS",
     "SECRETS",
     "SERVICES",
     "SERVICE_ACCOUNTS",
+    "STALLED",
     "STATEFULSETS",
     "SYNCED",
     "VAULT_CONNECTION",
@@ -202,9 +204,13 @@ BITNAMI_SKIP_OWNER_REFERENCES = "sealedsecrets.bitnami.com/skip-set-owner-refere
 #: kubectl's copy of the applied object: never carried into what we write.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
-# --- the Ready condition ----------------------------------------------------------------------
+# --- the status conditions --------------------------------------------------------------------
 
 READY = "Ready"
+#: kstatus's two "abnormal-true" conditions, beside ``Ready``: a retry of a failure that may pass
+#: (Reconciling) and a failure only a change can end (Stalled); both False otherwise.
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
 #: Bitnami's condition, written beside ``Ready`` on bitnami.com objects (Argo CD's health check).
 SYNCED = "Synced"
 

@@ -43,24 +43,40 @@ class Reason(enum.StrEnum):
 
     UNSEALED = "Unsealed", Retry.REFRESH, False, "SealedSecret"
     SYNCED = "Synced", Retry.REFRESH, False, "VaultSecret"
+    LOGGED_IN = "LoggedIn", Retry.REFRESH, False, "VaultConnection ClusterVaultConnection"
     DELETING = "Deleting", Retry.NEVER, False, "SealedSecret VaultSecret"
-    INVALID_SPEC = "InvalidSpec", Retry.REFRESH, True, "SealedSecret VaultSecret"
+    INVALID_SPEC = (
+        "InvalidSpec",
+        Retry.REFRESH,
+        True,
+        "SealedSecret VaultSecret VaultConnection ClusterVaultConnection",
+    )
     DECRYPT_FAILED = "DecryptFailed", Retry.BACKOFF, True, "SealedSecret"
-    FORBIDDEN = "Forbidden", Retry.BACKOFF, True, "SealedSecret VaultSecret"
+    FORBIDDEN = (
+        "Forbidden",
+        Retry.BACKOFF,
+        True,
+        "SealedSecret VaultSecret VaultConnection ClusterVaultConnection",
+    )
     NOT_FOUND = "NotFound", Retry.BACKOFF, True, "VaultSecret"
     SECRET_NOT_OWNED = "SecretNotOwned", Retry.BACKOFF, True, "SealedSecret VaultSecret"
     UPDATE_FAILED = "UpdateFailed", Retry.BACKOFF, True, "SealedSecret VaultSecret"
-    VAULT_UNAVAILABLE = "VaultUnavailable", Retry.BACKOFF, False, "VaultSecret"
+    VAULT_UNAVAILABLE = (
+        "VaultUnavailable",
+        Retry.BACKOFF,
+        False,
+        "VaultSecret VaultConnection ClusterVaultConnection",
+    )
     KUBERNETES_UNAVAILABLE = (
         "KubernetesUnavailable",
         Retry.BACKOFF,
         False,
-        "SealedSecret VaultSecret",
+        "SealedSecret VaultSecret VaultConnection ClusterVaultConnection",
     )
 
     @property
     def ready(self) -> bool:
-        return self in (Reason.UNSEALED, Reason.SYNCED, Reason.DELETING)
+        return self in (Reason.UNSEALED, Reason.SYNCED, Reason.LOGGED_IN, Reason.DELETING)
 
     @classmethod
     def for_kind(cls, kind: str) -> list[Reason]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.connections.auth import build_auth, logs_in_as_tenant
+from controller.connections.check import LoginCheck, checked_connection, tenant_of
 from controller.connections.credentials import Credentials
 from controller.connections.lookup import Connection, find_connection
 from controller.connections.tokens import DEFAULT_API_AUDIENCES, TenantTokens
@@ -27,6 +28,7 @@ from sealer.vault import (
     RequestCounter,
     Resolver,
     VaultConfig,
+    VaultConfigError,
     kv_version_from_spec,
 )
 
@@ -67,8 +69,10 @@ class Connections:
         factory: ResolverFactory,
         counter: RequestCounter,
         api_audiences: Iterable[str] = DEFAULT_API_AUDIENCES,
+        login: LoginCheck | None = None,
     ):
         self.kube = kube
+        self.login = login  # None: connections are not checked (their status says so)
         self.controller_namespace = controller_namespace
         self.factory = factory
         self.counter = counter
@@ -101,6 +105,27 @@ class Connections:
         if cached is not None:
             return cached
         return self._install(key, _config(conn, auth, ca_pem))
+
+    def check(self, kind: str, body: Mapping[str, Any]) -> str:
+        """Log in as the (Cluster)VaultConnection ``body`` says, once, with a session of its own
+        (:mod:`~controller.connections.check`); the tenant it logged in as ("" when the
+        identity is the connection's own). Raises the error a VaultSecret's read would."""
+        conn = checked_connection(kind, body, controller_namespace=self.controller_namespace)
+        tenant = tenant_of(conn) if logs_in_as_tenant(conn) else ""
+        credentials = Credentials(self.kube, conn)
+        auth = build_auth(conn, credentials, self._tokens, tenant=tenant)
+        ca_ref = conn.spec.get("caSecretRef")
+        ca_pem = credentials.read(ca_ref, "caSecretRef") if ca_ref else None
+        config = _config(conn, auth, ca_pem)
+        if self.login is None:
+            raise VaultConfigError(
+                "the controller runs without connection checks", where=conn.where
+            )
+        try:
+            self.login(config)
+        except SealopsError as exc:
+            raise exc.located(where=conn.where) from None
+        return tenant
 
     def close(self) -> None:
         """Close and drop every resolver: the controller is stopping."""

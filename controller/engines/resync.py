@@ -101,6 +101,8 @@ class Resync:
         secrets = {object_key(s): s for s in listed}
         stuck: Stuck = {}
         for reconciler in self.reconcilers.values():
+            if not reconciler.resynced:
+                continue
             present = set()
             known = reconciler.known()  # before the listing: see Reconciler.retain
             try:

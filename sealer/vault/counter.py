@@ -3,8 +3,10 @@
 The hvac backend counts each request once, just before sending it, whatever its outcome (a
 refused connection counts: it was an attempt). Kinds: ``read`` (a secret), ``login``,
 ``mount`` (``sys/internal/ui/mounts``), ``renew`` (``renew-self``), ``lookup`` (``lookup-self``,
-to learn a fixed token's TTL or to tell a dead token from a policy denial). The controller can
-share one counter between its resolvers and export it; benchmarks read :meth:`snapshot`.
+to learn a fixed token's TTL or to tell a dead token from a policy denial), ``revoke``
+(``revoke-self``: a connection's status check gives back the token its login made). The
+controller can share one counter between its resolvers and export it; benchmarks read
+:meth:`snapshot`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Literal
 
 __all__ = ["RequestCounter", "RequestKind"]
 
-RequestKind = Literal["read", "login", "mount", "renew", "lookup"]
+RequestKind = Literal["read", "login", "mount", "renew", "lookup", "revoke"]
+_KINDS = ("read", "login", "mount", "renew", "lookup", "revoke")
 
 
 class RequestCounter:
@@ -32,9 +35,7 @@ class RequestCounter:
     def snapshot(self) -> dict[str, int]:
         """Counts so far, every kind present (zero if none)."""
         with self._lock:
-            return {
-                kind: self._counts[kind] for kind in ("read", "login", "mount", "renew", "lookup")
-            }
+            return {kind: self._counts[kind] for kind in _KINDS}
 
     @property
     def total(self) -> int:

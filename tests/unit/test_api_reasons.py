@@ -1,6 +1,7 @@
 """The Ready reasons are sealer.api.Reason's, everywhere a user or a tool reads them.
 
-The Argo CD health checks (which reasons are Degraded), the CRDs' documentation of
+The Argo CD health checks (which reasons are Degraded, through the Stalled condition the
+controller writes for them), the CRDs' documentation of
 ``status.conditions[].reason`` (in both copies), the reasons table in docs/operations.md (kinds,
 retry class, health) and the README's list must name exactly the enum's reasons, so a new reason
 cannot ship undocumented or shown as the wrong health.
@@ -15,13 +16,26 @@ from typing import Any
 import pytest
 import yaml
 
-from sealer.api import SEALED_SECRET, VAULT_SECRET, Reason, Retry
+from controller.reporting import Reporter, Verdict
+from sealer.api import (
+    CLUSTER_VAULT_CONNECTION,
+    SEALED_SECRET,
+    SEALED_SECRETS,
+    VAULT_CONNECTION,
+    VAULT_SECRET,
+    Reason,
+    Retry,
+)
+from tests.unit.controller.conftest import Clock
+from tests.unit.fakekube import FakeKube
 
 ROOT = Path(__file__).resolve().parents[2]
-KINDS = (SEALED_SECRET, VAULT_SECRET)
+KINDS = (SEALED_SECRET, VAULT_SECRET, VAULT_CONNECTION, CLUSTER_VAULT_CONNECTION)
 CRD_FILES: dict[str, str] = {
     SEALED_SECRET: "sealedsecrets.sealops.dev.yaml",
     VAULT_SECRET: "vaultsecrets.sealops.dev.yaml",
+    VAULT_CONNECTION: "vaultconnections.sealops.dev.yaml",
+    CLUSTER_VAULT_CONNECTION: "clustervaultconnections.sealops.dev.yaml",
 }
 RETRIED = {
     Retry.NEVER: "never",
@@ -30,18 +44,26 @@ RETRIED = {
 }
 
 
-def _lua_terminal(kind: str) -> set[str]:
-    config = yaml.safe_load((ROOT / "deploy/argocd/argocd-cm-health.yaml").read_text())
-    script = config["data"][f"resource.customizations.health.sealops.dev_{kind}"]
-    match = re.search(r"local terminal = \{([^}]*)\}", script)
-    assert match, f"no terminal table in the {kind} health check"
-    return set(re.findall(r"(\w+) = true", match.group(1)))
+def _health(kind: str, reason: Reason) -> str:
+    """The Argo CD health of an object whose reconcile ended with ``reason``, as reported."""
+    from tests.unit.render.test_health_lua import check
+
+    kube = FakeKube()
+    body = kube.put(SEALED_SECRETS, {"metadata": {"name": "x", "namespace": "prod"}})
+    Reporter(kube=kube, clock=Clock()).report(
+        SEALED_SECRETS, body, Verdict(reason.ready, reason, f"m-{reason}")
+    )
+    stored = kube.find(SEALED_SECRETS, "prod", "x")
+    assert stored is not None
+    return check(kind, stored)[0]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_health_checks_degrade_exactly_the_reasons_that_need_someone(kind: str) -> None:
-    want = {str(r) for r in Reason.for_kind(kind) if r.degraded}
-    assert _lua_terminal(kind) == want
+    pytest.importorskip("lupa")
+    for reason in Reason.for_kind(kind):
+        want = "Healthy" if reason.ready else "Degraded" if reason.degraded else "Progressing"
+        assert _health(kind, reason) == want, reason
 
 
 def _reason_description(crd: dict[str, Any]) -> str:

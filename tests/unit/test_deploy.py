@@ -291,14 +291,14 @@ CRD_CASES = [
         "vaultconnections.sealops.dev",
         "Namespaced",
         ("vconn",),
-        ("Address", "Ready", "Age"),
+        ("Address", "Ready", "Reason", "Age"),
         "a tenant's own connection",
     ),
     CrdCase(
         "clustervaultconnections.sealops.dev",
         "Cluster",
         ("cvconn",),
-        ("Address", "Ready", "Age"),
+        ("Address", "Ready", "Reason", "Age"),
         "shared by the namespaces it allows",
     ),
     CrdCase(

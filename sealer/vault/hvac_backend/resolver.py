@@ -27,7 +27,13 @@ from hvac.exceptions import VaultError as HvacError
 
 from sealer.vault.config import VaultConfig
 from sealer.vault.counter import RequestCounter, RequestKind
-from sealer.vault.errors import InvalidReference, NotFound, VaultError, VaultUnavailable
+from sealer.vault.errors import (
+    Forbidden,
+    InvalidReference,
+    NotFound,
+    VaultError,
+    VaultUnavailable,
+)
 from sealer.vault.hvac_backend.token_api import TokenApi
 from sealer.vault.hvac_backend.transport import Reject, Transport, int_or_none
 from sealer.vault.kv import MountCache, MountInfo, no_mount, not_found, place, version_gone
@@ -99,6 +105,29 @@ class HvacResolver:
             version=int_or_none(metadata.get("version")),
             raw=payload["data"],
         )
+
+    def check_login(self) -> None:
+        """Log in now, as the first read would (a fixed token: look it up), and give back the
+        token the login made (``revoke-self``), so a connection's status check, run again and
+        again, leaves no tokens behind. A refused revoke is logged, not raised: the login worked."""
+        token, checked = self._keeper.token()
+        if not checked:
+            # A fixed token Vault would not look up: dead, or without the default policy.
+            raise Forbidden(
+                f"the Vault token ({self.config.auth.method}) is invalid, expired or revoked"
+                " (or lacks the default policy to look itself up)"
+            )
+        if not self.config.auth.can_relogin:
+            return  # the connection's own token: never revoked
+        try:
+            self._transport.send(
+                "revoke",
+                "revoking the check's token",
+                lambda c: c.auth.token.revoke_self(),
+                token=token,
+            )
+        except VaultError as exc:
+            log.info("cannot revoke the status check's Vault token: %s", exc)
 
     def forget(self, location: SecretLocation) -> None:
         """Nothing to drop: reads are never kept here (mounts are: they do not move)."""

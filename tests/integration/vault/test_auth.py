@@ -181,3 +181,26 @@ def test_unknown_fixed_token(openbao: Bao, resolvers: Make, leak_guard: LeakGuar
     resolver = resolvers(openbao.config(TokenAuth(bogus)))
     error = leak_guard.raises(Forbidden, lambda: resolve_value(resolver, DB))
     assert "the Vault token (token) is invalid, expired or revoked" in str(error)
+
+
+def test_check_login_gives_its_token_back(openbao: Bao, resolvers: Make) -> None:
+    # A connection's status check: one login, then revoke-self; the next check logs in afresh.
+    resolver = resolvers(openbao.config(openbao.seeded.reader))
+    resolver.check_login()
+    assert resolver.counter.snapshot()["login"] == 1
+    assert resolver.counter.snapshot()["revoke"] == 1
+    # The revoked token is dead: a read now finds out, logs in again, and succeeds.
+    assert resolve_value(resolver, DB) == f"{PLAINTEXT}-pw-3"
+    assert resolver.counter.snapshot()["login"] == 2
+
+
+def test_check_login_of_a_fixed_token(openbao: Bao, resolvers: Make, leak_guard: LeakGuard) -> None:
+    token = _token(openbao, ttl="1h")
+    leak_guard.credentials.add(token)
+    live = resolvers(openbao.config(TokenAuth(token)))
+    live.check_login()  # looked up, never revoked: it is the connection's own
+    assert live.counter.snapshot()["revoke"] == 0
+    assert resolve_value(live, DB) == f"{PLAINTEXT}-pw-3"
+    dead = resolvers(openbao.config(TokenAuth("s.planted0000000000000000000")))
+    error = leak_guard.raises(Forbidden, dead.check_login)
+    assert error.reason == "Forbidden" and "planted" not in str(error)

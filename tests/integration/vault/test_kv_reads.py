@@ -173,7 +173,7 @@ def test_one_mount_lookup_per_mount(openbao: Bao, resolvers: Make) -> None:
     ]:
         resolve_value(resolver, parse_ref(ref))
     counts = resolver.counter.snapshot()
-    assert counts == {"read": 6, "login": 0, "mount": 3, "renew": 0, "lookup": 1}
+    assert counts == {"read": 6, "login": 0, "mount": 3, "renew": 0, "lookup": 1, "revoke": 0}
 
 
 def test_pinned_kv_version_skips_mount_lookups(openbao: Bao, resolvers: Make) -> None:

@@ -31,7 +31,7 @@ def test_threads_share_one_login_and_one_lookup_per_mount(openbao: Bao, resolver
         got = list(pool.map(lambda ref: resolve_value(resolver, parse_ref(ref)), jobs))
     assert got == [REFS[ref] for ref in jobs]
     counts = resolver.counter.snapshot()
-    assert counts == {"read": 100, "login": 1, "mount": 3, "renew": 0, "lookup": 0}
+    assert counts == {"read": 100, "login": 1, "mount": 3, "renew": 0, "lookup": 0, "revoke": 0}
 
 
 def test_logs_are_captured_and_hold_no_secret(
@@ -67,4 +67,5 @@ def test_read_cache_sends_one_read_per_distinct_location(openbao: Bao, resolvers
         "mount": 1,
         "renew": 0,
         "lookup": 0,
+        "revoke": 0,
     }

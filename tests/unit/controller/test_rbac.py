@@ -52,10 +52,14 @@ KOPF_CALLS: dict[tuple[str, str], set[str]] = {
     # Watch-streams for the resources with handlers (list, then watch from its version).
     ("sealops.dev", "sealedsecrets"): {"list", "watch"},
     ("sealops.dev", "vaultsecrets"): {"list", "watch"},
+    ("sealops.dev", "vaultconnections"): {"list", "watch"},  # their own status: login checks
+    ("sealops.dev", "clustervaultconnections"): {"list", "watch"},
     ("", "secrets"): {"list", "watch"},  # managed-Secret events: drift correction
     # Diff base and retry progress are kept in status (never in annotations).
     ("sealops.dev", "sealedsecrets/status"): {"patch"},
     ("sealops.dev", "vaultsecrets/status"): {"patch"},
+    ("sealops.dev", "vaultconnections/status"): {"patch"},
+    ("sealops.dev", "clustervaultconnections/status"): {"patch"},
     # With --bitnami-compat: Bitnami's SealedSecrets, watched and their status patched the same way.
     ("bitnami.com", "sealedsecrets"): {"list", "watch"},
     ("bitnami.com", "sealedsecrets/status"): {"patch"},
@@ -200,6 +204,11 @@ def _record() -> tuple[dict[tuple[str, str], set[str]], dict[Grant, set[str]]]:
         "VaultSecret/prod/app-v"
     )
     count_key_usage(kube.list(SEALED_SECRETS))
+    # The connections' login checks, each as its queued run does it (status patch, Event).
+    connections.login = lambda config: None
+    for check in standalone.connection_checks:
+        key = "prod/v" if check.ref.namespaced else "/c"
+        check.run_queued(key)
     # --bitnami-compat: a Bitnami SealedSecret reconciled in place, its Secret's drift, the resync.
     bitnami_doc = seal_secret(PlainSecret(name="old", namespace="prod", data={"a": b"1"}),
                               [small_key(1).recipient]) | {"apiVersion": BITNAMI_API_VERSION}  # fmt: skip

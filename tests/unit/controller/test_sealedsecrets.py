@@ -51,8 +51,11 @@ def test_unseals_into_an_owned_secret(harness: Harness, kube: FakeKube) -> None:
     assert status["observedGeneration"] == 1
     assert status["sealedWith"] == [small_key(1).fingerprint]
     assert status["secretName"] == "db"
-    (ready,) = status["conditions"]
+    ready, reconciling, stalled = status["conditions"]
     assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "True", "Unsealed")
+    assert (reconciling["type"], reconciling["status"]) == ("Reconciling", "False")
+    assert (stalled["type"], stalled["status"]) == ("Stalled", "False")
+    assert {c["observedGeneration"] for c in status["conditions"]} == {1}
     assert [e["reason"] for e in events(kube)] == ["Unsealed"]
 
 
@@ -179,7 +182,7 @@ def test_status_sink_gets_the_status_instead_of_a_patch(harness: Harness, kube: 
     given: list[dict[str, Any]] = []
     harness.sealed.reconcile(body, status_sink=given.append)
     (status,) = given
-    (ready,) = status["conditions"]
+    ready = status["conditions"][0]
     assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "True", "Unsealed")
     assert status["secretName"] == "db"
     assert ("patch", "sealops.dev", "sealedsecrets/status") not in kube.calls

@@ -51,6 +51,8 @@ def test_component_adds_sidecar_plugin_and_health_checks(tmp_path: Path) -> None
     assert {k for k in cm if k.startswith("resource.customizations.health.")} == {
         "resource.customizations.health.sealops.dev_SealedSecret",
         "resource.customizations.health.sealops.dev_VaultSecret",
+        "resource.customizations.health.sealops.dev_VaultConnection",
+        "resource.customizations.health.sealops.dev_ClusterVaultConnection",
     }
     plugin = yaml.safe_load(docs["sealops-cmp-plugin"]["data"]["plugin.yaml"])
     assert plugin["kind"] == "ConfigManagementPlugin"
