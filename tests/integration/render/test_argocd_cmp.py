@@ -10,6 +10,7 @@ must be the manifests. A failure must leave stdout empty and say why in one line
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from tests.argocd_cmp import Application, discover, environment, generate
+from tests.helm_cli import install
 from tests.integration.render.conftest import MARK, Bao
 
 pytestmark = pytest.mark.integration
@@ -434,3 +436,54 @@ def test_missing_key_gives_no_manifest_and_one_line(tmp_path: Path, bao: Bao) ->
         "spec.template.spec.containers[0].env[0].value: Vault secret 'secret/db' has no field "
         "'hostname' (it has: database, host, password, port, username)"
     ]
+
+
+CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+    "values.yaml": "user: <path:secret/data/db#username>\nreplicas: 1\n",
+    "values-prod.yaml": "replicas: 3\n",
+    "templates/secret.yaml": """apiVersion: v1
+kind: Secret
+metadata: {name: {{ .Release.Name }}-db, namespace: {{ .Release.Namespace }}}
+stringData: {user: {{ .Values.user | quote }}, note: {{ .Values.note | default "" | quote }}}
+""",
+    "templates/deployment.yaml": """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: {{ .Release.Namespace }}}
+spec: {replicas: {{ .Values.replicas }}}
+""",
+    "crds/widgets.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    "metadata: {name: widgets.shop.example}\n",
+}
+
+
+@pytest.mark.parametrize("sidecar_mode", ["inline", "reference"])
+def test_a_helm_chart_app_with_parameters(tmp_path: Path, bao: Bao, sidecar_mode: str) -> None:
+    """A chart app as Argo CD renders it: discover finds the placeholder in values.yaml, and
+    generate runs helm (Helm's engine, tests/helm_cli.py) with the Application's values files,
+    --set expressions (one per array item, in Helm's syntax: "a b" stays one value) and include-crds, then fills
+    or references the placeholders as the sidecar's mode says."""
+    app = Application(
+        parameters=(
+            param("values-files", ["values-prod.yaml"]),
+            param("set", ["note=a b\\,c"]),
+            param("include-crds", "true"),
+            param("connection", "vault"),
+        )
+    )
+    env = cmp_env(bao, app, SEALOPS_MODE=sidecar_mode)
+    env["PATH"] = f"{install(tmp_path / 'bin').parent}{os.pathsep}{env['PATH']}"
+    work = app_copy(tmp_path, CHART)
+    assert discover(SPEC, work, env)
+    out = run(work, env)
+    assert out.returncode == 0, out.stderr.decode()
+    docs = {d["kind"]: d for d in yaml.safe_load_all(out.stdout)}
+    assert docs["Deployment"]["spec"]["replicas"] == 3
+    assert docs["CustomResourceDefinition"]["metadata"]["name"] == "widgets.shop.example"
+    if sidecar_mode == "inline":
+        assert docs["Secret"]["metadata"] == {"name": "shop-db", "namespace": "shop"}
+        assert docs["Secret"]["stringData"] == {"user": "user", "note": "a b,c"}
+    else:
+        assert "Secret" not in docs and b"user: user" not in out.stdout
+        refs = {d["key"]: d["ref"] for d in docs["VaultSecret"]["spec"]["data"]}
+        assert refs == {"user": "secret/db#username"}
