@@ -8,6 +8,7 @@ line cheaply.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from sealer.render.settings import Requested, decide, parameters
 V = "PLANTVALUE-7f3"  # must never be quoted
 
 
-def env_with(params: list[dict[str, object]], **extra: str) -> dict[str, str]:
+def env_with(params: Sequence[Mapping[str, object]], **extra: str) -> dict[str, str]:
     return {"ARGOCD_APP_PARAMETERS": json.dumps(params), **extra}
 
 
@@ -102,7 +103,7 @@ def test_connection_the_sidecars_first() -> None:
 
 
 def test_chart_options_from_the_command_line_then_the_application() -> None:
-    params = [
+    params: list[Mapping[str, object]] = [
         {"name": "values-files", "array": ["b.yaml", "c d.yaml"]},
         {"name": "set", "array": ["x=1,y=2", "z=a b"]},
         {"name": "include-crds", "string": "true"},
