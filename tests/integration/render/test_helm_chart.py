@@ -218,3 +218,22 @@ def test_chart_options_on_a_plain_directory_are_refused(
     assert out.stderr.decode().splitlines() == [
         "Error: .: is not a Helm chart: values files, --set and --include-crds apply to charts only"
     ]
+
+
+def test_a_failed_render_of_a_chart_prints_no_value(
+    tmp_path: Path, helm_env: dict[str, str]
+) -> None:
+    """All or nothing through helm: the first placeholder resolves (its value holds MARK), a later
+    one names a missing key; stdout stays empty and the one error line holds no value."""
+    files = dict(CHART)
+    files["values.yaml"] = CHART["values.yaml"].replace(
+        "user: <path:secret/data/db#username>", "user: <path:secret/data/db#nope>"
+    )
+    files["values.yaml"] = files["values.yaml"].replace(
+        "password: <path:secret/data/db#password>", "password: <path:secrets/data/my-db#username>"
+    )
+    chart = write(tmp_path / "shop", files)
+    out = seal(["."], chart, helm_env)
+    assert out.returncode != 0 and out.stdout == b""
+    (line,) = out.stderr.decode().splitlines()
+    assert "has no field 'nope'" in line and MARK not in line, line
