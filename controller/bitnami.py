@@ -38,12 +38,9 @@ from sealer.api import (
     BITNAMI_SEALED_SECRETS,
     BITNAMI_SKIP_OWNER_REFERENCES,
     SEALED_SECRET,
-    SECRETS,
     metadata,
 )
-from sealer.kube import KubeNotFound
 from sealer.manifests import SealedSecretDoc, parse_sealed_secret
-from sealer.sealing import Unsealed
 
 __all__ = ["BitnamiSealedSecretReconciler"]
 
@@ -56,11 +53,16 @@ class BitnamiSealedSecretReconciler(SealedSecretReconciler):
     def parse(self, body: Mapping[str, Any]) -> SealedSecretDoc:
         return parse_sealed_secret(body, allow_bitnami=True)
 
-    def note_status(self, ctx: Context, sealed: SealedSecretDoc, opened: Unsealed) -> None:
+    def note_status(self, ctx: Context, sealed: SealedSecretDoc, fingerprints: list[str]) -> None:
         """Nothing beside the conditions: Bitnami's CRD keeps only those and observedGeneration."""
 
-    def write(self, body: Mapping[str, Any], desired: DesiredSecret) -> WriteResult:
-        existing = self._existing(desired)
+    def opened_with(self, body: Mapping[str, Any]) -> list[str] | None:
+        """Unknown: Bitnami's CRD keeps no ``sealedWith``, so every reconcile unseals."""
+        return None
+
+    def write(
+        self, body: Mapping[str, Any], desired: DesiredSecret, existing: dict[str, Any] | None
+    ) -> WriteResult:
         meta = metadata(existing or {})
         annotations = meta.get("annotations") or {}
         for ref in meta.get("ownerReferences") or []:
@@ -78,10 +80,4 @@ class BitnamiSealedSecretReconciler(SealedSecretReconciler):
             policy, takeover = (Policy.ORPHAN if skip else Policy.OWNER), managed
         uid = metadata(body).get("uid", "")
         owner = Owner(BITNAMI_API_VERSION, SEALED_SECRET, desired.name, uid)
-        return self.writer.apply(desired, owner, policy, takeover=takeover)
-
-    def _existing(self, desired: DesiredSecret) -> dict[str, Any] | None:
-        try:
-            return self.kube.get(SECRETS, desired.namespace, desired.name)
-        except KubeNotFound:
-            return None
+        return self.writer.apply(desired, owner, policy, takeover=takeover, existing=existing)

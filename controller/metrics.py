@@ -58,6 +58,11 @@ class Metrics:
         self.values_unsealed = Counter(
             "sealops_values_unsealed", "Sealed values opened", registry=r
         )
+        self.unseal_skipped = Counter(
+            "sealops_unseal_skipped",
+            "SealedSecret reconciles that opened nothing: the Secret was made from this source",
+            registry=r,
+        )
         self.unseal_cpu = Counter(
             "sealops_unseal_cpu_seconds", "Thread CPU time spent opening sealed values", registry=r
         )

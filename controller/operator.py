@@ -4,7 +4,8 @@ The work is elsewhere: the reconcile skeleton (:mod:`controller.reconcile`) and 
 (:mod:`controller.sealedsecrets`, :mod:`controller.vaultsecrets`); the engines outside kopf's
 handlers (:mod:`controller.engines`: leader, drift, resync, the queue's runs, the key loop).
 
-kopf keeps its state in ``status.kopf`` (diff base), never in annotations, and no handler needs a
+kopf keeps its state in ``status.kopf``, never in annotations: its diff base is a digest of the
+object's essence (:class:`DigestDiffBase`), not a copy of the spec. No handler needs a
 finalizer, so a SealedSecret's metadata stays exactly as the user applied it and GitOps tools
 show no drift. Handlers are synchronous, so kopf runs them (API calls, RSA work) in its thread
 pool, off the event loop. No handler raises ``TemporaryError``: every retry goes through the one
@@ -17,6 +18,9 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
+import hmac
+import json
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,7 +57,50 @@ from sealer.kube import Kube
 from sealer.kubeclient import connect
 from sealer.vault import RequestCounter, Resolver, VaultConfig
 
-__all__ = ["App", "Server", "Settings", "assemble", "build_app", "build_registry", "run"]
+__all__ = [
+    "App",
+    "DigestDiffBase",
+    "Server",
+    "Settings",
+    "assemble",
+    "build_app",
+    "build_registry",
+    "run",
+]
+
+_DIGEST = "sha256:"
+#: What :meth:`DigestDiffBase.fetch` returns for a changed object: an essence no object has.
+_CHANGED = "sealops-diffbase-changed"
+
+
+def _digest(essence: Mapping[str, Any]) -> str:
+    canonical = json.dumps(essence, sort_keys=True, separators=(",", ":"), default=str)
+    return _DIGEST + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class DigestDiffBase(kopf.StatusDiffBaseStorage):
+    """kopf's diff base as a digest of the object's essence, not a copy of it.
+
+    kopf compares the essence stored when it last handled an object with the current one: a
+    difference is an update, none is a resume. Stored whole, that essence put all of
+    ``spec.encryptedData`` into every object's status a second time. This stores its SHA-256
+    (in the same field) instead: when the current essence hashes the same, :meth:`fetch` gives
+    that essence back (no change); otherwise an essence no object has, which kopf sees as a
+    change. No handler reads the diff's fields, only whether there is one. A whole essence that
+    an earlier version stored is read as before, and replaced by a digest at the next handling.
+    """
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        super().store(body=body, patch=patch, essence=_digest(essence))  # type: ignore[arg-type]
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        stored: Any = super().fetch(body=body)
+        if not isinstance(stored, str) or not stored.startswith(_DIGEST):
+            return stored  # type: ignore[no-any-return]  # None (new), or an earlier whole essence
+        current = self.build(body=body)
+        if hmac.compare_digest(stored, _digest(current)):
+            return current
+        return {"spec": {_CHANGED: stored}}
 
 
 def _now() -> dt.datetime:
@@ -239,9 +286,7 @@ def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-        settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(
-            field="status.kopf.diffbase"
-        )
+        settings.persistence.diffbase_storage = DigestDiffBase(field="status.kopf.diffbase")
         settings.persistence.progress_storage = kopf.StatusProgressStorage(
             field="status.kopf.progress"
         )

@@ -17,6 +17,7 @@ over (the writer swaps the controller reference; the Secret stays). Bitnami's ow
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -27,8 +28,10 @@ from controller.keyring import Keyring, KeyStore
 from controller.metrics import Metrics
 from controller.reconcile import Context, Outcome, Queue, Reconciler
 from controller.reporting import Reporter
-from controller.secretwriter import DesiredSecret, Owner, SecretWriter, WriteResult
+from controller.secretwriter import DesiredSecret, Owner, SecretWriter, WriteResult, decode_data
+from controller.sourcehash import SourceHasher
 from sealer.api import (
+    ANN_SOURCE_HASH,
     API_VERSION,
     BITNAMI_API_VERSION,
     SEALED_SECRET,
@@ -38,7 +41,7 @@ from sealer.api import (
 )
 from sealer.errors import EnvelopeError, SealopsError
 from sealer.manifests import PlainSecret, SealedSecretDoc, parse_sealed_secret
-from sealer.sealing import Unsealed, Work, unseal, unsealed_secret
+from sealer.sealing import Unsealed, Work, secret_shell, unseal, unsealed_secret
 
 __all__ = ["SealedSecretReconciler"]
 
@@ -68,6 +71,7 @@ class SealedSecretReconciler(Reconciler):
         self.keyring = keyring
         self.keystore = keystore
         self.writer = writer
+        self.sources = SourceHasher(writer.hasher)
         self.metrics = metrics
         self._last_reload = 0.0
 
@@ -80,10 +84,21 @@ class SealedSecretReconciler(Reconciler):
         sealed = self.parse(body)
         # Refused before the RSA work, not after it: the writer would refuse it anyway.
         self.writer.refuse_namespace(sealed.namespace, where=sealed.ref)
-        # Over the work bound (WorkBoundError): refused before any RSA work.
-        opened = self._unseal(sealed)
-        secret = self.plain_secret(sealed, opened.values)
-        self.note_status(ctx, sealed, opened)
+        existing = self.writer.read(str(sealed.namespace), sealed.name)
+        fingerprints = self._unchanged_since(body, existing)
+        if fingerprints is not None and existing is not None:
+            # Its Secret is what unsealing would write again: no private-key operation.
+            self.metrics.unseal_skipped.inc()
+            secret = dataclasses.replace(secret_shell(sealed), data=decode_data(existing))
+        else:
+            # Over the work bound (WorkBoundError): refused before any RSA work.
+            opened = self._unseal(sealed)
+            secret = self.plain_secret(sealed, opened.values)
+            fingerprints = sorted(set(opened.opened_with.values()))
+            self.metrics.values_unsealed.inc(len(opened.values))
+            for fingerprint in opened.opened_with.values():
+                self.metrics.key_usage.labels(fingerprint).inc()
+        self.note_status(ctx, sealed, fingerprints)
         desired = DesiredSecret(
             name=sealed.name,
             namespace=str(sealed.namespace),
@@ -92,13 +107,11 @@ class SealedSecretReconciler(Reconciler):
             immutable=secret.immutable,
             labels=secret.labels,
             annotations=secret.annotations,
+            marks={ANN_SOURCE_HASH: self.sources.digest(body, fingerprints)},
             source=sealed.ref,
             metadata_field="spec.template.metadata",
         )
-        result = self.write(body, desired)
-        self.metrics.values_unsealed.inc(len(opened.values))
-        for fingerprint in opened.opened_with.values():
-            self.metrics.key_usage.labels(fingerprint).inc()
+        result = self.write(body, desired, existing)
         changed = result.action != "unchanged"
         if changed:
             self.metrics.secret_writes.labels(self.kind, result.action).inc()
@@ -107,10 +120,25 @@ class SealedSecretReconciler(Reconciler):
         # what happened this time goes in the Event.
         return Outcome(
             Reason.UNSEALED,
-            f"unsealed {len(opened.values)} value(s) into Secret {sealed.name}",
+            f"unsealed {len(sealed.encrypted)} value(s) into Secret {sealed.name}",
             event=changed,
             event_message=f"Secret {sealed.name} {result.action}",
         )
+
+    def _unchanged_since(
+        self, body: Mapping[str, Any], existing: Mapping[str, Any] | None
+    ) -> list[str] | None:
+        """The keys that opened it, if its Secret was made from this very source with keys still
+        loaded and holds the data it was written with (:mod:`controller.sourcehash`); else None."""
+        fingerprints = self.opened_with(body)
+        if existing is None or not fingerprints:
+            return None
+        if any(self.keyring.get(fingerprint) is None for fingerprint in fingerprints):
+            return None
+        annotations = metadata(existing).get("annotations") or {}
+        if not self.sources.matches(annotations.get(ANN_SOURCE_HASH), body, fingerprints):
+            return None
+        return fingerprints if self.writer.in_sync(existing) else None
 
     # -- what a kind of SealedSecret does its own way (controller.bitnami overrides them) -------
 
@@ -122,20 +150,27 @@ class SealedSecretReconciler(Reconciler):
         """The Secret it stands for: the values and the rendered template."""
         return unsealed_secret(sealed, values)
 
-    def note_status(self, ctx: Context, sealed: SealedSecretDoc, opened: Unsealed) -> None:
+    def note_status(self, ctx: Context, sealed: SealedSecretDoc, fingerprints: list[str]) -> None:
         """The status fields beside the conditions: the Secret's name, the keys that opened it."""
-        ctx.status.update(
-            secretName=sealed.name, sealedWith=sorted(set(opened.opened_with.values()))
-        )
+        ctx.status.update(secretName=sealed.name, sealedWith=fingerprints)
 
-    def write(self, body: Mapping[str, Any], desired: DesiredSecret) -> WriteResult:
+    def opened_with(self, body: Mapping[str, Any]) -> list[str] | None:
+        """The keys that opened it last time, as its status says (checked by the source hash)."""
+        listed = (body.get("status") or {}).get("sealedWith")
+        if not isinstance(listed, list) or not all(isinstance(f, str) for f in listed):
+            return None
+        return sorted(listed)
+
+    def write(
+        self, body: Mapping[str, Any], desired: DesiredSecret, existing: dict[str, Any] | None
+    ) -> WriteResult:
         """Write the Secret as its owner; one a Bitnami SealedSecret of this name controls is
         taken over (its controller reference swapped for ours, never deleted)."""
         owner = Owner(
             API_VERSION, SEALED_SECRET, desired.name, metadata(body).get("uid", ""),
             adopts=BITNAMI_API_VERSION,
         )  # fmt: skip
-        return self.writer.apply(desired, owner)
+        return self.writer.apply(desired, owner, existing=existing)
 
     def _unseal(self, sealed: SealedSecretDoc) -> Unsealed:
         start = time.thread_time()

@@ -13,6 +13,8 @@ Rules:
   reference is swapped in one update, the Secret never deleted or re-created;
 - policy Merge writes only its own keys into an existing Secret and never creates one; it keeps
   the ownerReferences (with ``takeover``, ours controls); Orphan drops its own;
+- the controller's own annotations (``DesiredSecret.marks``: the source fingerprint) are added
+  after the reserved-metadata check, which refuses them in a user's template;
 - nothing is written when the data hash, type, labels and annotations already match;
 - an immutable Secret whose data must change is not touched: :class:`UpdateFailed` says so.
 
@@ -33,20 +35,29 @@ Never deletes a Secret.
 
 from __future__ import annotations
 
-import base64
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from controller.datahash import DataHasher
+from controller.secretmodel import (
+    DesiredSecret,
+    Owner,
+    Policy,
+    ReservedMetadata,
+    SecretNotOwned,
+    UpdateFailed,
+    WriteForbidden,
+    WriteResult,
+    decode_data,
+    encode_data,
+)
 from sealer.api import (
     ANN_DATA_HASH,
     ANN_DATA_KEYS,
     ANN_MANAGED,
     ANN_OWNED_BY,
     BITNAMI_KEY_LABEL,
-    GROUP,
     LABEL_MANAGED_BY,
     LABEL_SEALING_KEY,
     MANAGED_BY_VALUE,
@@ -54,11 +65,8 @@ from sealer.api import (
     SECRETS,
     metadata,
 )
-from sealer.errors import SealopsError
 from sealer.kube import Kube, KubeNotFound
 from sealer.manifests import reserved_key
-from sealer.reasons import Reason
-from sealer.secretdata import SecretDataError, decode_value
 
 __all__ = [
     "RESERVED_PREFIX",
@@ -78,105 +86,11 @@ __all__ = [
 _KEY_LABELS = (LABEL_SEALING_KEY, BITNAMI_KEY_LABEL)
 
 
-class SecretNotOwned(SealopsError):
-    reason: str = Reason.SECRET_NOT_OWNED
+class _Unread(enum.Enum):
+    UNREAD = "unread"
 
 
-class WriteForbidden(SealopsError):
-    """A write no user's object may cause (into the controller's namespace, over a key)."""
-
-    reason: str = Reason.FORBIDDEN
-
-
-class ReservedMetadata(SealopsError):
-    reason: str = Reason.INVALID_SPEC
-
-
-class UpdateFailed(SealopsError):
-    reason: str = Reason.UPDATE_FAILED
-
-
-class Policy(enum.Enum):
-    OWNER = "Owner"
-    MERGE = "Merge"
-    ORPHAN = "Orphan"
-
-
-@dataclass(frozen=True)
-class Owner:
-    api_version: str
-    kind: str
-    name: str
-    uid: str
-    #: An apiVersion whose object of this kind and name may hand its Secret over to this one.
-    adopts: str | None = None
-
-    @property
-    def tag(self) -> str:
-        """``Kind/name`` (``sealops.dev/owned-by``); ``Kind.group/name`` for another group's."""
-        group = self.api_version.rpartition("/")[0]
-        kind = self.kind if group == GROUP else f"{self.kind}.{group}"
-        return f"{kind}/{self.name}"
-
-    def adopted(self, ref: Mapping[str, Any]) -> bool:
-        """Whether ``ref`` is the controller reference of the object this one replaces."""
-        return bool(
-            self.adopts is not None
-            and ref.get("controller")
-            and ref.get("apiVersion") == self.adopts
-            and ref.get("kind") == self.kind
-            and ref.get("name") == self.name
-        )
-
-    def reference(self) -> dict[str, Any]:
-        return {
-            "apiVersion": self.api_version,
-            "kind": self.kind,
-            "name": self.name,
-            "uid": self.uid,
-            "controller": True,
-        }
-
-
-@dataclass(frozen=True)
-class DesiredSecret:
-    name: str
-    namespace: str
-    data: dict[str, bytes] = field(repr=False)
-    type: str = "Opaque"
-    immutable: bool | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
-    #: The user's object this Secret is written for, and where its template metadata sits in it,
-    #: for messages that name the user's field (``VaultSecret shop/app``,
-    #: ``spec.target.template.metadata``).
-    source: str = ""
-    metadata_field: str = "spec.template.metadata"
-
-    @property
-    def ref(self) -> str:
-        return f"Secret {self.namespace}/{self.name}"
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    action: str  # created | updated | unchanged
-    secret: dict[str, Any] = field(repr=False)
-    data_changed: bool = False  # an existing Secret's data changed (workloads may need a restart)
-
-
-def decode_data(secret: Mapping[str, Any]) -> dict[str, bytes]:
-    out = {}
-    for key, value in (secret.get("data") or {}).items():
-        try:
-            out[key] = decode_value(value, key=key)
-        except SecretDataError:
-            out[key] = b"\x00invalid"  # never equal to real data: counts as drift
-    return out
-
-
-def _encode(data: Mapping[str, bytes]) -> dict[str, str]:
-    return {k: base64.b64encode(v).decode("ascii") for k, v in sorted(data.items())}
+_UNREAD = _Unread.UNREAD
 
 
 class SecretWriter:
@@ -184,6 +98,13 @@ class SecretWriter:
         self.kube = kube
         self.hasher = hasher
         self.controller_namespace = controller_namespace
+
+    def read(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Secret as it is now, or None. Nothing is checked: :meth:`apply` checks."""
+        try:
+            return self.kube.get(SECRETS, namespace, name)
+        except KubeNotFound:
+            return None
 
     def is_ours(self, secret: Mapping[str, Any], owner: Owner) -> bool:
         meta = metadata(secret)
@@ -209,16 +130,15 @@ class SecretWriter:
         policy: Policy = Policy.OWNER,
         *,
         takeover: bool = False,
+        existing: dict[str, Any] | _Unread | None = _UNREAD,
     ) -> WriteResult:
         """Create or update the Secret (see the module doc); ``takeover``: the caller found it
-        annotated to be taken over, so it is written though nothing else marks it ours."""
+        annotated to be taken over, so it is written though nothing else marks it ours.
+        ``existing``: the Secret as the caller just read it (:meth:`read`), to read it once."""
         self._check_allowed(desired)
-        try:
-            existing: dict[str, Any] | None = self.kube.get(
-                SECRETS, desired.namespace, desired.name
-            )
-        except KubeNotFound:
-            existing = None
+        if existing is _UNREAD:
+            existing = self.read(desired.namespace, desired.name)
+        assert not isinstance(existing, _Unread)
         digest = self.hasher.digest(desired.data)
         if existing is not None:
             self._check_target(existing, desired, owner, policy)
@@ -323,7 +243,12 @@ class SecretWriter:
             "name": desired.name,
             "namespace": desired.namespace,
             "labels": {**desired.labels, LABEL_MANAGED_BY: MANAGED_BY_VALUE},
-            "annotations": {**desired.annotations, ANN_OWNED_BY: owner.tag, ANN_DATA_HASH: digest},
+            "annotations": {
+                **desired.annotations,
+                **desired.marks,
+                ANN_OWNED_BY: owner.tag,
+                ANN_DATA_HASH: digest,
+            },
         }
         if policy is Policy.OWNER:
             meta["ownerReferences"] = [owner.reference()]
@@ -332,7 +257,7 @@ class SecretWriter:
             "kind": "Secret",
             "metadata": meta,
             "type": desired.type,
-            "data": _encode(desired.data),
+            "data": encode_data(desired.data),
         }
         if desired.immutable is not None:
             body["immutable"] = desired.immutable
@@ -358,6 +283,7 @@ class SecretWriter:
             digest = self.hasher.digest(desired.data)
         labels.update(desired.labels)
         annotations.update(desired.annotations)
+        annotations.update(desired.marks)
         annotations[ANN_DATA_HASH] = digest
         refs = _references(meta.get("ownerReferences") or [], owner, policy, claim=claim)
         unchanged = (
@@ -375,7 +301,7 @@ class SecretWriter:
             meta["ownerReferences"] = refs
         else:
             meta.pop("ownerReferences", None)
-        body = {**existing, "metadata": meta, "data": _encode(data)}
+        body = {**existing, "metadata": meta, "data": encode_data(data)}
         if policy is not Policy.MERGE:
             body["type"] = desired.type
             if desired.immutable is not None:

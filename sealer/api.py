@@ -33,6 +33,7 @@ __all__ = [
     "ANN_RESTARTED_AT",
     "ANN_SCOPE",
     "ANN_SEALED_WITH",
+    "ANN_SOURCE_HASH",
     "ANN_TEMPLATE_ENGINE",
     "API_VERSION",
     "BITNAMI_API_VERSION",
@@ -177,6 +178,7 @@ ANN_OWNED_BY = f"{GROUP}/owned-by"
 #: On a managed Secret: keyed HMAC over its managed keys and values, and the keys' names.
 ANN_DATA_HASH = f"{GROUP}/data-hash"
 ANN_DATA_KEYS = f"{GROUP}/data-keys"
+ANN_SOURCE_HASH = f"{GROUP}/source-hash"  # on a SealedSecret's Secret: controller.sourcehash
 #: On a workload's pod template: when a VaultSecret's change restarted it.
 ANN_RESTARTED_AT = f"{GROUP}/restartedAt"
 #: On a VaultSecret: any new value makes the controller read Vault afresh.

@@ -18,13 +18,10 @@ a 429's ``Retry-After``, up to :data:`ROTATE_MAX_WAIT` seconds in all.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import functools
 import json
 import math
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -82,6 +79,8 @@ def retry_after(value: str | None, now: dt.datetime | None = None) -> float | No
     try:
         seconds = float(value.strip())
     except ValueError:
+        import email.utils  # deferred, as urllib below: offline commands never need them
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
@@ -156,6 +155,9 @@ def _direct(
     full = url.rstrip("/") + "/" + path.lstrip("/")
     if not full.startswith(("http://", "https://")):
         raise ControllerError("only http:// and https:// URLs are supported", where=url)
+    import urllib.error  # deferred: offline commands import this module and never reach here
+    import urllib.request
+
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(full, data=data, method=method)  # noqa: S310
     if data is not None:

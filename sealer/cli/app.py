@@ -10,32 +10,60 @@ Offline commands import neither ``kubernetes`` nor ``hvac`` nor ``kopf``, so the
 This module owns the group and its error conversion; the commands live one group to a module:
 :mod:`~sealer.cli.seal` (secret, create, raw), :mod:`~sealer.cli.keyholder` (unseal, reencrypt,
 keygen), :mod:`~sealer.cli.cluster` (cert, verify, keys), :mod:`~sealer.cli.repository` (check,
-migrate) and :mod:`~sealer.cli.render` (render).
+migrate) and :mod:`~sealer.cli.render` (render). A command's module is imported when that
+command runs (or a full listing is asked for), so one command pays for no other's imports.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
 
-from sealer.cli.cluster import cert_cmd, keys_cmd, verify_cmd
-from sealer.cli.keyholder import keygen, reencrypt_cmd, unseal_cmd
-from sealer.cli.render import render_cmd
-from sealer.cli.repository import check, migrate
-from sealer.cli.seal import DEFAULT_COMMAND, create, raw, seal_manifests
 from sealer.errors import SealopsError
+from sealer.version import __version__
 
-__all__ = ["cli"]
+__all__ = ["COMMANDS", "DEFAULT_COMMAND", "cli"]
+
+#: The command that runs when the first argument names none (``seal FILE``).
+DEFAULT_COMMAND = "secret"
+
+#: Every command: its name, then the module and attribute that define it.
+COMMANDS: dict[str, tuple[str, str]] = {
+    DEFAULT_COMMAND: ("sealer.cli.seal", "seal_manifests"),
+    "create": ("sealer.cli.seal", "create"),
+    "raw": ("sealer.cli.seal", "raw"),
+    "unseal": ("sealer.cli.keyholder", "unseal_cmd"),
+    "reencrypt": ("sealer.cli.keyholder", "reencrypt_cmd"),
+    "keygen": ("sealer.cli.keyholder", "keygen"),
+    "cert": ("sealer.cli.cluster", "cert_cmd"),
+    "verify": ("sealer.cli.cluster", "verify_cmd"),
+    "keys": ("sealer.cli.cluster", "keys_cmd"),
+    "check": ("sealer.cli.repository", "check"),
+    "migrate": ("sealer.cli.repository", "migrate"),
+    "render": ("sealer.cli.render", "render_cmd"),
+}
 
 
 class _DefaultGroup(click.Group):
-    """A group that runs ``secret`` when the first argument is not a subcommand."""
+    """A group that runs ``secret`` when the first argument is not a subcommand, and imports a
+    command's module only when that command is wanted."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command) or command.name != cmd_name:
+            raise TypeError(f"{module}.{attribute} is not the command {cmd_name!r}")
+        return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (
-            args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")
-        ):
+        if not args or (args[0] not in COMMANDS and args[0] not in ("--help", "-h", "--version")):
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
 
@@ -47,7 +75,7 @@ class _DefaultGroup(click.Group):
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="sealops", prog_name="seal")
+@click.version_option(__version__, prog_name="seal")
 def cli() -> None:
     """Seal Kubernetes Secrets for Git, and manage sealed and referenced secrets.
 
@@ -59,20 +87,3 @@ def cli() -> None:
 
     Run `seal COMMAND --help` for each command.
     """
-
-
-for _command in (
-    seal_manifests,
-    create,
-    raw,
-    unseal_cmd,
-    reencrypt_cmd,
-    cert_cmd,
-    verify_cmd,
-    keys_cmd,
-    keygen,
-    check,
-    migrate,
-    render_cmd,
-):
-    cli.add_command(_command)

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from sealer.bounded import Limit
+from sealer.cli.app import DEFAULT_COMMAND
 from sealer.cli.documents import emit
 from sealer.cli.io import read_input, read_path, write_atomic
 from sealer.cli.keymaterial import load_recipients
@@ -27,10 +28,9 @@ from sealer.manifests import (
 )
 from sealer.sealing import merge_into, seal_secret, seal_value
 
-__all__ = ["DEFAULT_COMMAND", "create", "raw", "seal_manifests"]
+__all__ = ["create", "raw", "seal_manifests"]
 
 #: The command ``seal`` runs when its first argument is not a command's name.
-DEFAULT_COMMAND = "secret"
 
 
 @click.command(DEFAULT_COMMAND, hidden=True)

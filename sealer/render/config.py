@@ -18,6 +18,8 @@ Pure: :func:`vault_config` takes the environment as a mapping and returns a
 ``SEALOPS_KV_VERSION``     ``1`` | ``2`` | ``auto``: how ``<path:…>`` API paths read when the object
                            has no ``avp.kubernetes.io/kv-version`` (``AVP_KV_VERSION``); default
                            auto (a ``data/`` segment means KV v2)
+``AVP_PATH_VALIDATION``    the paths manifests may name (:mod:`sealer.render.pathcheck`)
+``AVP_TYPE``               ``vault`` or unset; any other backend is refused (:func:`check_backend`)
 =========================  ====================================================================
 
 **Argo CD's prefix: an allow-list.** Argo CD hands a plugin an Application's
@@ -63,6 +65,7 @@ __all__ = [
     "ARGOCD_PREFIX",
     "DEFAULT_JWT_PATH",
     "check_application_env",
+    "check_backend",
     "default_kv_version",
     "vault_config",
 ]
@@ -96,15 +99,16 @@ _AUTH_NAMES = {
 class _Setting:
     value: str
     from_app: bool  # came through ARGOCD_ENV_
+    name: str = ""  # the variable it came from (AVP_AUTH_TYPE for SEALOPS_AUTH, …)
 
 
 def _settings(environ: Mapping[str, str]) -> dict[str, _Setting]:
     found: dict[str, _Setting] = {}
     for name, aliases in _ALIASES.items():
         for prefix, from_app in (("", False), (ARGOCD_PREFIX, True)):
-            value = next((environ[prefix + a] for a in aliases if environ.get(prefix + a)), None)
-            if value is not None:
-                found[name] = _Setting(value, from_app)
+            alias = next((prefix + a for a in aliases if environ.get(prefix + a)), None)
+            if alias is not None:
+                found[name] = _Setting(environ[alias], from_app, alias)
                 break
     return found
 
@@ -205,6 +209,31 @@ def _app_value_error(name: str, value: str, environ: Mapping[str, str]) -> str |
     return None
 
 
+def check_backend(environ: Mapping[str, str]) -> None:
+    """Refuse, before anything is read, a backend or auth method sealops does not have, in the
+    words of the variable that asked for it (argocd-vault-plugin errors on them at start too)."""
+    for name in ("AVP_TYPE", ARGOCD_PREFIX + "AVP_TYPE"):
+        value = environ.get(name)
+        if value and value != "vault":
+            raise VaultConfigError(
+                f"{name}={shown(value[:40])} is not supported: sealops reads Vault and OpenBao "
+                "only (AVP_TYPE=vault, or leave it unset)"
+            )
+    kind_setting = _settings(environ).get("SEALOPS_AUTH")
+    if kind_setting is not None and kind_setting.value not in _AUTH_NAMES:
+        raise VaultConfigError(_auth_refusal(kind_setting))
+
+
+def _auth_refusal(setting: _Setting) -> str:
+    value = shown(setting.value[:40])
+    if setting.name.removeprefix(ARGOCD_PREFIX) == "AVP_AUTH_TYPE":
+        return (
+            f"{setting.name}={value} is not supported: sealops logs in to Vault with approle, "
+            "k8s or token (github, userpass and the cloud methods are not)"
+        )
+    return f"{setting.name} must be token, approle or kubernetes, not {value}"
+
+
 def default_kv_version(environ: Mapping[str, str]) -> KvVersion | None:
     setting = _settings(environ).get("SEALOPS_KV_VERSION")
     if setting is None or setting.value == "auto":
@@ -238,9 +267,7 @@ def _auth(settings: Mapping[str, _Setting]) -> Auth:
     kind = _AUTH_NAMES.get(kind_setting.value) if kind_setting else "token"
     if kind is None:
         assert kind_setting is not None
-        raise VaultConfigError(
-            f"SEALOPS_AUTH must be token, approle or kubernetes, not {kind_setting.value!r}"
-        )
+        raise VaultConfigError(_auth_refusal(kind_setting))
     mount = settings.get("SEALOPS_AUTH_MOUNT")
     mount_path = mount.value.removeprefix("auth/").strip("/") if mount else None
     if kind == "token":

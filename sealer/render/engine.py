@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,9 +31,11 @@ from sealer.manifests import object_ref
 from sealer.render.errors import PlaceholderError, RenderError
 from sealer.render.inputs import Document
 from sealer.render.modifiers import apply_modifiers
+from sealer.render.pathcheck import check_paths
 from sealer.render.placeholders import KvVersion, Placeholder
 from sealer.render.reference import ConnectionRef, to_vault_secret
 from sealer.render.scan import (
+    ANN_PATH,
     ANN_REMOVE_MISSING,
     ObjectContext,
     Slot,
@@ -59,6 +62,8 @@ class RenderOptions:
     kv_version: KvVersion | None = None
     connection: ConnectionRef | None = None
     max_workers: int = 16
+    #: ``AVP_PATH_VALIDATION``: every Vault path a manifest names must match it.
+    path_validation: re.Pattern[str] | None = None
 
 
 class RenderFailed(RenderError):
@@ -102,6 +107,8 @@ def render(
                 out.append(doc.obj)
                 continue
             found = find_slots(doc, context)
+            if options.path_validation is not None:
+                _validate_paths(doc, found, context, options.path_validation)
             if options.mode == "reference":
                 out.append(_reference(doc, found, context, options))
                 continue
@@ -110,6 +117,22 @@ def render(
     if options.mode == "inline" and slots:
         _fill(slots, _read_all(slots, resolver, options.max_workers))
     return out
+
+
+def _validate_paths(
+    doc: Document, slots: list[Slot], context: ObjectContext, pattern: re.Pattern[str]
+) -> None:
+    annotation = None
+    if context.generic_location is not None:
+        text = str(doc.obj["metadata"]["annotations"][ANN_PATH])
+        annotation = (f"metadata.annotations.{ANN_PATH}", text)
+    placeholders = (
+        (slot.path, segment)
+        for slot in slots
+        for segment in slot.segments
+        if isinstance(segment, Placeholder)
+    )
+    check_paths(pattern, annotation, placeholders)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,9 +205,11 @@ def _fill(
             if isinstance(result, VaultError):
                 raise result
             try:
-                value = result.value(name)
+                value = result.typed_value(name)
+                if value is None:  # JSON null: no value, as argocd-vault-plugin reads it
+                    raise NotFound(f"{result.describe()} field {name!r} is null")
             except NotFound:
-                if placeholder.ref is None and context.remove_missing:
+                if context.remove_missing:  # inline placeholders too, as argocd-vault-plugin
                     raise _Missing from None
                 raise
             return apply_modifiers(value, placeholder.modifiers)
@@ -203,8 +228,14 @@ def _fill(
 def _combine(slot: Slot, lookup: Callable[[Placeholder], Any]) -> Any:
     segments = slot.segments
     if len(segments) == 1 and isinstance(segments[0], Placeholder):
+        # A whole value keeps Vault's type (argocd-vault-plugin: ``targetPort: 80``, and
+        # ``PORT: 80`` in a Secret's data too), except where it must be text: a ConfigMap's
+        # data, and a base64 placeholder (both stringified, as avp does).
         value = lookup(segments[0])
-        if slot.string_only or slot.encoding == "base64":
+        text_only = slot.encoding == "base64" or (
+            slot.string_only and slot.doc.obj.get("kind") != "Secret"
+        )
+        if text_only or (slot.string_only and isinstance(value, dict | list)):
             value = _scalar_text(value, segments[0])
     else:
         value = "".join(s if isinstance(s, str) else _scalar_text(lookup(s), s) for s in segments)

@@ -19,11 +19,17 @@ import yaml
 from sealer.errors import InputError, ManifestError, SealopsError
 from sealer.manifests import dump_documents
 from sealer.reader import InputBoundError, read_yaml_document
-from sealer.render.config import check_application_env, default_kv_version, vault_config
+from sealer.render.config import (
+    check_application_env,
+    check_backend,
+    default_kv_version,
+    vault_config,
+)
 from sealer.render.engine import Mode, RenderOptions, render
 from sealer.render.files import inside, read_bounded, shown
 from sealer.render.inputs import ChartOptions, Document, load_path, load_stream
 from sealer.render.krm import function_options, parse_resource_list, result_list
+from sealer.render.pathcheck import path_validation
 from sealer.render.reference import ConnectionKind, ConnectionRef
 from sealer.render.settings import Requested, decide
 from sealer.vault.counter import RequestCounter
@@ -66,6 +72,7 @@ def run_settings(
     operator's setting is a floor the Application may only tighten) and the chart's options.
     """
     check_application_env(environ)
+    check_backend(environ)
     decided = decide(requested, environ)
     settings = {
         "mode": decided.mode,
@@ -74,7 +81,9 @@ def run_settings(
     }
     if decided.connection:
         settings["connection"] = decided.connection
-    base = RenderOptions(kv_version=default_kv_version(environ))
+    base = RenderOptions(
+        kv_version=default_kv_version(environ), path_validation=path_validation(environ)
+    )
     return _with_settings(base, settings), decided.chart
 
 
@@ -104,11 +113,36 @@ def load(
     environ: Mapping[str, str],
     chart: ChartOptions | None = None,
 ) -> list[Document]:
+    """The documents to render: never none, and each a Kubernetes object (it has a kind).
+
+    An empty render is an error, not an empty success: Argo CD would prune every resource of
+    the application. A document without a kind (a ``values.yaml`` in a directory app) is not a
+    manifest; argocd-vault-plugin refuses it too, and it would reach the cluster otherwise.
+    ``chart`` options are for a Helm chart only.
+    """
     if target in (None, "-"):
         if chart:
             raise InputError("values files, --set and --include-crds apply to a chart only")
-        return load_stream(stdin or b"", source="stdin")
-    return load_path(target, environ=environ, chart=chart)
+        documents = load_stream(stdin or b"", source="stdin")
+    else:
+        documents = load_path(target, environ=environ, chart=chart)
+    where = "stdin" if target in (None, "-") else shown(target)
+    if not documents:
+        raise InputError(
+            "holds no Kubernetes objects (no YAML or JSON manifests, or only empty documents): "
+            "refused, as an empty render would let Argo CD prune all of the application",
+            where=where,
+        )
+    for doc in documents:
+        kind = doc.obj.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise InputError(
+                "holds a document that is not a Kubernetes object (it has no kind): refused "
+                "(keep values files and other YAML out of the app's directory, or use a "
+                "kustomization)",
+                where=doc.source,
+            )
+    return documents
 
 
 def render_krm(

@@ -107,18 +107,21 @@ def split(text: str, *, generic: bool, kv_version: KvVersion | None = None) -> t
 
 
 def parse_location(
-    path: str, *, version: int | None, kv_version: KvVersion | None, what: str
+    path: str, *, version: str | None, kv_version: KvVersion | None, what: str
 ) -> SecretLocation:
     """An argocd-vault-plugin API path (``<path:…>``, ``avp.kubernetes.io/path``) as a location.
 
     KV v2 API paths carry ``data/``; with ``kv_version`` 1 the path is taken as it is. Without a
-    pinned version a path with a ``data`` segment is KV v2, one without is KV v1.
+    pinned version a path with a ``data`` segment is KV v2, one without is KV v1. ``version`` is
+    the ``avp.kubernetes.io/secret-version`` text, read as :func:`_avp_version` reads one.
     """
     text = path if version is None else f"{path}##{version}"
     return _api_ref(text, kv_version, what).location
 
 
 def _api_ref(text: str, kv_version: KvVersion | None, what: str) -> VaultRef:
+    # argocd-vault-plugin hands "/kv/data/app" to Vault's client, which takes it as "kv/data/app".
+    text = _avp_version(text.removeprefix("/"), kv_version, what)
     ref = _parse(text, "api" if kv_version != 1 else "logical", what)
     location = ref.location
     if kv_version == 1:
@@ -130,6 +133,25 @@ def _api_ref(text: str, kv_version: KvVersion | None, what: str) -> VaultRef:
             '(write <mount>/data/<path>, or set avp.kubernetes.io/kv-version: "1")'
         )
     return ref
+
+
+def _avp_version(text: str, kv_version: KvVersion | None, what: str) -> str:
+    """``text`` with its version as argocd-vault-plugin reads one: on KV v1 any version (even
+    ``#version``) is ignored; on KV v2 it goes to Vault as ``?version=``, where ``0`` means the
+    current one and anything but a number is refused, so it is refused here without a request."""
+    parts = text.split("#")
+    if len(parts) != 3:
+        return text
+    path, field, version = parts
+    kv1 = kv_version == 1 or (kv_version is None and "data" not in path.split("/")[1:])
+    if kv1 or re.fullmatch(r"0+", version):
+        return f"{path}#{field}" if field else path
+    if not re.fullmatch(r"[0-9]+", version):
+        raise PlaceholderError(
+            f"{what}: version {_shown(version)} is not a number (a KV v2 version is; Vault "
+            "refuses any other, as argocd-vault-plugin passes it on)"
+        )
+    return text
 
 
 @functools.lru_cache(maxsize=4096)

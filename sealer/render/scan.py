@@ -106,7 +106,7 @@ def object_context(obj: dict[str, Any], *, default_kv: KvVersion | None) -> Obje
             field=f"metadata.annotations.{ANN_REMOVE_MISSING}",
         )
     location = None
-    if ANN_PATH in notes:
+    if notes.get(ANN_PATH, "").strip():  # an empty path is no path, as argocd-vault-plugin
         version = _version(notes.get(ANN_SECRET_VERSION))
         try:
             location = parse_location(
@@ -114,7 +114,7 @@ def object_context(obj: dict[str, Any], *, default_kv: KvVersion | None) -> Obje
             )
         except SealopsError as exc:
             raise exc.located(field=f"metadata.annotations.{ANN_PATH}") from None
-    elif ANN_SECRET_VERSION in notes:
+    elif notes.get(ANN_SECRET_VERSION, "").strip():
         raise PlaceholderError(
             f"needs {ANN_PATH}", field=f"metadata.annotations.{ANN_SECRET_VERSION}"
         )
@@ -123,6 +123,7 @@ def object_context(obj: dict[str, Any], *, default_kv: KvVersion | None) -> Obje
 
 def find_slots(doc: Document, context: ObjectContext) -> list[Slot]:
     obj = doc.obj
+    _refuse_key_placeholders(obj, "", generic=context.generic)
     kind = obj.get("kind")
     text_maps = {"Secret": ("data", "stringData"), "ConfigMap": ("data",)}.get(str(kind), ())
     slots = []
@@ -165,20 +166,33 @@ def check_plaintext(obj: dict[str, Any]) -> None:
                 )
 
 
-def _version(text: str | None) -> int | None:
-    if not text:
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise PlaceholderError(
-            "must be a positive integer", field=f"metadata.annotations.{ANN_SECRET_VERSION}"
-        )
-    return int(text)
+def _version(text: str | None) -> str | None:
+    """The secret-version annotation's text (checked with the path: KV v1 ignores it)."""
+    return (text or "").strip() or None
 
 
 def _annotations(obj: dict[str, Any]) -> dict[str, str]:
     meta = obj.get("metadata")
     raw = meta.get("annotations") if isinstance(meta, dict) else None
     return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def _refuse_key_placeholders(node: Any, path: str, *, generic: bool) -> None:
+    """A placeholder in a key is refused: keys are names, shown unmasked where values are not
+    (``kubectl describe secret``, Argo CD's diff), so a secret never goes into one."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            child = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and has_placeholder(key, generic=generic):
+                raise PlaceholderError(
+                    "a placeholder in a key is not filled (keys are shown unmasked, by kubectl "
+                    "describe and Argo CD's diff): put it in the value",
+                    field=child,
+                )
+            _refuse_key_placeholders(value, child, generic=generic)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _refuse_key_placeholders(value, f"{path}[{index}]", generic=generic)
 
 
 def _strings(node: Any, path: str) -> Iterator[tuple[Any, Any, str, str]]:

@@ -20,7 +20,13 @@ The modules: :mod:`~sealer.sealing.work` (the RSA work bound), :mod:`~sealer.sea
 from __future__ import annotations
 
 from sealer.sealing.bitnami import to_bitnami
-from sealer.sealing.opening import Unsealed, unseal, unseal_value, unsealed_secret
+from sealer.sealing.opening import (
+    Unsealed,
+    secret_shell,
+    unseal,
+    unseal_value,
+    unsealed_secret,
+)
 from sealer.sealing.rewrite import merge_into, migrate_bitnami, reencrypt
 from sealer.sealing.seal import seal_secret, seal_value
 from sealer.sealing.work import (
@@ -43,6 +49,7 @@ __all__ = [
     "reencrypt",
     "seal_secret",
     "seal_value",
+    "secret_shell",
     "to_bitnami",
     "unseal",
     "unseal_value",

@@ -9,6 +9,7 @@ rendering ``template.data`` in the dialect the object names: Jinja2, or Go ``tex
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,16 +165,10 @@ def _render(
     return render_template_data(tdata, values, where=sealed.ref)
 
 
-def unsealed_secret(sealed: SealedSecretDoc, values: Mapping[str, bytes]) -> PlainSecret:
-    """The Secret a SealedSecret stands for: values plus rendered ``template.data``."""
+def secret_shell(sealed: SealedSecretDoc) -> PlainSecret:
+    """The Secret a SealedSecret stands for, without data: name, type, labels, annotations."""
     template = sealed.template
     meta = template.get("metadata") or {}
-    data = dict(values)
-    tdata = template.get("data")
-    if tdata:
-        if not isinstance(tdata, dict):
-            raise ManifestError("must be a mapping", where=sealed.ref, field="spec.template.data")
-        data.update(_render(sealed, tdata, values))
     immutable = template.get("immutable")
     return PlainSecret(
         name=sealed.name,
@@ -182,5 +177,16 @@ def unsealed_secret(sealed: SealedSecretDoc, values: Mapping[str, bytes]) -> Pla
         immutable=immutable if isinstance(immutable, bool) else None,
         labels={str(k): str(v) for k, v in (meta.get("labels") or {}).items()},
         annotations={str(k): str(v) for k, v in (meta.get("annotations") or {}).items()},
-        data=data,
+        data={},
     )
+
+
+def unsealed_secret(sealed: SealedSecretDoc, values: Mapping[str, bytes]) -> PlainSecret:
+    """The Secret a SealedSecret stands for: values plus rendered ``template.data``."""
+    data = dict(values)
+    tdata = sealed.template.get("data")
+    if tdata:
+        if not isinstance(tdata, dict):
+            raise ManifestError("must be a mapping", where=sealed.ref, field="spec.template.data")
+        data.update(_render(sealed, tdata, values))
+    return dataclasses.replace(secret_shell(sealed), data=data)

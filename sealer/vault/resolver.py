@@ -28,6 +28,10 @@ class SecretData:
     data: Mapping[str, str] = field(repr=False)
     #: The KV v2 version that was read (the current one unless pinned); None for KV v1.
     version: int | None = None
+    #: The values as Vault holds them (JSON: numbers, booleans, objects), for the renderer,
+    #: which keeps ``replicas: <replicas>`` a number as argocd-vault-plugin does. None when the
+    #: resolver keeps only text; :meth:`typed_value` then falls back to :attr:`data`.
+    raw: Mapping[str, object] | None = field(default=None, repr=False, compare=False)
 
     def value(self, name: str) -> str:
         """The value of field ``name``; :class:`NotFound` naming the field if it is absent."""
@@ -35,6 +39,14 @@ class SecretData:
             return self.data[name]
         except KeyError:
             raise NotFound(f"{self.describe()} has no field {name!r}{_fields(self.data)}") from None
+
+    def typed_value(self, name: str) -> object:
+        """Field ``name`` as Vault holds it (see :attr:`raw`); :class:`NotFound` if absent."""
+        if self.raw is None:
+            return self.value(name)
+        if name not in self.raw:
+            self.value(name)  # raises NotFound with the field list
+        return self.raw[name]
 
     def describe(self) -> str:
         """How messages name this secret: the logical path, and the version when pinned."""

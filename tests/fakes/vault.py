@@ -23,6 +23,7 @@ __all__ = ["FakeVault"]
 @dataclass
 class _Version:
     data: dict[str, str] | None
+    raw: dict[str, object] | None = None
     destroyed: bool = False
 
 
@@ -46,7 +47,7 @@ class FakeVault:
         versions = self._secrets.setdefault(path, [])
         if mount.kv_version == 1:
             versions.clear()
-        versions.append(_Version(data=stringify(data)))
+        versions.append(_Version(data=stringify(data), raw=dict(data)))
         return len(versions)
 
     def delete(self, path: str, version: int) -> None:
@@ -54,7 +55,7 @@ class FakeVault:
 
     def destroy(self, path: str, version: int) -> None:
         entry = self._secrets[path][version - 1]
-        entry.data, entry.destroyed = None, True
+        entry.data, entry.raw, entry.destroyed = None, None, True
 
     def deny(self, path: str) -> None:
         """Reads of ``path`` fail as a policy denial does."""
@@ -84,6 +85,7 @@ class FakeVault:
             location=location,
             data=dict(entry.data),
             version=number if mount.kv_version == 2 else None,
+            raw=None if entry.raw is None else dict(entry.raw),
         )
 
     def forget(self, location: SecretLocation) -> None:

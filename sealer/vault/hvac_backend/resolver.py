@@ -74,7 +74,9 @@ class HvacResolver:
                 lambda c: c.secrets.kv.v1.read_secret(path=inner, mount_point=mount.path),
                 reject=_missing(lambda exc: not_found(location)),
             )
-            return SecretData(location=location, data=_fields(body, location), version=None)
+            return SecretData(
+                location=location, data=_fields(body, location), version=None, raw=body["data"]
+            )
         body = self._authed(
             "read",
             action,
@@ -95,6 +97,7 @@ class HvacResolver:
             location=location,
             data=_fields(payload, location),
             version=int_or_none(metadata.get("version")),
+            raw=payload["data"],
         )
 
     def forget(self, location: SecretLocation) -> None:

@@ -131,7 +131,12 @@ class Bad:
 
 BAD = [
     Bad("no-field", "a placeholder names one field", "<path:secret/data/app>", "names no field"),
-    Bad("bad-version", "versions are positive integers", "<path:s/data/a#k#v3>", "not a positive"),
+    Bad(
+        "bad-version",
+        "KV v2 versions are numbers (Vault's rule)",
+        "<path:s/data/a#k#v3>",
+        "not a number",
+    ),
     Bad("unknown-modifier", "a typo must not pass silently", "<k | base64>", "unknown modifier"),
     Bad("empty-modifier", "a dangling '|' is a mistake", "<k |>", "empty modifier"),
     Bad("indent-arg", "indent needs a count", "<k | indent>", "takes 1 argument"),

@@ -1,0 +1,57 @@
+"""The source fingerprint on a SealedSecret's Secret, so that a restart costs no RSA work.
+
+``sealops.dev/source-hash`` holds an HMAC, under a key derived from the data-hash key
+(:mod:`controller.datahash`), over what made the Secret: the SealedSecret's apiVersion, kind,
+namespace, name and uid, its whole ``spec`` (``encryptedData``, ``template``), its annotations
+(scope, template engine; not kubectl's last-applied copy) and the fingerprints of the keys that
+opened it (``status.sealedWith``).
+
+When a SealedSecret still hashes to its Secret's fingerprint, the Secret's data still matches
+its data hash, and every key that opened it is still loaded, that Secret holds what unsealing
+would write again: the reconcile takes its data as it is and makes no private-key operation.
+Anything else is a full reconcile: a changed source, an edited Secret, a key gone, or a lost
+hash key (then every digest differs). Keyed, so the annotation can neither be forged by someone
+who edits the Secret nor carried over to another object (the uid is in it).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from controller.datahash import DataHasher
+from sealer.api import LAST_APPLIED, metadata
+
+__all__ = ["SourceHasher"]
+
+
+class SourceHasher:
+    def __init__(self, hasher: DataHasher):
+        self._hasher = DataHasher(hasher.derive("source-hash"))
+
+    def digest(self, body: Mapping[str, Any], fingerprints: Sequence[str]) -> str:
+        meta = metadata(body)
+        annotations = {
+            k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED
+        }
+        source = {
+            "apiVersion": body.get("apiVersion"),
+            "kind": body.get("kind"),
+            "namespace": meta.get("namespace"),
+            "name": meta.get("name"),
+            "uid": meta.get("uid"),
+            "spec": body.get("spec"),
+            "annotations": annotations,
+            "keys": sorted(fingerprints),
+        }
+        canonical = json.dumps(source, sort_keys=True, separators=(",", ":"), default=str)
+        return self._hasher.digest({"source": canonical.encode()})
+
+    def matches(
+        self, expected: str | None, body: Mapping[str, Any], fingerprints: Sequence[str]
+    ) -> bool:
+        return isinstance(expected, str) and hmac.compare_digest(
+            expected, self.digest(body, fingerprints)
+        )
