@@ -23,16 +23,17 @@ Pure: :func:`vault_config` takes the environment as a mapping and returns a
 =========================  ====================================================================
 
 **Argo CD's prefix: an allow-list.** Argo CD hands a plugin an Application's
-``spec.source.plugin.env`` as ``ARGOCD_ENV_<NAME>`` (and ``deploy/argocd/plugin.yaml`` passes
-the plugin parameters ``mode``, ``connection``, ``connection-kind`` and ``deny-plaintext`` the
-same way). Whoever can edit an Application chooses these, so :func:`check_application_env`
+``spec.source.plugin.env`` as ``ARGOCD_ENV_<NAME>`` (its plugin parameters, in
+``ARGOCD_APP_PARAMETERS``, are read by :mod:`sealer.render.settings`). Whoever can edit an
+Application chooses these, so :func:`check_application_env`
 accepts only what is safe for it to choose, and refuses every other ``ARGOCD_ENV_`` name with one
 line naming the variable (never its value), before anything is read:
 
 * always: ``SEALOPS_KV_VERSION`` / ``AVP_KV_VERSION``; ``SEALOPS_CONNECTION``,
   ``SEALOPS_CONNECTION_KIND`` (what reference mode writes into the app's own VaultSecrets);
-  ``AVP_TYPE=vault``; ``SEALOPS_MODE`` and ``SEALOPS_DENY_PLAINTEXT`` to *tighten* only:
-  ``reference`` over the sidecar's ``inline``, ``true`` over ``false``, never the reverse;
+  ``AVP_TYPE=vault``; ``SEALOPS_MODE`` and ``SEALOPS_DENY_PLAINTEXT`` to *tighten* only
+  (``reference`` over the sidecar's ``inline``, ``true`` over ``false``, never the reverse:
+  decided, with the parameters, in :func:`sealer.render.settings.decide`);
 * only when the Application brings its own credentials (its own ``VAULT_TOKEN``, or its own
   ``SEALOPS_ROLE_ID`` *and* ``SEALOPS_SECRET_ID``, and the sidecar sets no auth method that
   overrides them): ``VAULT_ADDR``, ``VAULT_NAMESPACE``, ``SEALOPS_AUTH`` (token or approle),
