@@ -10,6 +10,7 @@ must be the manifests. A failure must leave stdout empty and say why in one line
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 import socket
@@ -161,6 +162,9 @@ def listener() -> Iterator[Listener]:
     try:
         yield server
     finally:
+        # shutdown wakes the blocked accept() (close alone leaves it waiting out the join).
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
         sock.close()
         thread.join(timeout=5)
 
