@@ -27,31 +27,44 @@ def _stdin_stream() -> bytes:
 @click.option(
     "--mode",
     type=click.Choice(["inline", "reference"]),
-    default="inline",
-    show_default=True,
-    envvar=["SEALOPS_MODE", "ARGOCD_ENV_SEALOPS_MODE"],
-    help="inline: fill values in. reference: Secrets with placeholders become VaultSecrets.",
+    default=None,
+    help="inline (default, or SEALOPS_MODE): fill values in. reference: Secrets with "
+    "placeholders become VaultSecrets.",
 )
 @click.option("--krm", is_flag=True, help="Read and write a KRM ResourceList (kustomize, kpt).")
 @click.option(
     "--deny-plaintext",
     is_flag=True,
-    envvar=["SEALOPS_DENY_PLAINTEXT", "ARGOCD_ENV_SEALOPS_DENY_PLAINTEXT"],
-    help="Fail on Secrets that hold literal values instead of placeholders.",
+    help="Fail on Secrets that hold literal values instead of placeholders "
+    "(or SEALOPS_DENY_PLAINTEXT=true).",
 )
 @click.option(
     "--connection",
     metavar="NAME",
-    envvar=["SEALOPS_CONNECTION", "ARGOCD_ENV_SEALOPS_CONNECTION"],
-    help="--mode reference: the VaultConnection the VaultSecrets use.",
+    help="--mode reference: the VaultConnection the VaultSecrets use (or SEALOPS_CONNECTION).",
 )
 @click.option(
     "--connection-kind",
     type=click.Choice(["VaultConnection", "ClusterVaultConnection"]),
-    default="VaultConnection",
-    show_default=True,
-    envvar=["SEALOPS_CONNECTION_KIND", "ARGOCD_ENV_SEALOPS_CONNECTION_KIND"],
+    default=None,
+    help="Default VaultConnection (or SEALOPS_CONNECTION_KIND).",
 )
+@click.option(
+    "-f",
+    "--values",
+    "values_files",
+    multiple=True,
+    metavar="FILE",
+    help="A chart: a values file inside the chart's directory, relative to it (repeatable).",
+)
+@click.option(
+    "--set",
+    "set_values",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A chart: a Helm --set expression (repeatable).",
+)
+@click.option("--include-crds", is_flag=True, help="A chart: keep the chart's crds/.")
 @click.option(
     "--kustomize-plugin",
     "plugin_config",
@@ -61,11 +74,14 @@ def _stdin_stream() -> bytes:
 )
 def render_cmd(
     target: str | None,
-    mode: str,
+    mode: str | None,
     krm: bool,
     deny_plaintext: bool,
     connection: str | None,
-    connection_kind: str,
+    connection_kind: str | None,
+    values_files: tuple[str, ...],
+    set_values: tuple[str, ...],
+    include_crds: bool,
     plugin_config: str | None,
 ) -> None:
     """Fill Vault placeholders in manifests (a directory, kustomization, chart, FILE or -).
@@ -73,17 +89,23 @@ def render_cmd(
     Output is all or nothing: on any error stdout stays empty (--krm: the ResourceList comes
     back unchanged, the error in its results) and the exit code is non-zero.
     Vault settings: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, SEALOPS_AUTH, and
-    the same names with Argo CD's ARGOCD_ENV_ prefix (an allow-list: see the README).
+    the same names with Argo CD's ARGOCD_ENV_ prefix (an allow-list: see the README). An Argo CD
+    Application's plugin parameters (ARGOCD_APP_PARAMETERS) may tighten the mode and
+    deny-plaintext, never loosen them, and add values files, --set and include-crds.
     """
-    from sealer.render.pipeline import load, make_options, plugin_options, render_krm, render_text
-
-    options = make_options(
-        mode=mode,
-        deny_plaintext=deny_plaintext,
-        connection=connection,
-        connection_kind=connection_kind,
-        environ=os.environ,
+    from sealer.render.inputs import ChartOptions
+    from sealer.render.pipeline import (
+        Requested,
+        load,
+        plugin_options,
+        render_krm,
+        render_text,
+        run_settings,
     )
+
+    chart = ChartOptions(values_files, set_values, include_crds)
+    requested = Requested(mode, deny_plaintext, connection, connection_kind, chart)
+    options, chart = run_settings(requested, environ=os.environ)
     if krm:
         text, ok = render_krm(_stdin_stream(), options, environ=os.environ)
         emit(text, None)
@@ -98,5 +120,5 @@ def render_cmd(
             documents = load("-", _stdin_stream(), os.environ)
     else:
         stdin = _stdin_stream() if target in (None, "-") else None
-        documents = load(target, stdin, os.environ)
+        documents = load(target, stdin, os.environ, chart)
     emit(render_text(documents, options, environ=os.environ), None)

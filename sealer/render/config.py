@@ -23,16 +23,17 @@ Pure: :func:`vault_config` takes the environment as a mapping and returns a
 =========================  ====================================================================
 
 **Argo CD's prefix: an allow-list.** Argo CD hands a plugin an Application's
-``spec.source.plugin.env`` as ``ARGOCD_ENV_<NAME>`` (and ``deploy/argocd/plugin.yaml`` passes
-the plugin parameters ``mode``, ``connection``, ``connection-kind`` and ``deny-plaintext`` the
-same way). Whoever can edit an Application chooses these, so :func:`check_application_env`
+``spec.source.plugin.env`` as ``ARGOCD_ENV_<NAME>`` (its plugin parameters, in
+``ARGOCD_APP_PARAMETERS``, are read by :mod:`sealer.render.settings`). Whoever can edit an
+Application chooses these, so :func:`check_application_env`
 accepts only what is safe for it to choose, and refuses every other ``ARGOCD_ENV_`` name with one
 line naming the variable (never its value), before anything is read:
 
 * always: ``SEALOPS_KV_VERSION`` / ``AVP_KV_VERSION``; ``SEALOPS_CONNECTION``,
   ``SEALOPS_CONNECTION_KIND`` (what reference mode writes into the app's own VaultSecrets);
-  ``AVP_TYPE=vault``; ``SEALOPS_MODE`` and ``SEALOPS_DENY_PLAINTEXT`` to *tighten* only:
-  ``reference`` over the sidecar's ``inline``, ``true`` over ``false``, never the reverse;
+  ``AVP_TYPE=vault``; ``SEALOPS_MODE`` and ``SEALOPS_DENY_PLAINTEXT`` to *tighten* only
+  (``reference`` over the sidecar's ``inline``, ``true`` over ``false``, never the reverse:
+  decided, with the parameters, in :func:`sealer.render.settings.decide`);
 * only when the Application brings its own credentials (its own ``VAULT_TOKEN``, or its own
   ``SEALOPS_ROLE_ID`` *and* ``SEALOPS_SECRET_ID``, and the sidecar sets no auth method that
   overrides them): ``VAULT_ADDR``, ``VAULT_NAMESPACE``, ``SEALOPS_AUTH`` (token or approle),
@@ -64,7 +65,6 @@ from sealer.vault.errors import VaultConfigError
 __all__ = [
     "ARGOCD_PREFIX",
     "DEFAULT_JWT_PATH",
-    "ApplicationPolicy",
     "check_application_env",
     "check_backend",
     "default_kv_version",
@@ -142,22 +142,6 @@ _APP_WITH_OWN_CREDENTIALS = frozenset(
         "AVP_MOUNT_PATH",
     }
 )
-_MODE_ORDER = {"inline": 0, "reference": 1}
-_TRUE = frozenset({"true", "1", "yes", "y", "on", "t"})
-_FALSE = frozenset({"false", "0", "no", "n", "off", "f"})
-
-
-@dataclass(frozen=True)
-class ApplicationPolicy:
-    """What the Application asked for that tightens the run: applied by the pipeline."""
-
-    mode: str | None = None  # "reference" when the Application asks for it
-    deny_plaintext: bool = False
-
-
-def _flag(value: str) -> bool | None:
-    lowered = value.strip().lower()
-    return True if lowered in _TRUE else False if lowered in _FALSE else None
 
 
 def _own_credentials(settings: Mapping[str, _Setting]) -> bool:
@@ -178,11 +162,12 @@ def _own_credentials(settings: Mapping[str, _Setting]) -> bool:
     return False  # kubernetes: the JWT is always the sidecar's ServiceAccount's
 
 
-def check_application_env(environ: Mapping[str, str]) -> ApplicationPolicy:
+def check_application_env(environ: Mapping[str, str]) -> None:
     """Refuse every ``ARGOCD_ENV_`` setting an Application may not make; see the module doc.
 
-    Raises :class:`VaultConfigError` naming the variables (never a value); returns what the
-    Application tightens. Empty values are ignored, as everywhere else (they set nothing).
+    Raises :class:`VaultConfigError` naming the variables (never a value). Empty values are
+    ignored, as everywhere else (they set nothing). Whether its mode, deny-plaintext and
+    connection values hold is decided with the operator's in :mod:`sealer.render.settings`.
     """
     names = sorted(
         key[len(ARGOCD_PREFIX) :]
@@ -190,7 +175,7 @@ def check_application_env(environ: Mapping[str, str]) -> ApplicationPolicy:
         if key.startswith(ARGOCD_PREFIX) and value != ""
     )
     if not names:
-        return ApplicationPolicy()
+        return
     own = _own_credentials(_settings(environ))
     refused = [
         name
@@ -216,32 +201,12 @@ def check_application_env(environ: Mapping[str, str]) -> ApplicationPolicy:
         problem = _app_value_error(name, environ[ARGOCD_PREFIX + name], environ)
         if problem:
             raise VaultConfigError(f"{ARGOCD_PREFIX}{name} {problem}")
-    mode = environ.get(ARGOCD_PREFIX + "SEALOPS_MODE")
-    deny = _flag(environ.get(ARGOCD_PREFIX + "SEALOPS_DENY_PLAINTEXT") or "false")
-    return ApplicationPolicy(mode=mode or None, deny_plaintext=bool(deny))
 
 
 def _app_value_error(name: str, value: str, environ: Mapping[str, str]) -> str | None:
     """Why the Application's ``value`` for ``name`` is refused (the value is never quoted)."""
-    if name == "SEALOPS_MODE":
-        if value not in _MODE_ORDER:
-            return "must be inline or reference"
-        sidecar = environ.get("SEALOPS_MODE")
-        if sidecar in _MODE_ORDER and _MODE_ORDER[value] < _MODE_ORDER[sidecar]:
-            return f"may tighten the plugin's SEALOPS_MODE={sidecar}, not loosen it to {value}"
-    elif name == "SEALOPS_DENY_PLAINTEXT":
-        flag = _flag(value)
-        if flag is None:
-            return "must be true or false"
-        if not flag and _flag(environ.get("SEALOPS_DENY_PLAINTEXT") or "false"):
-            return "may not turn off the plugin's SEALOPS_DENY_PLAINTEXT=true"
-    elif name == "AVP_TYPE" and value != "vault":
+    if name == "AVP_TYPE" and value != "vault":
         return "must be vault (the only backend sealops reads)"
-    elif name == "SEALOPS_CONNECTION_KIND" and value not in (
-        "VaultConnection",
-        "ClusterVaultConnection",
-    ):
-        return "must be VaultConnection or ClusterVaultConnection"
     return None
 
 

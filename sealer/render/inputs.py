@@ -2,8 +2,8 @@
 
 Called by the CLI; returns :class:`Document` s (the object and the file it came from, for error
 lines). A directory holding ``kustomization.yaml`` is built with ``kustomize build``, or failing
-that ``kubectl kustomize``; one holding ``Chart.yaml`` with ``helm template`` (the release is
-``ARGOCD_APP_NAME``, the namespace ``ARGOCD_APP_NAMESPACE``, as Argo CD names them). Any other
+that ``kubectl kustomize``; one holding ``Chart.yaml`` with ``helm template``
+(:mod:`sealer.render.chart`: values files, ``--set``, ``--include-crds``, dependencies). Any other
 directory gives every ``*.yaml``, ``*.yml`` and ``*.json`` below it, in path order, skipping
 hidden directories. The tools' output stays in memory; nothing is written to disk.
 
@@ -25,9 +25,10 @@ from typing import Any
 
 from sealer.errors import InputError
 from sealer.manifests import load_documents
+from sealer.render.chart import ChartOptions, render_chart
 from sealer.render.files import MAX_TOTAL_BYTES, check_tree, read_bounded, run_tool, shown
 
-__all__ = ["Document", "load_path", "load_stream"]
+__all__ = ["ChartOptions", "Document", "load_path", "load_stream"]
 
 
 _KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -46,24 +47,33 @@ def load_stream(data: bytes, *, source: str) -> list[Document]:
     return [Document(source, obj) for obj in load_documents(data, source=source)]
 
 
-def load_path(path: str, *, environ: Mapping[str, str] = os.environ) -> list[Document]:
+def load_path(
+    path: str, *, environ: Mapping[str, str] = os.environ, chart: ChartOptions | None = None
+) -> list[Document]:
     """The documents at ``path``: a file, or a directory (kustomization, chart or manifests).
 
     A file named on the command line is read as given. A directory is first checked with
     :func:`~sealer.render.files.check_tree`: no link in it may point outside it, and nothing in
-    it may be a FIFO, socket or device.
+    it may be a FIFO, socket or device. ``chart`` options are for a Helm chart only.
     """
     root = Path(path)
+    chart = chart or ChartOptions()
+    kustomized = any(_exists(root / name) for name in _KUSTOMIZATIONS)
+    if chart and (kustomized or not _exists(root / "Chart.yaml")):
+        raise InputError(
+            "is not a Helm chart: values files, --set and --include-crds apply to charts only",
+            where=shown(root),
+        )
     if root.is_file():
         return load_stream(read_bounded(root), source=shown(root))
     if not root.is_dir():
         raise InputError("no such file or directory", where=shown(root))
-    if any(_exists(root / name) for name in _KUSTOMIZATIONS):
+    if kustomized:
         check_tree(root, hidden=True)
         return _kustomize(root)
     if _exists(root / "Chart.yaml"):
         check_tree(root, hidden=True)
-        return _helm(root, environ)
+        return _helm(root, chart, environ)
     check_tree(root, hidden=False)
     docs: list[Document] = []
     total = 0
@@ -110,17 +120,6 @@ def _kustomize(root: Path) -> list[Document]:
     return load_stream(out, source=f"{shown(root)} ({' '.join(command[:2])})")
 
 
-def _helm(root: Path, environ: Mapping[str, str]) -> list[Document]:
-    if not shutil.which("helm"):
-        raise InputError(
-            "holds a Helm chart (Chart.yaml), but helm is not on PATH", where=shown(root)
-        )
-    release = environ.get("ARGOCD_APP_NAME") or root.resolve().name
-    command = ["helm", "template"]
-    if environ.get("ARGOCD_APP_NAMESPACE"):
-        command += ["--namespace", environ["ARGOCD_APP_NAMESPACE"]]
-    # Flags first, then `--`, then the release and the (absolute) chart path: neither a release
-    # nor a chart directory named like a flag (`--post-renderer=…`) is read as one.
-    command += ["--", release, str(root.resolve())]
-    out = run_tool(command, where=shown(root), timeout=_TOOL_TIMEOUT)
+def _helm(root: Path, chart: ChartOptions, environ: Mapping[str, str]) -> list[Document]:
+    out = render_chart(root, chart, environ)
     return load_stream(out, source=f"{shown(root)} (helm template)")

@@ -27,45 +27,64 @@ from sealer.render.config import (
 )
 from sealer.render.engine import Mode, RenderOptions, render
 from sealer.render.files import inside, read_bounded, shown
-from sealer.render.inputs import Document, load_path, load_stream
+from sealer.render.inputs import ChartOptions, Document, load_path, load_stream
 from sealer.render.krm import function_options, parse_resource_list, result_list
 from sealer.render.pathcheck import path_validation
 from sealer.render.reference import ConnectionKind, ConnectionRef
+from sealer.render.settings import Requested, decide
 from sealer.vault.counter import RequestCounter
 from sealer.vault.resolver import Resolver
 
-__all__ = ["load", "make_options", "plugin_options", "render_krm", "render_text"]
+__all__ = [
+    "Requested",
+    "load",
+    "make_options",
+    "plugin_options",
+    "render_krm",
+    "render_text",
+    "run_settings",
+]
 
 
 def make_options(
     *,
-    mode: str,
+    mode: str | None,
     deny_plaintext: bool,
     connection: str | None,
-    connection_kind: str,
+    connection_kind: str | None,
     environ: Mapping[str, str],
 ) -> RenderOptions:
-    """Options from the command line (already merged with SEALOPS_* by click).
+    """:func:`run_settings` without a chart."""
+    options, _ = run_settings(
+        Requested(mode, deny_plaintext, connection, connection_kind), environ=environ
+    )
+    return options
 
-    An Argo CD Application's ``ARGOCD_ENV_*`` settings are vetted first
-    (:func:`~sealer.render.config.check_application_env`); what it asks for may only tighten
-    the run: ``reference`` mode and deny-plaintext win over the flags and the sidecar's env.
+
+def run_settings(
+    requested: Requested, *, environ: Mapping[str, str]
+) -> tuple[RenderOptions, ChartOptions]:
+    """Options from the command line, the operator's env and what an Argo CD Application adds.
+
+    The Application's ``ARGOCD_ENV_*`` names are vetted first
+    (:func:`~sealer.render.config.check_application_env`); then
+    :func:`~sealer.render.settings.decide` settles mode, deny-plaintext and connection (the
+    operator's setting is a floor the Application may only tighten) and the chart's options.
     """
-    app = check_application_env(environ)
+    check_application_env(environ)
     check_backend(environ)
-    if app.mode == "reference":
-        mode = "reference"
+    decided = decide(requested, environ)
     settings = {
-        "mode": mode,
-        "denyPlaintext": str(deny_plaintext or app.deny_plaintext),
-        "connectionKind": connection_kind,
+        "mode": decided.mode,
+        "denyPlaintext": str(decided.deny_plaintext),
+        "connectionKind": decided.connection_kind,
     }
-    if connection:
-        settings["connection"] = connection
+    if decided.connection:
+        settings["connection"] = decided.connection
     base = RenderOptions(
         kv_version=default_kv_version(environ), path_validation=path_validation(environ)
     )
-    return _with_settings(base, settings)
+    return _with_settings(base, settings), decided.chart
 
 
 def _resolver_factory(environ: Mapping[str, str], counter: RequestCounter | None) -> Any:
@@ -88,17 +107,25 @@ def render_text(
     return dump_documents(objects, "yaml") if objects else ""
 
 
-def load(target: str | None, stdin: bytes | None, environ: Mapping[str, str]) -> list[Document]:
+def load(
+    target: str | None,
+    stdin: bytes | None,
+    environ: Mapping[str, str],
+    chart: ChartOptions | None = None,
+) -> list[Document]:
     """The documents to render: never none, and each a Kubernetes object (it has a kind).
 
     An empty render is an error, not an empty success: Argo CD would prune every resource of
     the application. A document without a kind (a ``values.yaml`` in a directory app) is not a
     manifest; argocd-vault-plugin refuses it too, and it would reach the cluster otherwise.
+    ``chart`` options are for a Helm chart only.
     """
     if target in (None, "-"):
+        if chart:
+            raise InputError("values files, --set and --include-crds apply to a chart only")
         documents = load_stream(stdin or b"", source="stdin")
     else:
-        documents = load_path(target, environ=environ)
+        documents = load_path(target, environ=environ, chart=chart)
     where = "stdin" if target in (None, "-") else shown(target)
     if not documents:
         raise InputError(

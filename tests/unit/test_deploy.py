@@ -3,8 +3,8 @@
 Fast and offline. CRD schemas are checked for the structural rules the API server enforces and
 exercised with ``jsonschema`` the way the project's API emulator does (tests/data/crs: valid and
 invalid custom resources, each saying why). ``kubectl kustomize`` renders the base and the overlay
-when kubectl is installed; ``helm`` is used only when present (it is not on the project machines).
-The chart's static parts are checked here; test_chart_render.py renders it.
+when kubectl is installed. The chart's sources are checked here; test_chart_render.py renders it with
+Helm's engine (helm-python-sdk).
 """
 
 from __future__ import annotations
@@ -622,8 +622,7 @@ def test_no_wildcards_anywhere_in_rbac(directory: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Helm chart. helm is not on the project machines, so the chart's static parts are checked here;
-# templates are rendered only where helm is installed.
+# Helm chart: its sources (the rendered objects: test_chart_render.py).
 
 # -- names in user objects ---------------------------------------------------------------------
 # A field that names a Kubernetes object reaches an API path in the controller: the CRD refuses
@@ -704,7 +703,6 @@ def test_crds_cite_no_outside_document(name: str) -> None:
     assert "DESIGN" not in text and "§" not in text
 
 
-HELM = shutil.which("helm")
 ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 
 
@@ -715,21 +713,20 @@ def test_chart_crds_are_byte_identical_to_deploy_crds() -> None:
 
 
 # What the chart renders for its values (objects equal to the base's and the HA overlay's,
-# arguments the controller's own flags accept) is checked in test_chart_render.py.
+# arguments the controller's own flags accept, every conditional) is checked on Helm's own output
+# in test_chart_render.py; here only its sources.
+
+
+def helm_template(values: Mapping[str, Any] | None = None) -> tuple[Doc, ...]:
+    """``helm template sealops CHART -n sealops-system``, by Helm's engine (tests/helm_cli.py)."""
+    from tests.helm_cli import template
+
+    out = template(CHART, name="sealops", namespace=NAMESPACE, values=dict(values or {}))
+    return tuple(d for d in yaml.safe_load_all(out) if d)
 
 
 def template_text(name: str) -> str:
     return (CHART / "templates" / name).read_text()
-
-
-def static_render(name: str) -> list[Doc]:
-    """A template's YAML with its actions taken out: whole-line actions dropped, inline ones "X"."""
-    lines = []
-    for line in template_text(name).splitlines():
-        if ACTION.fullmatch(line.strip()):
-            continue
-        lines.append(ACTION.sub("X", line))
-    return [d for d in yaml.safe_load_all("\n".join(lines)) if d]
 
 
 TEMPLATES = sorted(p.name for p in (CHART / "templates").iterdir())
@@ -776,71 +773,6 @@ def test_chart_template_references_resolve(name: str) -> None:
 def base_controller_rules() -> dict[tuple[str, str], set[str]]:
     base = load_all(DEPLOY / "base" / "rbac.yaml")
     return grants(next(d for d in base if d["kind"] == "ClusterRole"))
-
-
-def test_chart_rbac_equals_the_kustomize_rbac() -> None:
-    docs = tuple(static_render("rbac.yaml"))
-    chart = grants(one(docs, "ClusterRole", "X"))
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    # The chart names the peering object from values (static rendering shows it as X).
-    named = {
-        k: {v.replace("[X]", f"[{values['peering']['name']}]") for v in vs}
-        for k, vs in chart.items()
-    }
-    assert named == base_controller_rules()
-    assert "resourceNames: [{{ .Values.peering.name | quote }}]" in template_text("rbac.yaml")
-    assert not [d for d in docs if d["kind"] in ("Role", "RoleBinding")]
-    users = tuple(static_render("user-roles.yaml"))
-    for name, rules in USER_RULES.items():
-        assert grants(one(users, "ClusterRole", name)) == rules
-
-
-def test_chart_deployment_keeps_the_fixed_entry_point() -> None:
-    (deployment,) = static_render("deployment.yaml")
-    (box,) = deployment["spec"]["template"]["spec"]["containers"]
-    (base,) = load_all(DEPLOY / "base" / "deployment.yaml")
-    (base_box,) = base["spec"]["template"]["spec"]["containers"]
-    for field in ("command", "ports", "livenessProbe", "readinessProbe", "volumeMounts"):
-        assert box[field] == base_box[field], field
-    assert box["args"][:2] == base_box["args"]
-    assert "--peering=X" in box["args"], "several replicas turn on peering"
-    pod = deployment["spec"]["template"]["spec"]
-    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-    (base_pod,) = [base["spec"]["template"]["spec"]]
-    for field in ("automountServiceAccountToken", "enableServiceLinks"):
-        assert pod[field] == base_pod[field], field
-    (account,) = static_render("serviceaccount.yaml")
-    assert account["automountServiceAccountToken"] is False
-
-
-def test_chart_notes_tell_how_to_fetch_the_certificate() -> None:
-    assert "seal cert" in template_text("NOTES.txt")
-
-
-@pytest.mark.skipif(
-    HELM is None, reason="helm is not installed (it is not on the project machines)"
-)
-@pytest.mark.parametrize(
-    ("replicas", "peered"),
-    [("1", False), ("2", True)],
-    ids=["single-no-peering", "ha-peering-and-pdb"],
-)
-def test_chart_renders_with_helm(replicas: str, peered: bool) -> None:
-    assert HELM is not None
-    subprocess.run([HELM, "lint", str(CHART)], check=True, capture_output=True, timeout=60)
-    out = subprocess.run(
-        [HELM, "template", "sealops", str(CHART), "-n", NAMESPACE, "--set", f"replicas={replicas}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    docs = tuple(d for d in yaml.safe_load_all(out) if d)
-    box = controller(docs)
-    assert box["securityContext"]["readOnlyRootFilesystem"] is True
-    assert ("--peering=sealops" in box["args"]) is peered
-    assert bool([d for d in docs if d["kind"] == "PodDisruptionBudget"]) is peered
-    assert grants(one(docs, "ClusterRole", "sealops-controller")) == base_controller_rules()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1015,65 +947,6 @@ def test_kustomize_network_policy_admits_only_the_listed_sources_to_the_controll
     assert all(cidr != "0.0.0.0/0" for cidr in blocks), "not the whole internet"
 
 
-def test_chart_network_policy_is_off_by_default_and_has_no_allow_all_branch() -> None:
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    assert values["networkPolicy"] == {"enabled": False, "apiServer": {"cidrs": []}, "from": []}
-    text = template_text("networkpolicy.yaml")
-    actions = ACTION.findall(text)
-    assert actions[1] == "if .Values.networkPolicy.enabled", "the whole object is optional"
-    # The rule (and its `from`) is rendered only when there is a source: an empty `from` would
-    # admit everyone, a missing rule admits no one.
-    assert "if or .Values.networkPolicy.apiServer.cidrs .Values.networkPolicy.from" in actions
-    selector = text.split("podSelector:", 1)[1].split("policyTypes", 1)[0]
-    assert 'include "sealops.selectorLabels"' in selector, "the Deployment's own selector labels"
-    assert (
-        'include "sealops.selectorLabels"' in template_text("deployment.yaml").split("template:")[0]
-    )
-    (policy,) = static_render("networkpolicy.yaml")
-    assert policy["kind"] == "NetworkPolicy"
-    labels = {"app.kubernetes.io/name": "sealops"}  # the static render drops the included labels
-    policy["spec"]["podSelector"] = {"matchLabels": labels}
-    assert policy_problems(policy, labels) == []
-    (rule,) = policy["spec"]["ingress"]
-    assert rule["from"] == [{"ipBlock": {"cidr": "X"}}], "each apiServer CIDR is an ipBlock"
-    notes = template_text("NOTES.txt")
-    assert "if not (or .Values.networkPolicy.apiServer.cidrs .Values.networkPolicy.from)" in notes
-    assert "admits nobody" in notes, "installing a policy that shuts `seal` out says so"
-
-
-@pytest.mark.skipif(
-    HELM is None, reason="helm is not installed (it is not on the project machines)"
-)
-@pytest.mark.parametrize(
-    ("sets", "rules"),
-    [
-        ([], None),
-        (["networkPolicy.enabled=true"], 0),
-        (["networkPolicy.enabled=true", "networkPolicy.apiServer.cidrs={10.0.0.10/32}"], 1),
-    ],
-    ids=["off-by-default", "on-without-sources-admits-none", "on-with-the-api-server"],
-)
-def test_chart_network_policy_renders_with_helm(sets: list[str], rules: int | None) -> None:
-    assert HELM is not None
-    args = [a for s in sets for a in ("--set", s)]
-    out = subprocess.run(
-        [HELM, "template", "sealops", str(CHART), "-n", NAMESPACE, *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    docs = tuple(d for d in yaml.safe_load_all(out) if d)
-    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
-    if rules is None:
-        assert policies == []
-        return
-    (policy,) = policies
-    deployment = one(docs, "Deployment", "sealops-controller")
-    assert policy_problems(policy, deployment["spec"]["template"]["metadata"]["labels"]) == []
-    assert len(policy["spec"].get("ingress") or []) == rules
-
-
 # What docs/security.md promises the controller is never granted, each with why it matters.
 NEVER_GRANTED = [
     ("delete", None, "nothing is deleted because something failed; owned Secrets go by GC"),
@@ -1099,7 +972,7 @@ NEVER_GRANTED = [
 def test_the_controller_is_never_granted(
     verb: str | None, resource: str | None, reason: str
 ) -> None:
-    chart = grants(one(tuple(static_render("rbac.yaml")), "ClusterRole", "X"))
+    chart = grants(one(helm_template(), "ClusterRole", "sealops-controller"))
     for role in (base_controller_rules(), chart):
         for (_, res), verbs in role.items():
             plain = {v.split("[")[0] for v in verbs}

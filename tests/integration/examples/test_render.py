@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +15,7 @@ import pytest
 import yaml
 
 from sandbox.openbao import OpenBao
+from tests.argocd_cmp import Application, discover, environment, generate
 from tests.integration.examples.conftest import ROOT, Example
 
 pytestmark = pytest.mark.integration
@@ -34,30 +34,19 @@ def by_kind(docs: list[Any]) -> dict[str, Any]:
 def cmp_generate(
     ex: Example, application: str, sidecar_env: dict[str, str], *, extra: str = ""
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run plugin.yaml's ``generate`` as argocd-cmp-server does for ``application``: in a copy of
-    the app's directory, with its plugin env as ``ARGOCD_ENV_*`` and its parameters as
-    ``PARAM_*``, on top of the sidecar's own env."""
-    app = ex.yaml(application)
-    source = app["spec"]["source"]
+    """Run plugin.yaml's ``discover`` and ``generate`` as argocd-cmp-server does for
+    ``application`` (:mod:`tests.argocd_cmp`): in a copy of the app's directory, with its plugin
+    env and parameters on top of the sidecar's own env."""
+    manifest = ex.yaml(application)
+    source = manifest["spec"]["source"]
     assert source["plugin"]["name"] == f"{PLUGIN['metadata']['name']}-{PLUGIN['spec']['version']}"
-    work = Path(tempfile.mkdtemp(dir=ex.dir.parent.parent)) / app["metadata"]["name"]
+    work = Path(tempfile.mkdtemp(dir=ex.dir.parent.parent)) / manifest["metadata"]["name"]
     shutil.copytree(ROOT / source["path"], work)
     if extra:
         (work / "extra.yaml").write_text(extra)
-    env = {
-        **ex.env,
-        **sidecar_env,
-        "ARGOCD_APP_NAME": app["metadata"]["name"],
-        "ARGOCD_APP_NAMESPACE": app["spec"]["destination"]["namespace"],
-    }
-    for item in source["plugin"].get("env") or []:
-        env[f"ARGOCD_ENV_{item['name']}"] = item["value"]
-    for param in source["plugin"].get("parameters") or []:
-        env["PARAM_" + re.sub(r"[^A-Z0-9]", "_", param["name"].upper())] = param["string"]
-    step = PLUGIN["spec"]["generate"]
-    return subprocess.run(
-        [*step["command"], *step["args"]], cwd=work, env=env, capture_output=True, check=False
-    )
+    env = environment({**ex.env, **sidecar_env}, Application.from_manifest(manifest))
+    assert discover(PLUGIN["spec"], work, env), "the plugin's discover must match the app"
+    return generate(PLUGIN["spec"], work, env)
 
 
 def generated(done: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
@@ -93,6 +82,14 @@ def test_04_argocd_cmp(example: Any, bao: OpenBao) -> None:
     literal = "apiVersion: v1\nkind: Secret\nmetadata: {name: x, namespace: shop}\n"
     literal += "stringData: {k: literal}\n"
     refused = cmp_generate(ex, "application-reference.yaml", sidecar, extra=literal)
+    assert refused.returncode != 0 and refused.stdout == b""
+    assert b"Secret shop/x" in refused.stderr, refused.stderr
+    # The sidecar's settings win: set there, they hold for the inline Application too, which
+    # asks for nothing.
+    floor = {**sidecar, "SEALOPS_MODE": "reference", "SEALOPS_CONNECTION": "vault"}
+    assert generated(cmp_generate(ex, "application-inline.yaml", floor)) == reference
+    strict = {**sidecar, "SEALOPS_DENY_PLAINTEXT": "true"}
+    refused = cmp_generate(ex, "application-inline.yaml", strict, extra=literal)
     assert refused.returncode != 0 and refused.stdout == b""
     assert b"Secret shop/x" in refused.stderr, refused.stderr
 

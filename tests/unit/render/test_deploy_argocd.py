@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sealer.render.settings import PARAMETERS
+
 COMPONENT = Path(__file__).parents[3] / "deploy" / "argocd"
 INSTALL = """apiVersion: apps/v1
 kind: Deployment
@@ -56,10 +58,11 @@ def test_component_adds_sidecar_plugin_and_health_checks(tmp_path: Path) -> None
     }
     plugin = yaml.safe_load(docs["sealops-cmp-plugin"]["data"]["plugin.yaml"])
     assert plugin["kind"] == "ConfigManagementPlugin"
-    assert plugin["spec"]["generate"]["command"] == ["sh", "-c"]
-    assert {p["name"] for p in plugin["spec"]["parameters"]["static"]} == {
-        "mode",
-        "connection",
-        "connection-kind",
-        "deny-plaintext",
+    # Executed directly, no shell: nothing the Application chooses is split or interpreted.
+    generate = plugin["spec"]["generate"]
+    assert [*generate["command"], *generate["args"]] == ["seal", "render", "--", "."]
+    # Every parameter announced is one seal render reads, with the collection type it reads.
+    announced = {
+        p["name"]: p.get("collectionType", "string") for p in plugin["spec"]["parameters"]["static"]
     }
+    assert announced == PARAMETERS
