@@ -48,6 +48,7 @@ __all__ = ["BitnamiSealedSecretReconciler"]
 class BitnamiSealedSecretReconciler(SealedSecretReconciler):
     kind = BITNAMI_SEALED_SECRET
     ref = BITNAMI_SEALED_SECRETS
+    records_source = False  # no sealedWith in Bitnami's status: every reconcile unseals
     synced = True
 
     def parse(self, body: Mapping[str, Any]) -> SealedSecretDoc:
@@ -80,4 +81,4 @@ class BitnamiSealedSecretReconciler(SealedSecretReconciler):
             policy, takeover = (Policy.ORPHAN if skip else Policy.OWNER), managed
         uid = metadata(body).get("uid", "")
         owner = Owner(BITNAMI_API_VERSION, SEALED_SECRET, desired.name, uid)
-        return self.writer.apply(desired, owner, policy, takeover=takeover, existing=existing)
+        return self.writer.apply_to(existing, desired, owner, policy, takeover=takeover)

@@ -55,7 +55,10 @@ class DataHasher:
     def matches(
         self, expected: str | None, data: Mapping[str, bytes], keys: Iterable[str] | None = None
     ) -> bool:
-        return bool(expected) and hmac.compare_digest(str(expected), self.digest(data, keys))
+        # As bytes: compare_digest refuses str with non-ASCII text (a tenant may write any).
+        return bool(expected) and hmac.compare_digest(
+            str(expected).encode(), self.digest(data, keys).encode()
+        )
 
 
 def load_or_create_hasher(kube: Kube, namespace: str) -> DataHasher:

@@ -90,8 +90,10 @@ class DigestDiffBase(kopf.StatusDiffBaseStorage):
     ``spec.encryptedData`` into every object's status a second time. This stores its SHA-256
     (in the same field) instead: when the current essence hashes the same, :meth:`fetch` gives
     that essence back (no change); otherwise an essence no object has, which kopf sees as a
-    change. No handler reads the diff's fields, only whether there is one. A whole essence that
-    an earlier version stored is read as before, and replaced by a digest at the next handling.
+    change. No handler reads the diff's fields, only whether there is one, and none filters on a
+    field (``extra_fields``, which this ignores, would then make every event a change). A whole
+    essence that an earlier version stored is read as before; kopf replaces it with a digest when
+    it next stores one, at the object's next change.
     """
 
     def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
@@ -102,7 +104,7 @@ class DigestDiffBase(kopf.StatusDiffBaseStorage):
         if not isinstance(stored, str) or not stored.startswith(_DIGEST):
             return stored  # type: ignore[no-any-return]  # None (new), or an earlier whole essence
         current = self.build(body=body)
-        if hmac.compare_digest(stored, _digest(current)):
+        if hmac.compare_digest(stored.encode(), _digest(current).encode()):  # any text, as bytes
             return current
         return {"spec": {_CHANGED: stored}}
 

@@ -128,6 +128,11 @@ class Reconciler(abc.ABC):
     def sync(self, body: Mapping[str, Any], ctx: Context) -> Outcome:
         """Make the object's Secret what its spec says; raise a SealopsError if it cannot."""
 
+    def confirms(self, body: Mapping[str, Any], secret: Mapping[str, Any]) -> bool | None:
+        """Whether ``secret`` is still what ``body`` made (beyond its data hash), or None when
+        this kind cannot tell (the resync then trusts the data hash)."""
+        return None
+
     def secret_name(self, body: Mapping[str, Any]) -> str | None:
         """The managed Secret the resync checks for this object (None: none to check)."""
         return None

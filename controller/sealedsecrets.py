@@ -31,6 +31,7 @@ from controller.reporting import Reporter
 from controller.secretwriter import DesiredSecret, Owner, SecretWriter, WriteResult, decode_data
 from controller.sourcehash import SourceHasher
 from sealer.api import (
+    ANN_DATA_HASH,
     ANN_SOURCE_HASH,
     API_VERSION,
     BITNAMI_API_VERSION,
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 class SealedSecretReconciler(Reconciler):
     kind = SEALED_SECRET
     ref = SEALED_SECRETS
+    #: Whether its Secrets carry the source hash (:meth:`opened_with` can tell the keys).
+    records_source = True
 
     def __init__(
         self,
@@ -85,16 +88,18 @@ class SealedSecretReconciler(Reconciler):
         # Refused before the RSA work, not after it: the writer would refuse it anyway.
         self.writer.refuse_namespace(sealed.namespace, where=sealed.ref)
         existing = self.writer.read(str(sealed.namespace), sealed.name)
-        fingerprints = self._unchanged_since(body, existing)
-        if fingerprints is not None and existing is not None:
+        confirmed = self._unchanged_since(body, existing)
+        if confirmed is not None and existing is not None:
             # Its Secret is what unsealing would write again: no private-key operation.
             self.metrics.unseal_skipped.inc()
+            fingerprints, mark = confirmed
             secret = dataclasses.replace(secret_shell(sealed), data=decode_data(existing))
         else:
             # Over the work bound (WorkBoundError): refused before any RSA work.
             opened = self._unseal(sealed)
             secret = self.plain_secret(sealed, opened.values)
             fingerprints = sorted(set(opened.opened_with.values()))
+            mark = self.sources.digest(body, fingerprints, self.writer.hasher.digest(secret.data))
             self.metrics.values_unsealed.inc(len(opened.values))
             for fingerprint in opened.opened_with.values():
                 self.metrics.key_usage.labels(fingerprint).inc()
@@ -107,7 +112,7 @@ class SealedSecretReconciler(Reconciler):
             immutable=secret.immutable,
             labels=secret.labels,
             annotations=secret.annotations,
-            marks={ANN_SOURCE_HASH: self.sources.digest(body, fingerprints)},
+            marks={ANN_SOURCE_HASH: mark} if self.records_source else {},
             source=sealed.ref,
             metadata_field="spec.template.metadata",
         )
@@ -125,20 +130,34 @@ class SealedSecretReconciler(Reconciler):
             event_message=f"Secret {sealed.name} {result.action}",
         )
 
+    def confirms(self, body: Mapping[str, Any], secret: Mapping[str, Any]) -> bool | None:
+        """Made from this very source with this data (the resync's check: data put back from an
+        earlier write passes the data hash, not this)."""
+        if not self.records_source:
+            return None
+        return self._unchanged_since(body, secret) is not None
+
     def _unchanged_since(
         self, body: Mapping[str, Any], existing: Mapping[str, Any] | None
-    ) -> list[str] | None:
-        """The keys that opened it, if its Secret was made from this very source with keys still
-        loaded and holds the data it was written with (:mod:`controller.sourcehash`); else None."""
+    ) -> tuple[list[str], str] | None:
+        """The keys that opened it and its source hash, if its Secret was made from this very
+        source, by this version, with keys still loaded, and holds exactly the data it was
+        written with (:mod:`controller.sourcehash`); else None."""
         fingerprints = self.opened_with(body)
         if existing is None or not fingerprints:
             return None
         if any(self.keyring.get(fingerprint) is None for fingerprint in fingerprints):
             return None
         annotations = metadata(existing).get("annotations") or {}
-        if not self.sources.matches(annotations.get(ANN_SOURCE_HASH), body, fingerprints):
+        mark, data_hash = annotations.get(ANN_SOURCE_HASH), annotations.get(ANN_DATA_HASH)
+        if not isinstance(data_hash, str) or not isinstance(mark, str):
             return None
-        return fingerprints if self.writer.in_sync(existing) else None
+        if not self.sources.matches(mark, body, fingerprints, data_hash):
+            return None  # another source, version, key set, or data hash than it was written with
+        # Every key of the data, whatever a sealops.dev/data-keys note on the Secret says.
+        if not self.writer.hasher.matches(data_hash, decode_data(existing)):
+            return None
+        return fingerprints, mark
 
     # -- what a kind of SealedSecret does its own way (controller.bitnami overrides them) -------
 
@@ -170,7 +189,7 @@ class SealedSecretReconciler(Reconciler):
             API_VERSION, SEALED_SECRET, desired.name, metadata(body).get("uid", ""),
             adopts=BITNAMI_API_VERSION,
         )  # fmt: skip
-        return self.writer.apply(desired, owner, existing=existing)
+        return self.writer.apply_to(existing, desired, owner)
 
     def _unseal(self, sealed: SealedSecretDoc) -> Unsealed:
         start = time.thread_time()

@@ -35,7 +35,6 @@ Never deletes a Secret.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,13 +85,6 @@ __all__ = [
 _KEY_LABELS = (LABEL_SEALING_KEY, BITNAMI_KEY_LABEL)
 
 
-class _Unread(enum.Enum):
-    UNREAD = "unread"
-
-
-_UNREAD = _Unread.UNREAD
-
-
 class SecretWriter:
     def __init__(self, *, kube: Kube, hasher: DataHasher, controller_namespace: str):
         self.kube = kube
@@ -130,15 +122,35 @@ class SecretWriter:
         policy: Policy = Policy.OWNER,
         *,
         takeover: bool = False,
-        existing: dict[str, Any] | _Unread | None = _UNREAD,
     ) -> WriteResult:
         """Create or update the Secret (see the module doc); ``takeover``: the caller found it
-        annotated to be taken over, so it is written though nothing else marks it ours.
-        ``existing``: the Secret as the caller just read it (:meth:`read`), to read it once."""
+        annotated to be taken over, so it is written though nothing else marks it ours."""
         self._check_allowed(desired)
-        if existing is _UNREAD:
-            existing = self.read(desired.namespace, desired.name)
-        assert not isinstance(existing, _Unread)
+        existing = self.read(desired.namespace, desired.name)
+        return self._write(existing, desired, owner, policy, takeover=takeover)
+
+    def apply_to(
+        self,
+        existing: dict[str, Any] | None,
+        desired: DesiredSecret,
+        owner: Owner,
+        policy: Policy = Policy.OWNER,
+        *,
+        takeover: bool = False,
+    ) -> WriteResult:
+        """:meth:`apply` over the Secret as the caller just read it (:meth:`read`): read once."""
+        self._check_allowed(desired)
+        return self._write(existing, desired, owner, policy, takeover=takeover)
+
+    def _write(
+        self,
+        existing: dict[str, Any] | None,
+        desired: DesiredSecret,
+        owner: Owner,
+        policy: Policy,
+        *,
+        takeover: bool,
+    ) -> WriteResult:
         digest = self.hasher.digest(desired.data)
         if existing is not None:
             self._check_target(existing, desired, owner, policy)
@@ -278,6 +290,7 @@ class SecretWriter:
             digest = self.hasher.digest(desired.data)
         else:
             data = dict(desired.data)
+            annotations.pop(ANN_DATA_KEYS, None)  # the hash covers every key: no subset note
             labels[LABEL_MANAGED_BY] = MANAGED_BY_VALUE
             annotations[ANN_OWNED_BY] = owner.tag
             digest = self.hasher.digest(desired.data)

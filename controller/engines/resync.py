@@ -112,7 +112,11 @@ class Resync:
                 continue
             for body in bodies:
                 present.add(object_key(body))
-                self._check(reconciler, body, secrets, stuck)
+                try:
+                    self._check(reconciler, body, secrets, stuck)
+                except Exception as exc:  # one object's bug must not end the pass for all
+                    log.error("resync: %s %s failed (%s): the pass goes on",
+                              reconciler.kind, object_key(body), type(exc).__name__)  # fmt: skip
             reconciler.retain(present, known, namespace)
         kept = {} if namespace is None else {k: v for k, v in self.stuck.items()
                                              if not k[1].startswith(f"{namespace}/")}  # fmt: skip
@@ -139,7 +143,11 @@ class Resync:
         if name is None:
             return  # no managed Secret of its own to check
         secret = secrets.get(f"{meta.get('namespace', '')}/{name}")
-        if secret is None or not self.writer.in_sync(secret):
+        if (
+            secret is None
+            or not self.writer.in_sync(secret)
+            or reconciler.confirms(body, secret) is False
+        ):
             log.info("resync: the Secret of %s %s is %s: restoring it", reconciler.kind, key,
                      "missing" if secret is None else "changed")  # fmt: skip
             self.metrics.drift.labels(reconciler.kind).inc()

@@ -63,7 +63,9 @@ class _DefaultGroup(click.Group):
         return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in COMMANDS and args[0] not in ("--help", "-h", "--version")):
+        # Not while completing (resilient parsing): the word being completed is a command's name.
+        named = bool(args) and (args[0] in COMMANDS or args[0] in ("--help", "-h", "--version"))
+        if not named and not ctx.resilient_parsing:
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
 

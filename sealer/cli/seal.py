@@ -30,8 +30,6 @@ from sealer.sealing import merge_into, seal_secret, seal_value
 
 __all__ = ["create", "raw", "seal_manifests"]
 
-#: The command ``seal`` runs when its first argument is not a command's name.
-
 
 @click.command(DEFAULT_COMMAND, hidden=True)
 @click.argument("file", required=False, metavar="[FILE|-]")

@@ -17,7 +17,7 @@ An independent reader: it shares no code with sealops (not ``sealer.envelope``, 
 
 - ``pkg/controller/main.go`` and ``keyregistry.go``: the key registry is every Secret of the
   controller's namespace labelled ``sealedsecrets.bitnami.com/sealed-secrets-key=active``, each
-  one's ``tls.key`` a PEM private key (:func:`key_registry`);
+  one's ``tls.key`` a PEM private key and its ``tls.crt`` a PEM certificate (:func:`key_registry`);
 - ``pkg/controller/controller.go``: ``updateSecret`` writes over an existing Secret only if the
   SealedSecret controls it (``metav1.IsControlledBy``: the controller ownerReference's uid) or the
   Secret is annotated ``sealedsecrets.bitnami.com/managed: "true"`` (:func:`accepts`).
@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -177,8 +178,9 @@ def key_registry(secrets: Iterable[Mapping[str, Any]]) -> dict[str, rsa.RSAPriva
         meta = secret.get("metadata") or {}
         if (meta.get("labels") or {}).get(KEY_LABEL) != "active":
             continue
-        pem = base64.b64decode((secret.get("data") or {})["tls.key"])
-        key = serialization.load_pem_private_key(pem, password=None)
+        data = secret.get("data") or {}
+        x509.load_pem_x509_certificate(base64.b64decode(data["tls.crt"]))  # readKey parses both
+        key = serialization.load_pem_private_key(base64.b64decode(data["tls.key"]), password=None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise UnsealError(f"Secret {meta.get('name')}: tls.key is not an RSA key")
         keys[meta.get("name", "")] = key

@@ -89,3 +89,20 @@ def test_columns_are_read_as_click_reads_them(monkeypatch: pytest.MonkeyPatch) -
     assert overview.fast_answer(["-h"]) in (None, overview.HELP)  # falls back to the terminal
     monkeypatch.setenv("COLUMNS", "80")
     assert overview.fast_answer(["-h"]) == overview.HELP
+
+
+@pytest.mark.parametrize(
+    ("words", "cword", "expected"),
+    [("seal cr", 1, {"create"}), ("seal re", 1, {"reencrypt", "render"}),
+     ("seal create --from-l", 2, {"--from-literal"})],
+)  # fmt: skip
+def test_shell_completion_completes_command_names(
+    words: str, cword: int, expected: set[str]
+) -> None:
+    """While click completes, the group does not route to the default command."""
+    env = {**os.environ, "_SEAL_COMPLETE": "bash_complete", "COMP_WORDS": words,
+           "COMP_CWORD": str(cword)}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "sealer"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert {line.split(",", 1)[1] for line in done.stdout.splitlines()} == expected

@@ -381,10 +381,11 @@ def test_go_reference_reaches_every_key(key: str, action: str) -> None:
 def key_secret_body(name: str, label: str | None, pem_file: str = "key-2048.pem") -> dict[str, Any]:
     labels = {} if label is None else {bitnami_unseal.KEY_LABEL: label}
     pem = base64.b64encode((DATA / pem_file).read_bytes()).decode()
-    return {"metadata": {"name": name, "labels": labels}, "data": {"tls.key": pem}}
+    cert = base64.b64encode((DATA / pem_file.replace("key-", "cert-")).read_bytes()).decode()
+    return {"metadata": {"name": name, "labels": labels}, "data": {"tls.key": pem, "tls.crt": cert}}
 
 
-def test_key_registry_takes_only_active_keys() -> None:
+def test_key_registry_takes_only_active_keys_with_their_certificates() -> None:
     secrets = [
         key_secret_body("active", "active"),
         key_secret_body("compromised", "compromised"),
@@ -392,6 +393,10 @@ def test_key_registry_takes_only_active_keys() -> None:
         key_secret_body("Active", "Active"),
     ]
     assert list(bitnami_unseal.key_registry(secrets)) == ["active"]
+    no_cert = key_secret_body("active", "active")
+    del no_cert["data"]["tls.crt"]
+    with pytest.raises(KeyError):  # Bitnami's readKey needs both
+        bitnami_unseal.key_registry([no_cert])
 
 
 def test_update_secret_needs_control_or_the_managed_annotation(seal: Seal) -> None:

@@ -50,6 +50,7 @@ import yaml
 from controller.keyring import key_secret
 from sandbox.controller import Controller
 from sealer.api import (
+    ANN_SOURCE_HASH,
     API_VERSION,
     BITNAMI_API_VERSION,
     BITNAMI_KEY_LABEL,
@@ -281,6 +282,7 @@ def bitnami_would_accept(cluster: Cluster, names: list[str]) -> None:
         written = bitnami_unseal.accepts(obj, existing, keys)
         held = {k: base64.b64decode(v) for k, v in existing["data"].items()}
         assert written["data"] == held, f"Bitnami would change Secret {name}"
+        assert (written["type"] or "Opaque") == existing.get("type", "Opaque"), name
 
 
 def test_swap_and_adoption_keep_every_secret(
@@ -311,6 +313,8 @@ def test_swap_and_adoption_keep_every_secret(
             BITNAMI_API_VERSION,
             owners[name]["metadata"]["uid"],
         )
+        annotations = (cluster.secret("prod", name) or {})["metadata"].get("annotations") or {}
+        assert ANN_SOURCE_HASH not in annotations, "Bitnami objects record no source"
 
     # 2. Adoption: sealops SealedSecrets of the same names take the Secrets over.
     manifests = {n: sealed(pair, i, api_version=API_VERSION) for i, n in enumerate(names)}

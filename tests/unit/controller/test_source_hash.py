@@ -10,16 +10,22 @@ Every other case falls back to a full reconcile, each one below.
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from controller import sourcehash
 from controller.datahash import DataHasher
 from controller.sealedsecrets import SealedSecretReconciler
 from controller.secretwriter import SecretWriter
-from sealer.api import ANN_DATA_HASH, ANN_SOURCE_HASH, SEALED_SECRETS, SECRETS
+from sealer.api import ANN_DATA_HASH, ANN_DATA_KEYS, ANN_SOURCE_HASH, SEALED_SECRETS, SECRETS
+from sealer.manifests import PlainSecret
+from sealer.sealing import seal_secret
+from tests.fakes.vault import FakeVault
 from tests.unit.controller.conftest import Harness, small_key
+from tests.unit.controller.test_resync import _app
 from tests.unit.controller.test_sealedsecrets import PLAIN, install_keys, sealed_body
 from tests.unit.fakekube import FakeKube
 
@@ -197,3 +203,137 @@ def test_metadata_drift_is_repaired_without_opening_anything(
     repaired = kube.find(SECRETS, "prod", "db")
     assert repaired is not None and repaired["metadata"]["labels"]["app"] == "shop"
     assert data(kube) == PLAIN
+
+
+# ---------------------------------------------------------------------------------------------
+# Replays and poisoned annotations: each one is a full reconcile that repairs the Secret
+
+
+def resealed(kube: FakeKube, data: dict[str, bytes], *, name: str = "db") -> dict[str, Any]:
+    """The SealedSecret ``name`` sealed anew with ``data``, its metadata and status kept."""
+    doc = seal_secret(PlainSecret(name=name, namespace="prod", data=data), [small_key(1).recipient])
+    old = kube.find(SEALED_SECRETS, "prod", name)
+    if old is not None:
+        doc["metadata"], doc["status"] = old["metadata"], old.get("status")
+    return kube.put(SEALED_SECRETS, doc)
+
+
+def put_back(kube: FakeKube, source: dict[str, Any]) -> None:
+    """Write ``source``'s data and data hash over the Secret ``db`` (its source hash kept)."""
+    secret = kube.find(SECRETS, "prod", "db")
+    assert secret is not None
+    secret["data"] = dict(source["data"])
+    secret["metadata"]["annotations"][ANN_DATA_HASH] = source["metadata"]["annotations"][
+        ANN_DATA_HASH
+    ]
+    kube.put(SECRETS, secret)
+
+
+def reconciled_twice(harness: Harness, kube: FakeKube) -> dict[str, bytes]:
+    for _ in range(2):
+        harness.sealed.reconcile(kube.find(SEALED_SECRETS, "prod", "db") or {})
+    return data(kube)
+
+
+def test_data_put_back_from_an_earlier_write_is_repaired(harness: Harness, kube: FakeKube) -> None:
+    install_keys(harness, small_key(1))
+    harness.sealed.reconcile(resealed(kube, {"password": b"old-revoked"}))
+    earlier = copy.deepcopy(kube.find(SECRETS, "prod", "db"))
+    harness.sealed.reconcile(resealed(kube, {"password": b"rotated"}))
+    assert data(kube) == {"password": b"rotated"}
+    assert earlier is not None
+    put_back(kube, earlier)  # the old data with its own (valid) data hash
+    assert reconciled_twice(harness, kube) == {"password": b"rotated"}
+
+
+def test_data_copied_from_another_sealed_secrets_secret_is_repaired(
+    harness: Harness, kube: FakeKube
+) -> None:
+    install_keys(harness, small_key(1))
+    harness.sealed.reconcile(resealed(kube, {"password": b"real"}))
+    harness.sealed.reconcile(resealed(kube, {"password": b"chosen"}, name="mine"))
+    mine = kube.find(SECRETS, "prod", "mine")
+    assert mine is not None
+    put_back(kube, mine)
+    assert reconciled_twice(harness, kube) == {"password": b"real"}
+
+
+def test_a_data_keys_note_does_not_let_an_extra_key_in(harness: Harness, kube: FakeKube) -> None:
+    synced(harness, kube)
+    secret = kube.find(SECRETS, "prod", "db")
+    assert secret is not None
+    secret["data"]["planted"] = base64.b64encode(b"x").decode()
+    secret["metadata"]["annotations"][ANN_DATA_KEYS] = "password"
+    kube.put(SECRETS, secret)
+    assert reconciled_twice(harness, kube) == PLAIN
+    repaired = kube.find(SECRETS, "prod", "db")
+    assert repaired is not None and ANN_DATA_KEYS not in repaired["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize("annotation", [ANN_SOURCE_HASH, ANN_DATA_HASH])
+@pytest.mark.parametrize("text", ["\u00e9", "hmac-sha256:\u0000", "\U0001f600" * 40])
+def test_any_text_in_a_hash_annotation_is_a_full_reconcile(
+    harness: Harness, kube: FakeKube, annotation: str, text: str
+) -> None:
+    current = synced(harness, kube)
+    secret = kube.find(SECRETS, "prod", "db")
+    assert secret is not None
+    secret["metadata"]["annotations"][annotation] = text
+    kube.put(SECRETS, secret)
+    before = ops(harness)
+    assert harness.sealed.reconcile(current).verdict.ready
+    assert ops(harness) > before and data(kube) == PLAIN
+
+
+def test_another_sealops_version_renders_again(
+    harness: Harness, kube: FakeKube, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    current = synced(harness, kube)
+    monkeypatch.setattr(sourcehash, "__version__", "0.0.0-other")  # our own constant
+    before = ops(harness)
+    assert harness.sealed.reconcile(current).verdict.ready
+    assert ops(harness) > before and skipped(harness) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The resync: it checks the source hash too, and one object cannot end its pass
+
+
+def test_the_resync_repairs_data_put_back_from_an_earlier_write(
+    harness: Harness, kube: FakeKube
+) -> None:
+    app = _app(harness, kube, FakeVault())
+    install_keys(harness, small_key(1))
+    harness.sealed.reconcile(resealed(kube, {"password": b"old-revoked"}))
+    earlier = copy.deepcopy(kube.find(SECRETS, "prod", "db"))
+    harness.sealed.reconcile(resealed(kube, {"password": b"rotated"}))
+    assert earlier is not None
+    put_back(kube, earlier)  # passes the data hash: only the source hash tells
+    app.resync.once()
+    assert data(kube) == {"password": b"rotated"}
+
+
+def test_one_poisoned_object_does_not_end_the_resync_for_the_others(
+    harness: Harness, kube: FakeKube, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(harness, kube, FakeVault())
+    install_keys(harness, small_key(1))
+    for namespace in ("aaa-tenant", "zzz-victim"):
+        plain = PlainSecret(name="db", namespace=namespace, data={"p": b"v"})
+        harness.sealed.reconcile(
+            kube.put(SEALED_SECRETS, seal_secret(plain, [small_key(1).recipient]))
+        )
+    victim = kube.find(SECRETS, "zzz-victim", "db")
+    assert victim is not None
+    victim["data"]["p"] = base64.b64encode(b"tampered").decode()
+    kube.put(SECRETS, victim)
+
+    def broken(body: dict[str, Any], secret: dict[str, Any]) -> bool | None:
+        if body["metadata"]["namespace"] == "aaa-tenant":
+            raise RuntimeError("a bug this object triggers")
+        return None
+
+    monkeypatch.setattr(app.sealed, "confirms", broken)  # our own code, to plant a bug
+    app.resync.once()
+    repaired = kube.find(SECRETS, "zzz-victim", "db")
+    assert repaired is not None and base64.b64decode(repaired["data"]["p"]) == b"v"
