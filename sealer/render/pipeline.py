@@ -14,10 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sealer.errors import InputError, ManifestError, SealopsError
-from sealer.manifests import dump_documents
+from sealer.manifests import dump_documents, dump_yaml
 from sealer.reader import InputBoundError, read_yaml_document
 from sealer.render.config import check_application_env, default_kv_version, vault_config
 from sealer.render.engine import Mode, RenderOptions, render
@@ -94,8 +92,8 @@ def render_krm(
         options = _with_settings(options, function_options(resource_list))
         items = render(documents, resolver=_resolver_factory(environ, None), options=options)
     except SealopsError as exc:
-        return yaml.safe_dump(result_list(resource_list, None, exc), sort_keys=False), False
-    return yaml.safe_dump(result_list(resource_list, items, None), sort_keys=False), True
+        return dump_yaml([result_list(resource_list, None, exc)]), False
+    return dump_yaml([result_list(resource_list, items, None)]), True
 
 
 def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOptions, list[str]]:
