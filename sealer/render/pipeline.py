@@ -86,14 +86,21 @@ def load(target: str | None, stdin: bytes | None, environ: Mapping[str, str]) ->
 def render_krm(
     data: bytes, options: RenderOptions, *, environ: Mapping[str, str]
 ) -> tuple[str, bool]:
-    """The output ResourceList as YAML, and whether it succeeded."""
+    """The output ResourceList as YAML, and whether it succeeded.
+
+    On failure the items are the input's, read again from ``data``: the render fills values into
+    the objects it was given, and the items rendered before the failing one must not come back
+    with them.
+    """
     resource_list, documents = parse_resource_list(data)
     try:
         options = _with_settings(options, function_options(resource_list))
         items = render(documents, resolver=_resolver_factory(environ, None), options=options)
+        return dump_yaml([result_list(resource_list, items, None)]), True
     except SealopsError as exc:
-        return dump_yaml([result_list(resource_list, None, exc)]), False
-    return dump_yaml([result_list(resource_list, items, None)]), True
+        untouched, original = parse_resource_list(data)
+        failed = result_list(untouched, None, exc, rendered=documents, original=original)
+        return dump_yaml([failed]), False
 
 
 def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOptions, list[str]]:
