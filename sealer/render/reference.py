@@ -32,6 +32,15 @@ from sealer.vault.refs import SecretLocation
 __all__ = ["ConnectionKind", "ConnectionRef", "to_vault_secret"]
 
 _DROPPED_ANNOTATIONS = ("avp.kubernetes.io/", "kubectl.kubernetes.io/last-applied-configuration")
+# What kpt and kustomize put on the items they hand a KRM function (file path, index, ids). The
+# VaultSecret keeps them (kpt writes each item back to its file by them); the Secret it makes
+# does not: kpt strips them from metadata only, so in the template they would reach the cluster.
+_TOOL_ANNOTATIONS = (
+    "config.kubernetes.io/",
+    "internal.config.kubernetes.io/",
+    "config.k8s.io/",
+    "kustomize.config.k8s.io/",
+)
 _FILTERS = {"base64encode": "b64enc", "base64decode": "b64dec"}
 
 
@@ -77,7 +86,7 @@ def to_vault_secret(
     out_meta.update(_kept_metadata(meta))
     target: dict[str, Any] = {"name": meta.get("name"), "type": secret.get("type") or "Opaque"}
     template: dict[str, Any] = {}
-    if kept := _kept_metadata(meta):  # built again: one object twice would be a YAML alias
+    if kept := _kept_metadata(meta, for_secret=True):  # new dicts: shared ones would be aliases
         template["metadata"] = kept
     if builder.templates:
         template["data"] = builder.templates
@@ -99,16 +108,17 @@ def to_vault_secret(
     }
 
 
-def _kept_metadata(meta: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The labels and annotations (those not empty) the VaultSecret and its Secret keep, new
-    dicts at each call. Keys the controller sets itself
-    (sealops.dev/…) are left out, as `seal` leaves them out of a SealedSecret's template: the
-    controller would refuse the template holding them."""
+def _kept_metadata(meta: Mapping[str, Any], *, for_secret: bool = False) -> dict[str, Any]:
+    """The labels and annotations (those not empty) the VaultSecret keep, or (``for_secret``)
+    its Secret, in new dicts at each call. Keys the controller sets itself (sealops.dev/…) are
+    left out, as `seal` leaves them out of a SealedSecret's template: the controller would
+    refuse the template holding them."""
     labels = {k: v for k, v in (meta.get("labels") or {}).items() if not reserved_key(str(k))}
     annotations = {
         k: v
         for k, v in (meta.get("annotations") or {}).items()
         if not str(k).startswith(_DROPPED_ANNOTATIONS) and not reserved_key(str(k))
+        if not (for_secret and str(k).startswith(_TOOL_ANNOTATIONS))
     }
     return {k: v for k, v in (("labels", labels), ("annotations", annotations)) if v}
 

@@ -355,6 +355,28 @@ def test_reference_mode_matches_inline(case: Case) -> None:
     assert controller_bytes(vs, fake) == secret_bytes(inline), case.reason
 
 
+def test_reference_mode_keeps_kpt_annotations_out_of_the_secret() -> None:
+    """kpt and kustomize annotate each item with its file; the VaultSecret keeps them (kpt
+    writes it back by them), its Secret's template does not (kpt strips metadata only)."""
+    tool = {
+        "config.kubernetes.io/path": "db.yaml",
+        "config.kubernetes.io/index": "0",
+        "internal.config.kubernetes.io/path": "db.yaml",
+        "config.k8s.io/id": "1",
+        "kustomize.config.k8s.io/id": "x",
+    }
+    manifest = yaml.safe_dump(
+        {
+            "kind": "Secret",
+            "metadata": {"name": "s", "annotations": {**tool, "note": "kept"}},
+            "stringData": {"u": "<vault:secret/app#user>"},
+        }
+    )
+    (vs,) = run(manifest, mode="reference", connection=ConnectionRef("vault"))
+    assert vs["metadata"]["annotations"] == {**tool, "note": "kept"}
+    assert vs["spec"]["target"]["template"]["metadata"] == {"annotations": {"note": "kept"}}
+
+
 def test_reference_mode_refuses_placeholders_outside_secrets() -> None:
     with pytest.raises(RenderFailed) as caught:
         run(
