@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from sandbox.openbao import OpenBao
+from tests.harness import kustomize_binary
 from tests.integration.examples.conftest import ROOT, Example
 
 pytestmark = pytest.mark.integration
@@ -135,9 +136,10 @@ def test_05_kustomize_plugin(example: Any, bao: OpenBao) -> None:
     )
     assert done.returncode == 0, done.stderr.decode()
     (vault_secret,) = yaml.safe_load(done.stdout)["items"]
-    if shutil.which("kustomize"):
+    kustomize = kustomize_binary()
+    if kustomize:
         built = subprocess.run(
-            ["kustomize", "build", "--enable-alpha-plugins", "--enable-exec", "krm"],
+            [kustomize, "build", "--enable-alpha-plugins", "--enable-exec", "krm"],
             cwd=ex.dir,
             env=ex.env,
             capture_output=True,

