@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from sandbox.openbao import OpenBao
-from tests.harness import kustomize_binary
 from tests.integration.examples.conftest import ROOT, Example
 
 pytestmark = pytest.mark.integration
@@ -136,6 +135,8 @@ def test_05_kustomize_plugin(example: Any, bao: OpenBao) -> None:
     )
     assert done.returncode == 0, done.stderr.decode()
     (vault_secret,) = yaml.safe_load(done.stdout)["items"]
+    from tests.harness import kustomize_binary
+
     kustomize = kustomize_binary()
     if kustomize:
         built = subprocess.run(
