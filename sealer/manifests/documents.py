@@ -7,18 +7,13 @@ import datetime as dt
 import json
 from typing import Any
 
-import yaml
-
 from sealer.errors import ManifestError
 from sealer.lists import flatten
+from sealer.manifests.yamlout import dump_yaml
 from sealer.reader import DEFAULT_LIMITS, ReadLimits, read_yaml
 
 # ---------------------------------------------------------------------------------------------
 # Documents
-
-
-# libyaml when PyYAML has it: a thousand manifests dump in a tenth of the time.
-_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def load_documents(
@@ -53,9 +48,7 @@ def dump_documents(docs: list[dict[str, Any]], output: str) -> str:
             return json.dumps(body, indent=2, default=_json_value) + "\n"
         except TypeError:  # a mapping key that is not text or a number (a date, say)
             raise ManifestError("holds a mapping key that JSON cannot hold") from None
-    return yaml.dump_all(
-        docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=2**31 - 1
-    )
+    return dump_yaml(docs)
 
 
 def _json_value(value: Any) -> Any:

@@ -69,8 +69,17 @@ class RenderOptions:
 class RenderFailed(RenderError):
     """One located failure. ``document`` and ``field_path`` say where, for KRM results."""
 
-    def __init__(self, cause: SealopsError, document: Document | None, field_path: str | None):
-        where = f"{document.source}: {object_ref(document.obj)}" if document else None
+    def __init__(
+        self,
+        cause: SealopsError,
+        document: Document | None,
+        field_path: str | None,
+        ref: str | None = None,
+    ):
+        # ``ref``: the object as it was named before any value was filled in (a placeholder in
+        # metadata.name must not put its value into the error line).
+        ref = ref if ref is not None else object_ref(document.obj) if document else None
+        where = f"{document.source}: {ref}" if document else None
         located = cause.located(where=where, field=field_path)
         super().__init__(located.message, where=located.where, field=located.field)
         self.cause = cause
@@ -80,13 +89,13 @@ class RenderFailed(RenderError):
 
 
 @contextmanager
-def _located(doc: Document, path: str | None = None) -> Iterator[None]:
+def _located(doc: Document, path: str | None = None, ref: str | None = None) -> Iterator[None]:
     try:
         yield
     except RenderFailed:
         raise
     except SealopsError as exc:
-        raise RenderFailed(exc, doc, path) from exc
+        raise RenderFailed(exc, doc, path, ref) from exc
 
 
 def render(
@@ -195,6 +204,7 @@ def _fill(
     slots: list[tuple[Slot, ObjectContext]], results: dict[_Key, SecretData | VaultError]
 ) -> None:
     removals: list[Slot] = []
+    refs = {id(slot.doc): object_ref(slot.doc.obj) for slot, _ in slots}  # before any fill
     for slot, context in slots:
 
         def lookup(placeholder: Placeholder, context: ObjectContext = context) -> Any:
@@ -215,7 +225,7 @@ def _fill(
             return apply_modifiers(value, placeholder.modifiers)
 
         try:
-            with _located(slot.doc, slot.path):
+            with _located(slot.doc, slot.path, refs[id(slot.doc)]):
                 value = _combine(slot, lookup)
         except _Missing:
             removals.append(slot)

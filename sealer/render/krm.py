@@ -5,11 +5,14 @@ Called by the CLI for ``seal render --krm``. Options come from the flags and fro
 ``denyPlaintext``, ``connection``, ``connectionKind``). Each item's file is taken from the
 ``config.kubernetes.io/path`` annotations, so errors still name a file. On failure the items go
 back unchanged (they hold placeholders only) with one ``results`` entry of severity ``error``
-naming the object, the field and the file; the caller then exits non-zero.
+naming the object, the field and the file; the caller then exits non-zero. The items that go
+back are read again from the input, byte for byte the objects that came in: the render fills
+values into the objects it is given, so the ones before the failing one would hold values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sealer.api import metadata
@@ -50,9 +53,17 @@ def function_options(resource_list: ResourceList) -> dict[str, str]:
 
 
 def result_list(
-    resource_list: ResourceList, items: list[dict[str, Any]] | None, error: SealopsError | None
+    resource_list: ResourceList,
+    items: list[dict[str, Any]] | None,
+    error: SealopsError | None,
+    *,
+    rendered: Sequence[Document] = (),
+    original: Sequence[Document] = (),
 ) -> ResourceList:
-    """The output list: new items on success; old items and an error result on failure."""
+    """The output list: new items on success; on failure ``resource_list`` (which the caller
+    reads again from its input: the render fills values into the objects it is given) and an
+    error result. The failing object is named as ``original`` holds it: ``rendered[i]`` (what
+    the render was given) may have had values filled in already."""
     out = dict(resource_list)
     if error is None:
         assert items is not None
@@ -61,6 +72,9 @@ def result_list(
     result: dict[str, Any] = {"message": " ".join(str(error).split()), "severity": "error"}
     if isinstance(error, RenderFailed) and error.document is not None:
         obj = error.document.obj
+        for index, doc in enumerate(rendered):
+            if doc is error.document and index < len(original):
+                obj = original[index].obj
         meta = metadata(obj)
         result["resourceRef"] = {
             k: v

@@ -14,10 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sealer.errors import InputError, ManifestError, SealopsError
-from sealer.manifests import dump_documents
+from sealer.manifests import dump_documents, dump_yaml
 from sealer.reader import InputBoundError, read_yaml_document
 from sealer.render.config import (
     check_application_env,
@@ -148,14 +146,21 @@ def load(
 def render_krm(
     data: bytes, options: RenderOptions, *, environ: Mapping[str, str]
 ) -> tuple[str, bool]:
-    """The output ResourceList as YAML, and whether it succeeded."""
+    """The output ResourceList as YAML, and whether it succeeded.
+
+    On failure the items are the input's, read again from ``data``: the render fills values into
+    the objects it was given, and the items rendered before the failing one must not come back
+    with them.
+    """
     resource_list, documents = parse_resource_list(data)
     try:
         options = _with_settings(options, function_options(resource_list))
         items = render(documents, resolver=_resolver_factory(environ, None), options=options)
+        return dump_yaml([result_list(resource_list, items, None)]), True
     except SealopsError as exc:
-        return yaml.safe_dump(result_list(resource_list, None, exc), sort_keys=False), False
-    return yaml.safe_dump(result_list(resource_list, items, None), sort_keys=False), True
+        untouched, original = parse_resource_list(data)
+        failed = result_list(untouched, None, exc, rendered=documents, original=original)
+        return dump_yaml([failed]), False
 
 
 def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOptions, list[str]]:

@@ -7,8 +7,9 @@ writes the Secret (``spec.target``: same name, type, labels and annotations).
 * A value that is exactly one placeholder without modifiers becomes ``spec.data[{key, ref}]``.
 * Anything else (text around placeholders, ``base64encode``/``base64decode``, literal values
   beside placeholders, a raw placeholder in ``data`` whose Vault value is base64) becomes a
-  ``spec.target.template.data`` Jinja2 template. Each placeholder it uses is fetched into a key
-  ``sealops_ref_<n>``, which the Secret then also carries: templates can only see fetched keys.
+  ``spec.target.template.data`` Jinja2 template. Each placeholder it uses is fetched into a
+  ``templateOnly`` entry ``sealops_ref_<n>`` (a name no key of the Secret has): the template
+  sees it, the Secret does not carry it.
 * Other modifiers have no template equivalent and are refused, as are binary literals.
 
 References are written in the logical spelling (``secret/app#key#2``); ``<path:…>`` API paths
@@ -17,6 +18,7 @@ are converted (``secret/data/app`` → ``secret/app``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,6 +32,15 @@ from sealer.vault.refs import SecretLocation
 __all__ = ["ConnectionKind", "ConnectionRef", "to_vault_secret"]
 
 _DROPPED_ANNOTATIONS = ("avp.kubernetes.io/", "kubectl.kubernetes.io/last-applied-configuration")
+# What kpt and kustomize put on the items they hand a KRM function (file path, index, ids). The
+# VaultSecret keeps them (kpt writes each item back to its file by them); the Secret it makes
+# does not: kpt strips them from metadata only, so in the template they would reach the cluster.
+_TOOL_ANNOTATIONS = (
+    "config.kubernetes.io/",
+    "internal.config.kubernetes.io/",
+    "config.k8s.io/",
+    "kustomize.config.k8s.io/",
+)
 _FILTERS = {"base64encode": "b64enc", "base64decode": "b64dec"}
 
 
@@ -58,7 +69,8 @@ def to_vault_secret(
         raise PlaceholderError(
             "--mode reference needs a connection: give --connection NAME (or SEALOPS_CONNECTION)"
         )
-    builder = _Builder(generic_location)
+    keys = {str(k) for field in ("data", "stringData") for k in (secret.get(field) or {})}
+    builder = _Builder(generic_location, taken=keys)
     for field in ("data", "stringData"):  # stringData wins, as the API server merges them
         values = secret.get(field) or {}
         for key, value in values.items():
@@ -68,34 +80,24 @@ def to_vault_secret(
             else:
                 builder.placeholders(str(key), field, *found)
     meta = metadata(secret)
-    # Keys the controller sets itself (sealops.dev/…) are left out, as `seal` leaves them out of
-    # a SealedSecret's template: the controller would refuse the template holding them.
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if not reserved_key(str(k))}
-    annotations = {
-        k: v
-        for k, v in (meta.get("annotations") or {}).items()
-        if not str(k).startswith(_DROPPED_ANNOTATIONS) and not reserved_key(str(k))
-    }
     out_meta: dict[str, Any] = {"name": meta.get("name")}
     if meta.get("namespace"):
         out_meta["namespace"] = meta["namespace"]
-    if labels:
-        out_meta["labels"] = labels
-    if annotations:
-        out_meta["annotations"] = annotations
+    out_meta.update(_kept_metadata(meta))
     target: dict[str, Any] = {"name": meta.get("name"), "type": secret.get("type") or "Opaque"}
     template: dict[str, Any] = {}
-    if labels or annotations:
-        template["metadata"] = {
-            k: v for k, v in (("labels", labels), ("annotations", annotations)) if v
-        }
+    if kept := _kept_metadata(meta, for_secret=True):  # new dicts: shared ones would be aliases
+        template["metadata"] = kept
     if builder.templates:
         template["data"] = builder.templates
     if template:
         target["template"] = template
     spec: dict[str, Any] = {
         "connectionRef": {"kind": connection.kind, "name": connection.name},
-        "data": [{"key": k, "ref": r} for k, r in builder.data.items()],
+        "data": [
+            {"key": k, "ref": r, **({"templateOnly": True} if k in builder.hidden else {})}
+            for k, r in builder.data.items()
+        ],
         "target": target,
     }
     return {
@@ -106,11 +108,28 @@ def to_vault_secret(
     }
 
 
+def _kept_metadata(meta: Mapping[str, Any], *, for_secret: bool = False) -> dict[str, Any]:
+    """The labels and annotations (those not empty) the VaultSecret keep, or (``for_secret``)
+    its Secret, in new dicts at each call. Keys the controller sets itself (sealops.dev/…) are
+    left out, as `seal` leaves them out of a SealedSecret's template: the controller would
+    refuse the template holding them."""
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if not reserved_key(str(k))}
+    annotations = {
+        k: v
+        for k, v in (meta.get("annotations") or {}).items()
+        if not str(k).startswith(_DROPPED_ANNOTATIONS) and not reserved_key(str(k))
+        if not (for_secret and str(k).startswith(_TOOL_ANNOTATIONS))
+    }
+    return {k: v for k, v in (("labels", labels), ("annotations", annotations)) if v}
+
+
 class _Builder:
-    def __init__(self, generic_location: SecretLocation | None) -> None:
+    def __init__(self, generic_location: SecretLocation | None, *, taken: set[str]) -> None:
         self.generic_location = generic_location
         self.data: dict[str, str] = {}
         self.templates: dict[str, str] = {}
+        self.hidden: set[str] = set()  # the templateOnly keys
+        self._taken = taken  # the Secret's keys: no helper name may be one of them
         self._names: dict[str, str] = {}  # ref -> fetched key name, for templates
 
     def literal(self, key: str, field: str, value: str) -> None:
@@ -150,7 +169,12 @@ class _Builder:
         ref = self._ref(placeholder, where)
         name = self._names.get(ref)
         if name is None:
-            name = self._names[ref] = f"sealops_ref_{len(self._names)}"
+            number = len(self._names)
+            while f"sealops_ref_{number}" in self._taken:
+                number += 1
+            name = self._names[ref] = f"sealops_ref_{number}"
+            self._taken.add(name)
+            self.hidden.add(name)
             self.data[name] = ref
         filters = []
         for modifier in placeholder.modifiers:

@@ -132,9 +132,12 @@ def test_05_kustomize_plugin(example: Any, bao: OpenBao) -> None:
     )
     assert done.returncode == 0, done.stderr.decode()
     (vault_secret,) = yaml.safe_load(done.stdout)["items"]
-    if shutil.which("kustomize"):
+    from tests.harness import kustomize_binary
+
+    kustomize = kustomize_binary()
+    if kustomize:
         built = subprocess.run(
-            ["kustomize", "build", "--enable-alpha-plugins", "--enable-exec", "krm"],
+            [kustomize, "build", "--enable-alpha-plugins", "--enable-exec", "krm"],
             cwd=ex.dir,
             env=ex.env,
             capture_output=True,

@@ -72,6 +72,18 @@ def _cases(m: str, v: int, pw: dict[int, str], user: str, nested: str) -> list[C
             why="a template combines two fields",
         ),
         Case(
+            "template-only",
+            {
+                "data": [
+                    {"key": "user", "ref": f"{m}/app/db#user", "templateOnly": True},
+                    {"key": "password", "ref": f"{m}/app/db#password"},
+                ],
+                "target": {"template": {"data": {"dsn": "postgres://{{ user }}@db"}}},
+            },
+            {"password": latest, "dsn": f"postgres://{user}@db"},
+            why="a templateOnly value feeds the template and stays out of the Secret",
+        ),
+        Case(
             "missing-field",
             {"data": [{"key": "x", "ref": f"{m}/app/db#nope"}]},
             None,

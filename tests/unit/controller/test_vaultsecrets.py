@@ -93,6 +93,26 @@ def test_fields_data_from_and_template(reconciler: VaultSecretReconciler, kube: 
     assert result.next_run == pytest.approx(600.0)
 
 
+def test_template_only_values_stay_out_of_the_secret(
+    reconciler: VaultSecretReconciler, kube: FakeKube
+) -> None:
+    """A templateOnly entry feeds the templates; only a template of its name writes its key."""
+    body = vault_secret(
+        kube,
+        data=[
+            {"key": "api", "ref": "legacy/shop/api#token"},
+            {"key": "pw", "ref": "secret/shop/db#password", "templateOnly": True},
+            {"key": "user", "ref": "secret/shop/db#user", "templateOnly": True},
+        ],
+        target={
+            "template": {"data": {"dsn": "pg://{{ user }}:{{ pw }}@db", "user": "{{ user }}!"}}
+        },
+    )
+    assert reconciler.reconcile(body).verdict.ready
+    assert data_of(kube) == {"api": b"tok-123456", "dsn": b"pg://admin:s3cr3t-value@db",
+                             "user": b"admin!"}  # fmt: skip
+
+
 def test_vault_failures_keep_the_secret(
     reconciler: VaultSecretReconciler, kube: FakeKube, vault: FakeVault
 ) -> None:

@@ -103,6 +103,12 @@ CASES = [
         {"data.u": "old"},
     ),
     Case(
+        "helper-name-taken",
+        "a template's fetched values never take, nor land in, a key of the Secret",
+        "kind: Secret\nmetadata: {name: s}\n"
+        "stringData: {sealops_ref_0: lit, dsn: 'u=<vault:secret/app#user>', p: 'x<vault:secret/app#pw>'}",
+    ),
+    Case(
         "kv1",
         "KV v1 API paths have no data/",
         "kind: ConfigMap\nmetadata: {name: c}\ndata: {t: '<path:kv1/app#token>'}",
@@ -299,6 +305,12 @@ REFERENCE = [
         "kind: Secret\nmetadata: {name: s}\ndata: {p: '<path:secret/data/app#pw | base64encode>'}",
     ),
     Case(
+        "helper-name-taken",
+        "a template's fetched values never take, nor land in, a key of the Secret",
+        "kind: Secret\nmetadata: {name: s}\n"
+        "stringData: {sealops_ref_0: lit, dsn: 'u=<vault:secret/app#user>', p: 'x<vault:secret/app#pw>'}",
+    ),
+    Case(
         "kv1",
         "KV v1 paths stay as they are",
         "kind: Secret\nmetadata: {name: s}\n"
@@ -314,13 +326,15 @@ def secret_bytes(obj: dict[str, Any]) -> dict[str, bytes]:
 
 
 def controller_bytes(vault_secret: dict[str, Any], fake: FakeVault) -> dict[str, bytes]:
-    """What the controller would write: data refs read, then the template over them."""
+    """What the controller would write: data refs read, then the template over them; the
+    templateOnly entries seen by the templates only."""
     from sealer.vault import parse_ref, resolve_value
 
     spec = vault_secret["spec"]
-    data = {e["key"]: resolve_value(fake, parse_ref(e["ref"])).encode() for e in spec["data"]}
+    read = {e["key"]: resolve_value(fake, parse_ref(e["ref"])).encode() for e in spec["data"]}
+    data = {e["key"]: read[e["key"]] for e in spec["data"] if not e.get("templateOnly")}
     templates = spec["target"].get("template", {}).get("data") or {}
-    data.update(render_template_data(templates, data))
+    data.update(render_template_data(templates, read))
     return data
 
 
@@ -337,9 +351,30 @@ def test_reference_mode_matches_inline(case: Case) -> None:
     assert vs["spec"]["target"]["type"] == inline.get("type", "Opaque")
     rendered = yaml.safe_dump(vs)
     assert not any(v in rendered for v in [*SECRET_VALUES.values(), "v1-token"]), case.reason
-    made = controller_bytes(vs, fake)
-    for key, value in secret_bytes(inline).items():
-        assert made[key] == value, f"{case.reason}: {key}"
+    assert "&id" not in rendered and "*id" not in rendered, "no YAML anchors or aliases"
+    assert controller_bytes(vs, fake) == secret_bytes(inline), case.reason
+
+
+def test_reference_mode_keeps_kpt_annotations_out_of_the_secret() -> None:
+    """kpt and kustomize annotate each item with its file; the VaultSecret keeps them (kpt
+    writes it back by them), its Secret's template does not (kpt strips metadata only)."""
+    tool = {
+        "config.kubernetes.io/path": "db.yaml",
+        "config.kubernetes.io/index": "0",
+        "internal.config.kubernetes.io/path": "db.yaml",
+        "config.k8s.io/id": "1",
+        "kustomize.config.k8s.io/id": "x",
+    }
+    manifest = yaml.safe_dump(
+        {
+            "kind": "Secret",
+            "metadata": {"name": "s", "annotations": {**tool, "note": "kept"}},
+            "stringData": {"u": "<vault:secret/app#user>"},
+        }
+    )
+    (vs,) = run(manifest, mode="reference", connection=ConnectionRef("vault"))
+    assert vs["metadata"]["annotations"] == {**tool, "note": "kept"}
+    assert vs["spec"]["target"]["template"]["metadata"] == {"annotations": {"note": "kept"}}
 
 
 def test_reference_mode_refuses_placeholders_outside_secrets() -> None:
