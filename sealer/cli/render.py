@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
 from sealer.bounded import Limit, read_bounded
 from sealer.cli.documents import emit
+from sealer.errors import SealopsError
 
 __all__ = ["render_cmd"]
 
@@ -98,20 +100,16 @@ def render_cmd(
         Requested,
         load,
         plugin_options,
-        render_krm,
         render_text,
         run_settings,
     )
 
     chart = ChartOptions(values_files, set_values, include_crds)
     requested = Requested(mode, deny_plaintext, connection, connection_kind, chart)
-    options, chart = run_settings(requested, environ=os.environ)
     if krm:
-        text, ok = render_krm(_stdin_stream(), options, environ=os.environ)
-        emit(text, None)
-        if not ok:
-            raise SystemExit(1)
+        _krm(requested)
         return
+    options, chart = run_settings(requested, environ=os.environ)
     if plugin_config is not None:
         options, files = plugin_options(plugin_config, options)
         if files:  # a generator renders its files; a transformer the stream on stdin
@@ -122,3 +120,23 @@ def render_cmd(
         stdin = _stdin_stream() if target in (None, "-") else None
         documents = load(target, stdin, os.environ, chart)
     emit(render_text(documents, options, environ=os.environ), None)
+
+
+def _krm(requested: Any) -> None:
+    """A KRM function's run: a ResourceList out whatever happens (the input's items, the error
+    in ``results``, also for a settings error), and the error's line on stderr as well, since
+    kustomize shows only the exit status."""
+    from sealer.render.pipeline import krm_refused, render_krm, run_settings
+
+    data = _stdin_stream()
+    error: SealopsError | None
+    try:
+        options, _ = run_settings(requested, environ=os.environ)
+    except SealopsError as exc:
+        text, error = krm_refused(data, exc), exc
+    else:
+        text, error = render_krm(data, options, environ=os.environ)
+    emit(text, None)
+    if error is not None:
+        click.echo(f"Error: {' '.join(str(error).split())}", err=True)
+        raise SystemExit(1)

@@ -145,8 +145,8 @@ def load(
 
 def render_krm(
     data: bytes, options: RenderOptions, *, environ: Mapping[str, str]
-) -> tuple[str, bool]:
-    """The output ResourceList as YAML, and whether it succeeded.
+) -> tuple[str, SealopsError | None]:
+    """The output ResourceList as YAML, and the error if it failed.
 
     On failure the items are the input's, read again from ``data``: the render fills values into
     the objects it was given, and the items rendered before the failing one must not come back
@@ -156,11 +156,17 @@ def render_krm(
     try:
         options = _with_settings(options, function_options(resource_list))
         items = render(documents, resolver=_resolver_factory(environ, None), options=options)
-        return dump_yaml([result_list(resource_list, items, None)]), True
+        return dump_yaml([result_list(resource_list, items, None)]), None
     except SealopsError as exc:
         untouched, original = parse_resource_list(data)
         failed = result_list(untouched, None, exc, rendered=documents, original=original)
-        return dump_yaml([failed]), False
+        return dump_yaml([failed]), exc
+
+
+def krm_refused(data: bytes, error: SealopsError) -> str:
+    """The input ResourceList as it came, with ``error`` (the run's settings) in its results."""
+    untouched, _ = parse_resource_list(data)
+    return dump_yaml([result_list(untouched, None, error)])
 
 
 def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOptions, list[str]]:

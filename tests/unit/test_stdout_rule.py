@@ -3,7 +3,8 @@
 The rule: exit non-zero, nothing on stdout, one ``Error: …`` line on stderr. The stated
 exceptions: ``seal check`` findings go to stdout (its report) before its one error line;
 ``seal render --krm`` answers with a ``ResourceList`` carrying the error in ``results`` (the KRM
-function contract), stderr empty; a command-line mistake exits 2 with the usage text on stderr.
+function contract), and the same one line on stderr (kustomize shows only the exit status); a
+command-line mistake exits 2 with the usage text on stderr.
 Every command has a failing case here, run as a user's shell runs it (a subprocess).
 """
 
@@ -83,12 +84,13 @@ def _findings(run: Run) -> None:
 
 
 def _krm(run: Run) -> None:
-    assert run.code == 1 and run.stderr == ""
+    assert run.code == 1
     answer = yaml.safe_load(run.text)
     assert answer["kind"] == "ResourceList"
     assert answer["items"] == RESOURCE_LIST["items"], "the items come back unchanged"
     (result,) = answer["results"]
     assert result["severity"] == "error" and "VAULT_ADDR" in result["message"]
+    assert run.stderr.splitlines() == [f"Error: {result['message']}"]
 
 
 def _usage(run: Run) -> None:

@@ -244,6 +244,6 @@ def test_krm_output(value: str, key: str) -> None:
     }
     resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList"}
     data = dump_yaml([{**resource_list, "items": [item]}]).encode()
-    out, ok = render_krm(data, RenderOptions(), environ={})
-    assert ok
+    out, error = render_krm(data, RenderOptions(), environ={})
+    assert error is None
     assert_reads_back(out, [{**resource_list, "items": [item]}])

@@ -88,6 +88,30 @@ def test_krm_success_and_failure(seal: Seal) -> None:
     assert entry["field"] == {"path": "stringData.k"}
     assert entry["file"] == {"path": "secrets/s.yaml"}
     assert "VAULT_ADDR is not set" in entry["message"]
+    # kustomize shows only the exit status: the error's one line goes to stderr as well.
+    assert failed.stderr.splitlines() == [f"Error: {entry['message']}"]
+
+
+def test_krm_settings_error_still_returns_the_resource_list(
+    seal: Seal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's settings refused (a bad Application parameter): the items come back as they
+    came in, the error in results and on stderr, exit 1."""
+    monkeypatch.setenv("ARGOCD_APP_PARAMETERS", '[{"name": "mode", "string": "bogus"}]')
+    items = list(yaml.safe_load_all(CM))
+    resource_list = {
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": items,
+    }
+    failed = seal("render", "--krm", stdin=yaml.safe_dump(resource_list).encode())
+    assert failed.code == 1
+    result = yaml.safe_load(failed.stdout)
+    assert result["items"] == items
+    (entry,) = result["results"]
+    assert entry == {"message": "the plugin parameter 'mode' must be inline or reference",
+                     "severity": "error"}  # fmt: skip
+    assert failed.stderr.splitlines() == [f"Error: {entry['message']}"]
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
