@@ -154,7 +154,7 @@ def render_krm(
     """
     resource_list, documents = parse_resource_list(data)
     try:
-        options = _with_settings(options, function_options(resource_list))
+        options = _tightened(options, function_options(resource_list))
         items = render(documents, resolver=_resolver_factory(environ, None), options=options)
         return dump_yaml([result_list(resource_list, items, None)]), None
     except SealopsError as exc:
@@ -201,7 +201,7 @@ def plugin_options(config_path: str, options: RenderOptions) -> tuple[RenderOpti
                 "(kustomize's load restrictor refuses it too)",
                 where=shown(config_path),
             )
-    return _with_settings(options, settings), files
+    return _tightened(options, settings), files
 
 
 _MODES: dict[str, Mode] = {"inline": "inline", "reference": "reference"}
@@ -209,6 +209,25 @@ _KINDS: dict[str, ConnectionKind] = {
     "VaultConnection": "VaultConnection",
     "ClusterVaultConnection": "ClusterVaultConnection",
 }
+
+
+def _tightened(options: RenderOptions, settings: Mapping[str, str]) -> RenderOptions:
+    """A KRM function's or kustomize plugin's config over the run's settings: like an Argo CD
+    Application's parameters, it may tighten the mode and deny-plaintext, never loosen them."""
+    new = _with_settings(options, settings)
+    if options.mode == "reference" and new.mode != "reference":
+        raise InputError(
+            "mode inline would loosen the run's reference mode (SEALOPS_MODE or --mode): a "
+            "function or plugin config may only tighten it",
+            where="config",
+        )
+    if options.deny_plaintext and not new.deny_plaintext:
+        raise InputError(
+            "denyPlaintext false would loosen the run's deny-plaintext (SEALOPS_DENY_PLAINTEXT or "
+            "--deny-plaintext): a function or plugin config may only tighten it",
+            where="config",
+        )
+    return new
 
 
 def _with_settings(options: RenderOptions, settings: Mapping[str, str]) -> RenderOptions:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +142,42 @@ def test_malformed_yaml_names_the_place_not_the_text(seal: Seal, tmp_path: Path)
     line = error_line(seal("render", "bad.yaml"))
     assert line.startswith("Error: bad.yaml: malformed YAML at line")
     assert "hunter2" not in line
+
+
+@pytest.mark.parametrize(
+    ("env", "config", "refused"),
+    [
+        ({"SEALOPS_MODE": "reference"}, {"mode": "inline"}, "mode inline would loosen"),
+        ({"SEALOPS_DENY_PLAINTEXT": "true"}, {"denyPlaintext": "false"}, "denyPlaintext false"),
+        ({}, {"mode": "reference", "connection": "v"}, None),  # tightening is fine
+        ({"SEALOPS_MODE": "reference"}, {"mode": "reference", "connection": "v"}, None),
+    ],
+)
+def test_a_function_config_may_only_tighten_the_operators_settings(
+    seal: Seal, tmp_path: Path, env: dict[str, str], config: dict[str, str], refused: str | None
+) -> None:
+    """kpt's functionConfig and kustomize's plugin config, like an Argo CD Application's
+    parameters: the run's mode and deny-plaintext are a floor."""
+    items = list(yaml.safe_load_all(CM))
+    resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                     "items": items, "functionConfig": {"kind": "ConfigMap", "data": config}}  # fmt: skip
+    plugin = tmp_path / "plugin.yaml"
+    plugin.write_text(yaml.safe_dump({"kind": "SealopsRender", **config}))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SEALOPS_", "VAULT_"))}
+
+    def run(*args: str, stdin: bytes) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sealer", "render", *args], input=stdin.decode(),
+            env={**clean, **env}, capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+
+    runs = {
+        "krm": run("--krm", stdin=yaml.safe_dump(resource_list).encode()),
+        "plugin": run("--kustomize-plugin", str(plugin), stdin=CM.encode()),
+    }
+    for how, done in runs.items():
+        if refused is None:
+            assert done.returncode == 0, (how, done.stderr)
+        else:
+            assert done.returncode == 1 and refused in done.stderr, (how, done.stderr)
+            assert len(done.stderr.splitlines()) == 1
