@@ -7,7 +7,9 @@ other kinds. The sync is one login with a session of its own
 (:meth:`controller.connections.Connections.check`): on every change of the connection, then
 every :data:`CHECK_INTERVAL` (spread by jitter), and after a failure with the table's backoff,
 never later than the next check. Each login is bounded by the connection's Vault timeout, and
-the token it made is given back.
+the token it made is given back. An event that changes nothing the login depends on (a label
+edit, a resume) within :data:`MIN_SPACING` of a successful check of the same generation does
+not log in again: a tenant's edits cannot make it spend an AppRole's ``secret_id`` uses.
 
 A VaultSecret does not wait for its connection's status: it reads through the connection as it
 is, and reports its own failures.
@@ -16,6 +18,7 @@ is, and reports its own failures.
 from __future__ import annotations
 
 import random
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,6 +34,8 @@ from sealer.api import (
     VAULT_CONNECTION,
     VAULT_CONNECTIONS,
     Reason,
+    metadata,
+    object_key,
     spec,
     status,
 )
@@ -40,6 +45,8 @@ __all__ = ["CHECK_INTERVAL", "ClusterVaultConnectionReconciler", "VaultConnectio
 
 #: Seconds between two login checks of an unchanged connection that works.
 CHECK_INTERVAL = 600.0
+#: Seconds within which a working connection's generation is not checked again.
+MIN_SPACING = 60.0
 
 
 class VaultConnectionReconciler(Reconciler):
@@ -57,6 +64,7 @@ class VaultConnectionReconciler(Reconciler):
         interval: float = CHECK_INTERVAL,
         jitter: Callable[[], float] = random.random,
         queue: Queue | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         super().__init__(
             kube=kube,
@@ -67,18 +75,29 @@ class VaultConnectionReconciler(Reconciler):
         )
         self.connections = connections
         self.interval = interval
+        self.clock = clock
+        #: The last successful check of each connection: its generation, when, what it said.
+        self._checked: dict[str, tuple[object, float, str]] = {}
 
     def sync(self, body: Mapping[str, Any], ctx: Context) -> Outcome:
         ctx.refresh = self.interval
         ctx.longest_retry = self.interval
+        key, generation = object_key(body), metadata(body).get("generation")
+        last = self._checked.get(key)
+        recent = last is not None and self.clock() - last[1] < MIN_SPACING
+        if last is not None and recent and last[0] == generation and _was_ready(body):
+            return Outcome(Reason.LOGGED_IN, last[2], event=False)
         tenant = self.connections.check(self.kind, body)
         address = _shown(spec(body).get("address"))
         who = f" as namespace {tenant}'s ServiceAccount" if tenant else ""
-        return Outcome(
-            Reason.LOGGED_IN,
-            f"logged in to {address}{who}",
-            event=not _was_ready(body),  # an Event when it starts working, not at every check
-        )
+        message = f"logged in to {address}{who}"
+        self._checked[key] = (generation, self.clock(), message)
+        # An Event when it starts working, not at every check.
+        return Outcome(Reason.LOGGED_IN, message, event=not _was_ready(body))
+
+    def forget(self, key: str) -> None:
+        super().forget(key)
+        self._checked.pop(key, None)
 
 
 class ClusterVaultConnectionReconciler(VaultConnectionReconciler):

@@ -8,8 +8,9 @@ before anything is constructed or walked:
 * the number of documents in a stream;
 * the nesting depth, counted through aliases (an alias to a deep node is as deep as that node);
 * the number of aliases;
-* base-60 numbers (YAML 1.1's ``1:30:00``): at most :data:`MAX_BASE60_PARTS` parts, since
-  building one is quadratic in its parts;
+* base-60 numbers (YAML 1.1's ``!!int 1:30:00``; a plain ``1:30:00`` is a string, as Go reads
+  it: :mod:`sealer.yamlloader`): at most :data:`MAX_BASE60_PARTS` parts, since building one is
+  quadratic in its parts;
 * the expanded size: nodes counted as if every alias were a copy of what it names. An 820-byte
   "billion laughs" (nine levels of nine aliases) stands for 9**9 nodes: it is refused while being
   read, not after the walk that would take hours. A recursive alias (a node inside itself) is
@@ -33,6 +34,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sealer.errors import ManifestError
 from sealer.reasons import Reason
+from sealer.yamlloader import MAX_BASE60_PARTS, Base60TooLong, Loader
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -84,38 +86,6 @@ class InputBoundError(ManifestError):
     """The input passes one of the reader's bounds; the message names the bound and its value."""
 
     reason: str = Reason.INVALID_SPEC
-
-
-# libyaml when PyYAML has it: an app of a thousand manifests loads in a tenth of the time.
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: Parts of a YAML 1.1 base-60 number (``1:30:00`` is 5400). PyYAML builds one multiplying its
-#: base by 60 per part, which is quadratic in the parts (300 KB of ``1:1:…`` took 7 s; 4 MiB,
-#: hours), and a float's integer base overflows past ~170 parts. A clock time has three.
-MAX_BASE60_PARTS = 8
-
-
-class _Base60TooLong(ValueError):
-    pass
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc]
-    """The safe loader, with base-60 numbers bounded before PyYAML builds them."""
-
-    def _base60_checked(self, node: Node) -> None:
-        if isinstance(node.value, str) and node.value.count(":") + 1 > MAX_BASE60_PARTS:
-            raise _Base60TooLong
-
-    def construct_yaml_int(self, node: Node) -> Any:
-        self._base60_checked(node)
-        return super().construct_yaml_int(node)
-
-    def construct_yaml_float(self, node: Node) -> Any:
-        self._base60_checked(node)
-        return super().construct_yaml_float(node)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
-_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
 
 
 # An alias token is ``*name`` where a node may start: at the start of a line or after a space, a
@@ -330,7 +300,7 @@ def read_yaml_nodes(
     _check_size(data, source, limits)
     counter = _Counter(source, limits)
     aliased = _may_alias(data)
-    loader = _Loader(data)
+    loader = Loader(data)
     try:
         while loader.check_node():
             counter.document()
@@ -344,7 +314,7 @@ def read_yaml_nodes(
     except RecursionError:
         # The pure-Python composer (PyYAML without libyaml) recurses once per level.
         raise _bound(f"nests deeper than {limits.max_depth} levels", source) from None
-    except _Base60TooLong:
+    except Base60TooLong:
         raise _bound(
             f"holds a base-60 number of more than {MAX_BASE60_PARTS} parts", source
         ) from None

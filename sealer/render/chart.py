@@ -79,22 +79,22 @@ def helm_command(root: Path, options: ChartOptions, environ: Mapping[str, str]) 
     return [*command, "--", release, str(root.resolve())]
 
 
-def _locked(root: Path) -> list[dict[str, Any]]:
-    """The dependencies ``Chart.lock`` lists (none without one)."""
-    lock = root / "Chart.lock"
-    if not lock.is_file():
+def _listed(root: Path, name: str) -> list[dict[str, Any]]:
+    """The ``dependencies`` that ``Chart.lock`` or ``Chart.yaml`` lists (none without the file)."""
+    path = root / name
+    if not path.is_file():
         return []
     try:
-        doc = read_yaml_document(read_bounded(lock), source=shown(lock))
+        doc = read_yaml_document(read_bounded(path), source=shown(path))
     except ManifestError:
-        raise InputError("cannot read Chart.lock", where=shown(lock)) from None
+        raise InputError(f"cannot read {name}", where=shown(path)) from None
     deps = doc.get("dependencies") if isinstance(doc, dict) else None
     if deps is None:
         return []
     if not isinstance(deps, list) or not all(
         isinstance(d, dict) and isinstance(d.get("name"), str) for d in deps
     ):
-        raise InputError("dependencies must be a list of charts with a name", where=shown(lock))
+        raise InputError("dependencies must be a list of charts with a name", where=shown(path))
     return deps
 
 
@@ -105,17 +105,22 @@ def _present(root: Path, dep: Mapping[str, Any]) -> bool:
 
 
 def prepare_dependencies(root: Path) -> None:
-    """Run ``helm dependency build`` when ``Chart.lock`` lists a chart missing from ``charts/``."""
-    missing = [dep for dep in _locked(root) if not _present(root, dep)]
-    if not missing:
+    """Run ``helm dependency build`` when ``Chart.lock`` lists a chart missing from ``charts/``.
+
+    Helm then builds every dependency the lock lists, not only the missing ones, so every
+    ``file://`` dependency of ``Chart.lock`` and ``Chart.yaml`` must be inside the chart first.
+    """
+    locked = _listed(root, "Chart.lock")
+    if all(_present(root, dep) for dep in locked):
         return
-    for dep in missing:
-        repository = str(dep.get("repository") or "")
-        if repository.startswith("file://"):
-            local = root / repository.removeprefix("file://")
-            if not inside(local, root):
+    for name in ("Chart.lock", "Chart.yaml"):
+        for dep in locked if name == "Chart.lock" else _listed(root, name):
+            repository = str(dep.get("repository") or "")
+            if repository.startswith("file://") and not inside(
+                root / repository.removeprefix("file://"), root
+            ):
                 raise InputError(
-                    f"Chart.lock: dependency {shown(dep['name'])} is a file:// chart outside "
+                    f"{name}: dependency {shown(dep['name'])} is a file:// chart outside "
                     "the chart's directory: refused",
                     where=shown(root),
                 )

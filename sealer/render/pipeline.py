@@ -29,7 +29,7 @@ from sealer.render.inputs import ChartOptions, Document, load_path, load_stream
 from sealer.render.krm import function_options, parse_resource_list, result_list
 from sealer.render.pathcheck import path_validation
 from sealer.render.reference import ConnectionKind, ConnectionRef
-from sealer.render.settings import Requested, decide
+from sealer.render.settings import Requested, decide, flag
 from sealer.vault.counter import RequestCounter
 from sealer.vault.resolver import Resolver
 
@@ -213,7 +213,10 @@ _KINDS: dict[str, ConnectionKind] = {
 
 def _tightened(options: RenderOptions, settings: Mapping[str, str]) -> RenderOptions:
     """A KRM function's or kustomize plugin's config over the run's settings: like an Argo CD
-    Application's parameters, it may tighten the mode and deny-plaintext, never loosen them."""
+    Application's parameters, it may tighten the mode and deny-plaintext, never loosen them, and
+    the run's connection (the operator's) wins over the config's."""
+    if options.connection is not None:
+        settings = {k: v for k, v in settings.items() if k not in ("connection", "connectionKind")}
     new = _with_settings(options, settings)
     if options.mode == "reference" and new.mode != "reference":
         raise InputError(
@@ -236,7 +239,7 @@ def _with_settings(options: RenderOptions, settings: Mapping[str, str]) -> Rende
         raise InputError(
             f"mode must be inline or reference, not {settings['mode']!r}", where="config"
         )
-    deny = settings.get("denyPlaintext", str(options.deny_plaintext)).lower() == "true"
+    deny = flag(settings.get("denyPlaintext", str(options.deny_plaintext)), "denyPlaintext")
     connection = options.connection
     if settings.get("connection"):
         kind = _KINDS.get(settings.get("connectionKind", "VaultConnection"))

@@ -117,7 +117,8 @@ def _parameter_value(name: str, kind: str, item: Mapping[str, Any]) -> str | tup
     return tuple(value)
 
 
-def _flag(value: str, what: str) -> bool:
+def flag(value: str, what: str) -> bool:
+    """A boolean setting as every source spells it (true/false, yes/no, 1/0, on/off, …)."""
     lowered = value.strip().lower()
     if lowered in _TRUE:
         return True
@@ -157,12 +158,12 @@ def _mode(requested: Requested, environ: Mapping[str, str], params: Mapping[str,
 
 
 def _deny(requested: Requested, environ: Mapping[str, str], params: Mapping[str, Any]) -> bool:
-    floor = requested.deny_plaintext or _flag(
+    floor = requested.deny_plaintext or flag(
         environ.get("SEALOPS_DENY_PLAINTEXT") or "false", "SEALOPS_DENY_PLAINTEXT"
     )
     deny = floor
     for what, value in _asks(environ, params, "SEALOPS_DENY_PLAINTEXT", "deny-plaintext"):
-        asked = _flag(value, what)
+        asked = flag(value, what)
         if floor and not asked:
             raise VaultConfigError(f"{what} may not turn off the plugin's deny-plaintext")
         deny = deny or asked
@@ -180,7 +181,7 @@ def _first(requested: str | None, environ: Mapping[str, str], env: str, param: A
 def _chart(requested: ChartOptions, params: Mapping[str, Any]) -> ChartOptions:
     crds = params.get("include-crds")
     include = requested.include_crds or (
-        _flag(crds, "the plugin parameter 'include-crds'") if crds else False
+        flag(crds, "the plugin parameter 'include-crds'") if crds else False
     )
     return ChartOptions(
         values=(*requested.values, *params.get("values-files", ())),

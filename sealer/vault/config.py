@@ -8,6 +8,7 @@ out of ``repr`` so a config can be logged.
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,9 +35,16 @@ class VaultConfig:
     kv_version: Literal[1, 2] | None = None
     timeout: float = 10.0
 
+    @property
+    def shown(self) -> str:
+        """The address for messages: without any ``user:password@`` written into it."""
+        parts = urllib.parse.urlsplit(self.address)
+        netloc = parts.netloc.rpartition("@")[2]
+        return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))[:256]
+
     def __post_init__(self) -> None:
         if not self.address.startswith(("http://", "https://")):
-            raise VaultConfigError(f"Vault address {self.address!r} must start with http(s)://")
+            raise VaultConfigError(f"Vault address {self.shown!r} must start with http(s)://")
         if self.ca_file is not None and self.ca_pem is not None:
             raise VaultConfigError("give a CA bundle as a file or as PEM text, not both")
         if self.timeout <= 0:

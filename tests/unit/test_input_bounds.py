@@ -239,7 +239,10 @@ _ORDINARY = {
         "100 levels: deeper than real CRD schemas",
     ),
     "json-stream": (json.dumps({"kind": "Secret", "a": [1, {"b": None}]}).encode(), "JSON"),
-    "timestamps-and-binary": (b"t: 2024-01-01\nb: !!binary aGVsbG8=\nn: ~\n", "other YAML types"),
+    "timestamps-and-binary": (
+        b"t: !!timestamp 2024-01-01\nb: !!binary aGVsbG8=\nn: ~\n",
+        "other YAML types (a timestamp by its tag: a plain one is a string, as Go reads it)",
+    ),
     "empty-documents": (b"---\n---\na: 1\n---\n", "skipped as before"),
 }
 
@@ -353,9 +356,11 @@ def test_max_ops_default_is_documented_value() -> None:
 
 
 def test_json_output_of_timestamps_and_binary() -> None:
-    docs = read_yaml(b"t: 2024-01-01\nd: 2024-01-01T10:00:00Z\nb: !!binary aGVsbG8=\n", source="s")
-    out = json.loads(dump_documents(docs, "json"))
+    data = b"t: !!timestamp 2024-01-01\nd: !!timestamp 2024-01-01T10:00:00Z\nb: !!binary aGVsbG8=\n"
+    out = json.loads(dump_documents(read_yaml(data, source="s"), "json"))
     assert out == {"t": "2024-01-01", "d": "2024-01-01T10:00:00+00:00", "b": "aGVsbG8="}
+    plain = read_yaml(b"d: 2024-01-01T10:00:00Z\n", source="s")  # plain: a string, as in Go
+    assert json.loads(dump_documents(plain, "json")) == {"d": "2024-01-01T10:00:00Z"}
 
 
 def test_json_output_of_a_set_is_a_clear_error() -> None:

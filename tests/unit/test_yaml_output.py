@@ -247,3 +247,37 @@ def test_krm_output(value: str, key: str) -> None:
     out, error = render_krm(data, RenderOptions(), environ={})
     assert error is None
     assert_reads_back(out, [{**resource_list, "items": [item]}])
+
+
+# ---------------------------------------------------------------------------------------------
+# The input side: plain scalars read as Go's yaml.v2 reads them into untyped values (kubectl,
+# Argo CD, Flux), so what passes through is not changed on the way in
+
+#: Plain scalars YAML 1.1 (PyYAML's default) builds as numbers or timestamps, Go as strings.
+GO_STRINGS = ["1:20", "12:30", "1:20:30", "190:20:30.15", "-1:30", "2024-01-02",
+              "2024-01-02T03:04:05Z", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5"]  # fmt: skip
+
+
+@pytest.mark.parametrize("plain", GO_STRINGS)
+def test_plain_base60_and_timestamps_pass_through_as_strings(plain: str) -> None:
+    stream = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations:\n    a: {plain}\ndata:\n  v: {plain}\n"
+    objects = render(load_stream(stream.encode(), source="app.yaml"), resolver=FakeVault)
+    assert objects[0]["data"]["v"] == plain and objects[0]["metadata"]["annotations"]["a"] == plain
+    out = dump_documents(objects, "yaml")
+    for reader, docs in read_all(out).items():
+        assert docs[0]["data"]["v"] == plain, reader
+    krm_in = (
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
+        f"- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: c}}\n  data:\n    v: {plain}\n"
+    )
+    krm, error = render_krm(krm_in.encode(), RenderOptions(), environ={})
+    assert error is None
+    assert read_all(krm)["ruamel.yaml (1.2)"][0]["items"][0]["data"]["v"] == plain
+
+
+@pytest.mark.parametrize(("plain", "value"), [("12", 12), ("0x1F", 31), ("1.5", 1.5), ("yes", True),
+                                              ("~", None), ("-1_000", -1000)])  # fmt: skip
+def test_plain_numbers_booleans_and_null_stay_typed(plain: str, value: Any) -> None:
+    stream = f"apiVersion: v1\nkind: X\nmetadata: {{name: c}}\nspec: {{v: {plain}}}\n"
+    (obj,) = render(load_stream(stream.encode(), source="app.yaml"), resolver=FakeVault)
+    assert obj["spec"]["v"] == value

@@ -94,7 +94,7 @@ class Transport:
         return client
 
     def _fail(self, exc: Exception, action: str) -> NoReturn:
-        address = self._config.address
+        address = self._config.shown
         if isinstance(exc, requests.Timeout):
             raise VaultUnavailable(
                 f"Vault at {address} did not answer {action} within {self._config.timeout:g}s"

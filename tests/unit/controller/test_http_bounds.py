@@ -260,8 +260,8 @@ _ROTATE_JSON = {
     "date": ({"when": dt.date(2024, 1, 1)}, {"when": "2024-01-01"}, "a YAML timestamp"),
     "datetime": (
         {"when": dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)},
-        {"when": "2024-01-01T10:00:00+00:00"},
-        "a YAML timestamp with a time",
+        {"when": "2024-01-01 10:00:00+00:00"},
+        "a plain YAML timestamp with a time: a string, as Go's yaml.v2 reads it",
     ),
     "binary": ({"raw": b"\x00\xff"}, {"raw": base64.b64encode(b"\x00\xff").decode()}, "!!binary"),
 }

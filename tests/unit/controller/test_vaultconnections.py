@@ -13,6 +13,7 @@ from typing import Any
 from controller.connections import Connections
 from controller.vaultconnections import (
     CHECK_INTERVAL,
+    MIN_SPACING,
     ClusterVaultConnectionReconciler,
     VaultConnectionReconciler,
 )
@@ -48,13 +49,15 @@ class World:
         self.made: list[VaultConfig] = []
         self.down = False
         self.queue = Queue()
+        self.now = 1000.0  # the reconcilers' monotonic clock
         self.connections = Connections(
             kube=self.kube, controller_namespace="sealops-system", factory=self._factory,
             counter=RequestCounter(), login=self._login,
         )  # fmt: skip
         made: dict[str, Any] = {"kube": self.kube, "connections": self.connections,
                                 "reporter": self.harness.reporter, "metrics": self.harness.metrics,
-                                "jitter": lambda: 0.5, "queue": self.queue}  # fmt: skip
+                                "jitter": lambda: 0.5, "queue": self.queue,
+                                "clock": lambda: self.now}  # fmt: skip
         self.own = VaultConnectionReconciler(**made)
         self.cluster = ClusterVaultConnectionReconciler(**made)
         token = base64.b64encode(b"t").decode()
@@ -95,6 +98,7 @@ def test_a_working_connection_is_checked_again_every_interval_with_one_event() -
     assert len(world.logins) == 1 and not world.made, "a login of its own, no cached resolver"
     ready = world.ready(CLUSTER_VAULT_CONNECTIONS, None, "shared")
     assert ready["message"] == "logged in to https://vault.example:8200", "no user or password"
+    world.now += CHECK_INTERVAL
     world.cluster.run_queued("/shared")  # the next check: by name alone, cluster-scoped
     assert len(world.logins) == 2
     assert [e["reason"] for e in world.kube.list(EVENTS)] == ["LoggedIn"], "once, not per check"
@@ -132,3 +136,26 @@ def test_a_namespaced_connection_logs_in_as_its_own_namespace() -> None:
     result = world.own.reconcile(body, fresh=True)
     assert result.verdict.ready and "namespace shop" in result.verdict.message
     assert world.queue.scheduled == {"VaultConnection/shop/v": CHECK_INTERVAL}
+
+
+def test_edits_that_change_nothing_the_login_uses_do_not_log_in_again() -> None:
+    """A tenant's label edits, a resume: within MIN_SPACING of a good check of the same
+    generation, no login (each one would spend an AppRole secret_id use)."""
+    world = World()
+    world.cluster.reconcile(world.cluster_connection(), fresh=True)
+    assert len(world.logins) == 1
+    for i in range(5):  # label edits: the same generation
+        body = world.kube.find(CLUSTER_VAULT_CONNECTIONS, None, "shared")
+        assert body is not None
+        body["metadata"].setdefault("labels", {})["edit"] = str(i)
+        assert world.cluster.reconcile(
+            world.kube.put(CLUSTER_VAULT_CONNECTIONS, body)
+        ).verdict.ready
+    assert len(world.logins) == 1
+    world.now += MIN_SPACING
+    world.cluster.reconcile(world.kube.find(CLUSTER_VAULT_CONNECTIONS, None, "shared") or {})
+    assert len(world.logins) == 2, "checked again once the spacing is over"
+    changed = world.cluster_connection(timeout="5s")  # a spec change: a new generation
+    changed["metadata"]["generation"] = 2
+    world.cluster.reconcile(world.kube.put(CLUSTER_VAULT_CONNECTIONS, changed))
+    assert len(world.logins) == 3, "a changed spec is checked at once"

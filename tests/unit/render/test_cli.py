@@ -149,6 +149,8 @@ def test_malformed_yaml_names_the_place_not_the_text(seal: Seal, tmp_path: Path)
     [
         ({"SEALOPS_MODE": "reference"}, {"mode": "inline"}, "mode inline would loosen"),
         ({"SEALOPS_DENY_PLAINTEXT": "true"}, {"denyPlaintext": "false"}, "denyPlaintext false"),
+        ({"SEALOPS_DENY_PLAINTEXT": "true"}, {"denyPlaintext": "no"}, "denyPlaintext false"),
+        ({}, {"denyPlaintext": "maybe"}, "denyPlaintext must be true or false"),
         ({}, {"mode": "reference", "connection": "v"}, None),  # tightening is fine
         ({"SEALOPS_MODE": "reference"}, {"mode": "reference", "connection": "v"}, None),
     ],
@@ -181,3 +183,32 @@ def test_a_function_config_may_only_tighten_the_operators_settings(
         else:
             assert done.returncode == 1 and refused in done.stderr, (how, done.stderr)
             assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("spelling", ["true", "yes", "1", "on", "True"])
+def test_a_function_config_turns_deny_plaintext_on_however_it_spells_it(
+    seal: Seal, spelling: str
+) -> None:
+    plain = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: n}\nstringData: {k: v4lue}\n"
+    )
+    resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                     "items": list(yaml.safe_load_all(plain)),
+                     "functionConfig": {"kind": "ConfigMap", "data": {"denyPlaintext": spelling}}}  # fmt: skip
+    failed = seal("render", "--krm", stdin=yaml.safe_dump(resource_list).encode())
+    assert failed.code == 1 and "holds a literal value" in failed.stderr
+
+
+def test_the_operators_connection_wins_over_a_function_configs(
+    seal: Seal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARGOCD_APP_PARAMETERS", "[]")
+    resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                     "items": list(yaml.safe_load_all(SECRET)),
+                     "functionConfig": {"kind": "ConfigMap", "data": {
+                         "mode": "reference", "connection": "from-config"}}}  # fmt: skip
+    out = seal.ok(
+        "render", "--krm", "--connection", "operators", stdin=yaml.safe_dump(resource_list).encode()
+    )
+    (item,) = yaml.safe_load(out.stdout)["items"]
+    assert item["spec"]["connectionRef"]["name"] == "operators"

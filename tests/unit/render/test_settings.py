@@ -159,6 +159,10 @@ def test_a_set_expression_with_a_newline_is_refused(tmp_path: Path) -> None:
 
 
 LOCK = "dependencies:\n- {name: db, version: 0.2.0, repository: %s}\ndigest: sha256:0\n"
+TWO = (
+    "dependencies:\n- {name: db, version: 0.2.0, repository: %s}\n"
+    "- {name: out, version: 0.1.0, repository: %s}\ndigest: sha256:0\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -173,9 +177,17 @@ LOCK = "dependencies:\n- {name: db, version: 0.2.0, repository: %s}\ndigest: sha
         ({"Chart.lock": LOCK % "file://deps/db"}, "helm is not on PATH"),
         ({"Chart.lock": "dependencies: {db: 1}\n"}, "must be a list of charts"),
         ({"Chart.lock": "[unclosed\n"}, "cannot read Chart.lock"),
+        # One dependency missing: helm then builds every one, so a present file:// dependency
+        # outside the chart is refused too (in the lock, or declared in Chart.yaml).
+        ({"Chart.lock": TWO % ("file://./sub", "file://../outside"),
+          "charts/out-0.1.0.tgz": "x"}, "Chart.lock: dependency out is a file:// chart outside"),
+        ({"Chart.lock": LOCK % "file://./sub",
+          "Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n"
+                        "- {name: out, version: 0.1.0, repository: file://../outside}\n"},
+         "Chart.yaml: dependency out is a file:// chart outside"),
     ],
     ids=["no-lock", "missing", "tgz", "unpacked", "other-version", "file-outside", "file-inside",
-         "bad-shape", "bad-yaml"],
+         "bad-shape", "bad-yaml", "one-missing-another-outside", "declared-outside"],
 )  # fmt: skip
 def test_dependency_build_only_when_the_lock_needs_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], outcome: str

@@ -189,3 +189,24 @@ def test_jwt_source_failures_send_nothing(
         resolver.read(SecretLocation("secret/app"))
     assert resolver.counter.total == 0
     resolver.close()
+
+
+@pytest.mark.parametrize("case", CASES[:4], ids=[c.reason for c in CASES[:4]])
+def test_an_address_with_a_user_and_password_is_shown_without_them(case: Case) -> None:
+    """Messages reach statuses, Events and logs: the address is shown as scheme://host:port."""
+    config = VaultConfig(
+        address="http://vault-user:pa55w0rd@vault.test:8200", auth=TokenAuth(TOKEN)
+    )
+    transport = Transport(config, RequestCounter(), credentials=lambda: [TOKEN])
+
+    def call(client: object) -> object:
+        raise case.raised
+
+    with pytest.raises(VaultError) as caught:
+        transport.send("read", "reading x", call, token=TOKEN)
+    message = str(caught.value)
+    assert "pa55w0rd" not in message and "vault-user" not in message
+    transport.close()
+    with pytest.raises(SealopsError) as refused:
+        VaultConfig(address="ftp://vault-user:pa55w0rd@vault.test", auth=TokenAuth(TOKEN))
+    assert "pa55w0rd" not in str(refused.value)
