@@ -31,12 +31,14 @@ import kopf
 from controller.bitnami import BitnamiSealedSecretReconciler
 from controller.connections import Connections
 from controller.datahash import load_or_create_hasher
+from controller.engines import leader as replica
 from controller.engines.drift import Drift
 from controller.engines.keys import KeyLoop, report_removed_key, update_key_metrics
 from controller.engines.leader import Leader, own_identity, random_priority
 from controller.engines.queue import QueueRuns
 from controller.engines.resync import Resync
 from controller.http import HttpServer
+from controller.http.kubesession import kube_session
 from controller.keyring import KeyPolicy, Keyring, KeyStore
 from controller.metrics import Metrics
 from controller.reconcile import Reconciler
@@ -205,7 +207,10 @@ def assemble(
 
 def build_app(settings: Settings) -> App:
     """The real parts: the API client, the key store (keys loaded), Vault, HTTP."""
-    kube = connect()
+    settings = dataclasses.replace(settings, peering_identity=_identity(settings))
+    kube = connect(
+        user_agent=replica.user_agent(_identity(settings)), field_manager=replica.FIELD_MANAGER
+    )
     metrics = Metrics()
     keyring = Keyring()
     # The data-hash key first: a key derived from it marks the sealing keys this controller (or a
@@ -251,6 +256,10 @@ def build_app(settings: Settings) -> App:
     )  # fmt: skip
 
 
+def _identity(settings: Settings) -> str:
+    return settings.peering_identity or own_identity()  # run() fixes it for the process
+
+
 def _hvac_factory(counter: RequestCounter) -> Callable[[VaultConfig], Resolver]:
     def make(config: VaultConfig) -> Resolver:
         from sealer.vault.hvac_backend import HvacResolver  # hvac loads with the first connection
@@ -280,9 +289,21 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
 
 def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
     @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        # KUBECONFIG or in-cluster, exactly as the kubernetes client (and sealer.kubeclient) does.
-        return kopf.login_via_client(**kwargs)
+    async def login(**kwargs: Any) -> kopf.AiohttpSession | None:
+        # KUBECONFIG or in-cluster, exactly as the kubernetes client (and sealer.kubeclient) does;
+        # kopf's session from those credentials, naming this replica (controller.http.kubesession).
+        info = kopf.login_via_client(**kwargs)
+        if info is None:
+            return None
+        session = kube_session(
+            headers=info.as_http_headers(), ssl_context=info.as_ssl_context(),
+            user_agent=replica.user_agent(_identity(app.settings)),
+            field_manager=replica.FIELD_MANAGER, proxy=info.proxy_url, trust_env=info.trust_env,
+        )  # fmt: skip
+        return kopf.AiohttpSession(
+            aiohttp_session=session, server=info.server, priority=info.priority,
+            default_namespace=info.default_namespace, expiration=info.expiration,
+        )  # fmt: skip
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -345,12 +366,14 @@ def _register_kind(
 
 
 def run(settings: Settings) -> None:
+    # One identity per process, with or without peering: its key in the peering and its name in
+    # every request's User-Agent (kopf's and ours).
+    settings = dataclasses.replace(settings, peering_identity=_identity(settings))
     if settings.peering:
         # Fixed here, not left to kopf, so the resync and the queue judge the peering as kopf does.
         settings = dataclasses.replace(
             settings,
             priority=settings.priority if settings.priority is not None else random_priority(),
-            peering_identity=own_identity(),
         )
     app = build_app(settings)
     registry = build_registry(app)

@@ -24,8 +24,14 @@ from sealer.api import CLUSTER_PEERINGS, PEERINGS
 from sealer.errors import SealopsError
 from sealer.kube import Kube, KubeNotFound
 from sealer.rfc3339 import parse_rfc3339
+from sealer.version import __version__
 
-__all__ = ["Leader", "is_active", "own_identity", "random_priority"]
+__all__ = ["FIELD_MANAGER", "Leader", "is_active", "own_identity", "random_priority", "user_agent"]
+
+#: The ``fieldManager`` of every write the controller makes, the same in every replica (and
+#: across restarts): ``managedFields`` would otherwise gain an entry per pod that ever ran. Which
+#: replica wrote is in the ``User-Agent`` (:func:`user_agent`).
+FIELD_MANAGER = "sealops-controller"
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +104,11 @@ def own_identity() -> str:
     if pod:
         return pod
     return f"sealops@{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(3)}"
+
+
+def user_agent(identity: str) -> str:
+    """The ``User-Agent`` of every request this replica makes: version and :func:`own_identity`."""
+    return f"sealops-controller/{__version__} ({identity})"
 
 
 def is_active(

@@ -7,6 +7,13 @@ replica (started first) logs "Resuming", then "Pausing operations in favour of" 
 high-priority one once that appears. Stopping the active replica hands over: on SIGTERM it
 removes itself from the peering as it exits; on SIGKILL its entry stays until its
 ``--peering-lifetime`` runs out, after which the standby resumes.
+
+Each replica names itself in every request (``User-Agent: sealops-controller/<version>
+(<identity>)``, the identity being ``POD_ID``, set per replica here), and the emulator records
+every write by User-Agent and ``fieldManager`` (:mod:`sandbox.kubeapi.writes`): the tests show
+from that record, not only from the replicas' logs, who wrote what. The one write the standby
+must make is kopf's keep-alive of the peering object itself (:func:`writes_by` leaves it out
+unless asked).
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from controller.engines.leader import FIELD_MANAGER, user_agent
+from sandbox.kubeapi.writes import Write
 from sealer.api import CLUSTER_PEERINGS as PEERINGS
 from tests.integration.controller.conftest import Cluster, Controller, StartController, wait_for
 from tests.integration.controller.test_sealedsecrets import decoded, seal
@@ -56,12 +65,48 @@ def logged(controller: Controller, text: str) -> bool:
 def replica(
     start_controller: StartController, priority: int, *extra: str, lifetime: int = LIFETIME
 ) -> Controller:
+    """A replica with ``priority``, named ``replica-<priority>`` (its User-Agent: :func:`ua`)."""
     return start_controller(
         "--peering", PEERING,
         "--priority", str(priority),
         "--peering-lifetime", str(lifetime),
         *extra,
+        env={"POD_ID": f"replica-{priority}"},
     )  # fmt: skip
+
+
+def ua(priority: int) -> str:
+    """The User-Agent of every request of the replica with ``priority``."""
+    return user_agent(f"replica-{priority}")
+
+
+def is_peering(write: Write) -> bool:
+    return write.resource.partition("/")[0] in ("clusterkopfpeerings", "kopfpeerings")
+
+
+def writes_by(
+    cluster: Cluster, priority: int, since: int = 0, *, peering: bool = False
+) -> list[Write]:
+    """The replica's writes from the ``since``-th on; the peering object's only with ``peering``."""
+    return [
+        w
+        for w in cluster.kubeapi.writes.since(since)
+        if w.user_agent == ua(priority) and (peering or not is_peering(w))
+    ]
+
+
+def assert_named_writers(cluster: Cluster, since: int = 0) -> None:
+    """Every write is the test's own (``seal/``) or a replica's with our field manager: none is
+    anonymous or in kopf's default User-Agent, so kopf's writes go out in our session too."""
+    for w in cluster.kubeapi.writes.since(since):
+        if w.user_agent.startswith("seal/"):
+            continue
+        assert w.user_agent.startswith("sealops-controller/"), w
+        assert w.field_manager == FIELD_MANAGER, w
+
+
+def shown(writes: list[Write]) -> list[str]:
+    return [f"{w.verb} {w.resource} {w.namespace}/{w.name}" for w in writes[:10]]
 
 
 def create_peering(cluster: Cluster) -> None:
@@ -125,12 +170,18 @@ def test_one_replica_acts_and_the_other_takes_over(
     assert live_priorities(cluster) == [100, 200]
 
     cert = high.get("/v1/cert.pem")
+    settled = cluster.kubeapi.writes.next_seq
     first = [f"ha-a-{i}" for i in range(5)]
     seal_batch(cert, cluster, first, plaintexts)
     assert_unsealed(cluster, first, timeout=30)
     assert created(high) == {f"prod/{n}" for n in first}
     assert created(low) == set(), "the paused replica wrote Secrets"
     assert low.metric("sealops_values_unsealed_total") == 0
+
+    assert writes_by(cluster, 100, settled) == [], shown(writes_by(cluster, 100, settled))
+    assert {w.name for w in writes_by(cluster, 200, settled) if w.resource == "secrets"} >= set(
+        first
+    )
 
     versions = {n: secret_version(cluster, n) for n in first}
 
@@ -150,6 +201,9 @@ def test_one_replica_acts_and_the_other_takes_over(
     assert_unsealed(cluster, second, timeout=takeover_within)
     took = time.monotonic() - stopped_at
     assert took < takeover_within, f"takeover took {took:.1f}s"
+    after = cluster.kubeapi.writes.next_seq
+    # Once the new active one writes, the old one is gone: nothing of it comes after.
+    assert writes_by(cluster, 200, after, peering=True) == []
     assert created(low) == {f"prod/{n}" for n in second}
     # On resuming, kopf runs the resume handler for every existing object: the first batch is
     # confirmed from its Secrets' source fingerprints, with no private-key operation, and its
@@ -158,6 +212,12 @@ def test_one_replica_acts_and_the_other_takes_over(
              what="the first batch confirmed")  # fmt: skip
     assert low.metric("sealops_values_unsealed_total") == len(second)
     assert {n: secret_version(cluster, n) for n in first} == versions
+    # The write record agrees: the survivor made the second batch's Secrets, and after it
+    # resumed nobody else wrote; kopf's writes (status, peering) carry our names too.
+    made = {w.name for w in writes_by(cluster, 100) if w.resource == "secrets"}
+    assert made >= set(second) and not made & set(first)
+    assert writes_by(cluster, 200, after, peering=True) == []
+    assert_named_writers(cluster)
 
 
 RESYNC_SKIPPED = "resync skipped"
