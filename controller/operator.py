@@ -319,6 +319,7 @@ def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
         settings.watching.client_timeout = 330
         if app.http is not None:
             await app.http.start(app.settings.http_host, app.settings.http_port)
+        app.leader.follow_kopf()  # kopf pausing: the queue and the resync stop at once
         for loop in (app.keys.serve(), app.resync.serve(), app.scheduler.serve()):
             app.tasks.append(asyncio.create_task(loop))
 

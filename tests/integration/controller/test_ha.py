@@ -146,12 +146,15 @@ def assert_unsealed(cluster: Cluster, names: list[str], *, timeout: float) -> No
 @pytest.mark.parametrize(
     ("stop", "takeover_within"),
     [
+        # Converged: the standby resumed and a new batch is unsealed, timed from the stopped
+        # process's exit. Measured here: 0.1-0.2 s after SIGTERM, 5.0 s after SIGKILL.
         # SIGTERM: kopf's keep-alive task writes lifetime 0 for itself on the way out, so the
-        # standby sees a dead peer at once; allow the lifetime anyway as slack for a slow exit.
-        pytest.param(signal.SIGTERM, LIFETIME + 15, id="sigterm"),
-        # SIGKILL: nothing is written; the standby waits out the dead peer's lifetime, then
-        # touches the peering itself to re-evaluate it.
-        pytest.param(signal.SIGKILL, 2 * LIFETIME + 15, id="sigkill"),
+        # standby sees a dead peer at once: well within the lifetime.
+        pytest.param(signal.SIGTERM, LIFETIME, id="sigterm"),
+        # SIGKILL: nothing is written; the dead peer's entry counts until its lastseen plus its
+        # lifetime (at most the lifetime after the kill); kopf re-reads the peering then, and
+        # resumes. The slack is for that re-read and the batch on a loaded machine.
+        pytest.param(signal.SIGKILL, LIFETIME + 5, id="sigkill"),
     ],
 )
 def test_one_replica_acts_and_the_other_takes_over(
@@ -185,6 +188,7 @@ def test_one_replica_acts_and_the_other_takes_over(
 
     versions = {n: secret_version(cluster, n) for n in first}
 
+    stop_mark = cluster.kubeapi.writes.next_seq
     high.process.send_signal(stop)
     high.process.wait(timeout=20)
     stopped_at = time.monotonic()
@@ -201,9 +205,6 @@ def test_one_replica_acts_and_the_other_takes_over(
     assert_unsealed(cluster, second, timeout=takeover_within)
     took = time.monotonic() - stopped_at
     assert took < takeover_within, f"takeover took {took:.1f}s"
-    after = cluster.kubeapi.writes.next_seq
-    # Once the new active one writes, the old one is gone: nothing of it comes after.
-    assert writes_by(cluster, 200, after, peering=True) == []
     assert created(low) == {f"prod/{n}" for n in second}
     # On resuming, kopf runs the resume handler for every existing object: the first batch is
     # confirmed from its Secrets' source fingerprints, with no private-key operation, and its
@@ -216,7 +217,11 @@ def test_one_replica_acts_and_the_other_takes_over(
     # resumed nobody else wrote; kopf's writes (status, peering) carry our names too.
     made = {w.name for w in writes_by(cluster, 100) if w.resource == "secrets"}
     assert made >= set(second) and not made & set(first)
-    assert writes_by(cluster, 200, after, peering=True) == []
+    # Stopping, the old active one wrote at most its own peering entry (SIGTERM); and from the
+    # survivor's first write on, nothing of it at all: never two writers at once.
+    assert writes_by(cluster, 200, stop_mark) == [], shown(writes_by(cluster, 200, stop_mark))
+    takeover = writes_by(cluster, 100, stop_mark)[0].seq
+    assert writes_by(cluster, 200, takeover, peering=True) == []
     assert_named_writers(cluster)
 
 
