@@ -200,7 +200,8 @@ def assemble(
             kube=kube, writer=writer, reconcilers=reconcilers, leader=leader, metrics=metrics,
             namespaces=settings.watch_namespaces, interval=settings.resync_interval,
         ),
-        keys=KeyLoop(keystore=keystore, metrics=metrics, interval=settings.key_sync_interval),
+        keys=KeyLoop(keystore=keystore, metrics=metrics, interval=settings.key_sync_interval,
+                     may_renew=leader.may_renew_keys),
         http=http, bitnami=bitnami,
     )  # fmt: skip
 

@@ -92,6 +92,14 @@ class Leader:
         with self._lock:
             self._answers.clear()
 
+    def may_renew_keys(self) -> bool:
+        """Whether this replica makes due sealing keys: the cluster-wide peering's active one.
+
+        Sharded (``--watch-namespace``), each shard has peerings of its own and none is about
+        the keys' namespace: every shard may renew (the renewal slot's name makes one create win).
+        """
+        return self.sharded or self.is_active(None)
+
     def may_act_on(self, namespace: str) -> bool:
         """Whether this replica may reconcile an object in ``namespace``."""
         return self.is_active(namespace if self.sharded else None)
