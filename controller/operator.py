@@ -38,7 +38,6 @@ from controller.engines.leader import Leader, own_identity, random_priority
 from controller.engines.queue import QueueRuns
 from controller.engines.resync import Resync
 from controller.http import HttpServer
-from controller.http.kubesession import kube_session
 from controller.keyring import KeyPolicy, Keyring, KeyStore
 from controller.metrics import Metrics
 from controller.reconcile import Reconciler
@@ -288,23 +287,24 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
     return registry
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Named(kopf.ConnectionInfo):
+    """kopf's credentials, and our User-Agent in the headers kopf builds its session from."""
+
+    user_agent: str = ""
+
+    def as_http_headers(self) -> dict[str, str]:
+        return {**super().as_http_headers(), "User-Agent": self.user_agent}
+
+
 def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
     @kopf.on.login(registry=registry)
-    async def login(**kwargs: Any) -> kopf.AiohttpSession | None:
-        # KUBECONFIG or in-cluster, exactly as the kubernetes client (and sealer.kubeclient) does;
-        # kopf's session from those credentials, naming this replica (controller.http.kubesession).
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # KUBECONFIG or in-cluster, exactly as the kubernetes client (and sealer.kubeclient) does,
+        # naming this replica in kopf's requests as in ours.
         info = kopf.login_via_client(**kwargs)
-        if info is None:
-            return None
-        session = kube_session(
-            headers=info.as_http_headers(), ssl_context=info.as_ssl_context(),
-            user_agent=replica.user_agent(_identity(app.settings)),
-            field_manager=replica.FIELD_MANAGER, proxy=info.proxy_url, trust_env=info.trust_env,
-        )  # fmt: skip
-        return kopf.AiohttpSession(
-            aiohttp_session=session, server=info.server, priority=info.priority,
-            default_namespace=info.default_namespace, expiration=info.expiration,
-        )  # fmt: skip
+        agent = replica.user_agent(_identity(app.settings))
+        return None if info is None else _Named(**dataclasses.asdict(info), user_agent=agent)
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -96,13 +96,25 @@ def writes_by(
 
 
 def assert_named_writers(cluster: Cluster, since: int = 0) -> None:
-    """Every write is the test's own (``seal/``) or a replica's with our field manager: none is
-    anonymous or in kopf's default User-Agent, so kopf's writes go out in our session too."""
+    """Every write is the test's own (``seal/``) or a replica's: none is anonymous or in kopf's
+    default User-Agent, so kopf's writes name the replica too. Ours carry our field manager;
+    kopf's own PATCHes (its status patches, the peering keep-alive) carry none: kopf has no
+    parameter for it."""
     for w in cluster.kubeapi.writes.since(since):
         if w.user_agent.startswith("seal/"):
             continue
         assert w.user_agent.startswith("sealops-controller/"), w
-        assert w.field_manager == FIELD_MANAGER, w
+        assert w.field_manager == FIELD_MANAGER or (w.verb == "patch" and kopfs(w)), w
+
+
+def kopfs(write: Write) -> bool:
+    """kopf's own writes: the peering's keep-alive and its status patches of our kinds."""
+    return is_peering(write) or write.resource in (
+        "sealedsecrets/status",
+        "vaultsecrets/status",
+        "sealedsecrets",
+        "vaultsecrets",
+    )
 
 
 def shown(writes: list[Write]) -> list[str]:
@@ -146,8 +158,8 @@ def assert_unsealed(cluster: Cluster, names: list[str], *, timeout: float) -> No
 @pytest.mark.parametrize(
     ("stop", "takeover_within"),
     [
-        # Converged: the standby resumed and a new batch is unsealed, timed from the stopped
-        # process's exit. Measured here: 0.1-0.2 s after SIGTERM, 5.0 s after SIGKILL.
+        # Converged: the standby resumed and a new batch is unsealed, timed from the signal.
+        # Measured (lifetime 5 s): 0.1-0.25 s after SIGTERM, 4.95 s after SIGKILL.
         # SIGTERM: kopf's keep-alive task writes lifetime 0 for itself on the way out, so the
         # standby sees a dead peer at once: well within the lifetime.
         pytest.param(signal.SIGTERM, LIFETIME, id="sigterm"),
@@ -189,9 +201,9 @@ def test_one_replica_acts_and_the_other_takes_over(
     versions = {n: secret_version(cluster, n) for n in first}
 
     stop_mark = cluster.kubeapi.writes.next_seq
+    stopped_at = time.monotonic()
     high.process.send_signal(stop)
     high.process.wait(timeout=20)
-    stopped_at = time.monotonic()
     wait_for(
         lambda: sum(RESUMED in m for m in messages(low)) >= 2,  # once at start, once now
         timeout=takeover_within,
