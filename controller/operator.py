@@ -31,6 +31,7 @@ import kopf
 from controller.bitnami import BitnamiSealedSecretReconciler
 from controller.connections import Connections
 from controller.datahash import load_or_create_hasher
+from controller.engines import leader as replica
 from controller.engines.drift import Drift
 from controller.engines.keys import KeyLoop, report_removed_key, update_key_metrics
 from controller.engines.leader import Leader, own_identity, random_priority
@@ -212,14 +213,18 @@ def assemble(
             kube=kube, writer=writer, reconcilers=reconcilers, leader=leader, metrics=metrics,
             namespaces=settings.watch_namespaces, interval=settings.resync_interval,
         ),
-        keys=KeyLoop(keystore=keystore, metrics=metrics, interval=settings.key_sync_interval),
+        keys=KeyLoop(keystore=keystore, metrics=metrics, interval=settings.key_sync_interval,
+                     may_renew=leader.may_renew_keys),
         http=http, bitnami=bitnami,
     )  # fmt: skip
 
 
 def build_app(settings: Settings) -> App:
     """The real parts: the API client, the key store (keys loaded), Vault, HTTP."""
-    kube = connect()
+    settings = dataclasses.replace(settings, peering_identity=_identity(settings))
+    kube = connect(
+        user_agent=replica.user_agent(_identity(settings)), field_manager=replica.FIELD_MANAGER
+    )
     metrics = Metrics()
     keyring = Keyring()
     # The data-hash key first: a key derived from it marks the sealing keys this controller (or a
@@ -266,6 +271,10 @@ def build_app(settings: Settings) -> App:
     )  # fmt: skip
 
 
+def _identity(settings: Settings) -> str:
+    return settings.peering_identity or own_identity()  # run() fixes it for the process
+
+
 def _hvac_factory(counter: RequestCounter) -> Callable[[VaultConfig], Resolver]:
     def make(config: VaultConfig) -> Resolver:
         from sealer.vault.hvac_backend import HvacResolver  # hvac loads with the first connection
@@ -308,11 +317,24 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
     return registry
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Named(kopf.ConnectionInfo):
+    """kopf's credentials, and our User-Agent in the headers kopf builds its session from."""
+
+    user_agent: str = ""
+
+    def as_http_headers(self) -> dict[str, str]:
+        return {**super().as_http_headers(), "User-Agent": self.user_agent}
+
+
 def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        # KUBECONFIG or in-cluster, exactly as the kubernetes client (and sealer.kubeclient) does.
-        return kopf.login_via_client(**kwargs)
+        # KUBECONFIG or in-cluster, exactly as the kubernetes client (and sealer.kubeclient) does,
+        # naming this replica in kopf's requests as in ours.
+        info = kopf.login_via_client(**kwargs)
+        agent = replica.user_agent(_identity(app.settings))
+        return None if info is None else _Named(**dataclasses.asdict(info), user_agent=agent)
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -328,6 +350,7 @@ def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
         settings.watching.client_timeout = 330
         if app.http is not None:
             await app.http.start(app.settings.http_host, app.settings.http_port)
+        app.leader.follow_kopf()  # kopf pausing: the queue and the resync stop at once
         for loop in (app.keys.serve(), app.resync.serve(), app.scheduler.serve()):
             app.tasks.append(asyncio.create_task(loop))
 
@@ -375,12 +398,14 @@ def _register_kind(
 
 
 def run(settings: Settings) -> None:
+    # One identity per process, with or without peering: its key in the peering and its name in
+    # every request's User-Agent (kopf's and ours).
+    settings = dataclasses.replace(settings, peering_identity=_identity(settings))
     if settings.peering:
         # Fixed here, not left to kopf, so the resync and the queue judge the peering as kopf does.
         settings = dataclasses.replace(
             settings,
             priority=settings.priority if settings.priority is not None else random_priority(),
-            peering_identity=own_identity(),
         )
     app = build_app(settings)
     registry = build_registry(app)

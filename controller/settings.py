@@ -23,7 +23,7 @@ class Settings:
     peering: str | None = None
     priority: int | None = None
     peering_lifetime: int = 60
-    peering_identity: str | None = None  # set by run() with --peering: our key in the peering
+    peering_identity: str | None = None  # set by run(): our key in the peering, our User-Agent
     key_sync_interval: float = 30.0
     resync_interval: float = 600.0
     rate_limit: float = 20.0  # private-key operations per second, per client

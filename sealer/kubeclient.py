@@ -3,6 +3,11 @@
 Implements :class:`sealer.kube.Kube` over HTTP with plain dicts (``_preload_content=False``, so
 no model classes), maps API errors to the :mod:`sealer.kube` error tree, and adds the service
 proxy that the online ``seal`` commands use to reach the controller. Thread-safe: one pool.
+
+Every request names its sender in ``User-Agent`` (``seal/<version>`` unless the caller gives
+another: the controller names its replica), and every write (POST, PUT, PATCH) carries a
+``fieldManager``, so the API server's ``managedFields`` and audit log, and the emulator's write
+record, say who wrote what.
 """
 
 from __future__ import annotations
@@ -34,17 +39,27 @@ from sealer.kube import (
     check_name,
     check_namespace,
 )
+from sealer.version import __version__
 
-__all__ = ["KubeApi", "connect"]
+__all__ = ["FIELD_MANAGER", "USER_AGENT", "KubeApi", "connect"]
 
 _TIMEOUT = 30.0
+#: The ``seal`` CLI's names; the controller passes its own to :func:`connect`.
+USER_AGENT = f"seal/{__version__}"
+FIELD_MANAGER = "seal"
+_WRITES = ("POST", "PUT", "PATCH")
 
 
 class KubeApi:
-    """:class:`sealer.kube.Kube` over HTTP with the official client."""
+    """:class:`sealer.kube.Kube` over HTTP with the official client.
 
-    def __init__(self, api_client: Any):
+    ``field_manager`` goes with every POST, PUT and PATCH (not through the service proxy, whose
+    requests are the controller's, not the API server's).
+    """
+
+    def __init__(self, api_client: Any, *, field_manager: str = FIELD_MANAGER):
         self._client = api_client
+        self.field_manager = field_manager
 
     # -- generic verbs ------------------------------------------------------------------------
 
@@ -96,6 +111,8 @@ class KubeApi:
         content_type: str = "application/json",
         what: str,
     ) -> Any:
+        if method in _WRITES and self.field_manager:
+            query = [*query, ("fieldManager", self.field_manager)]
         status, raw = self._send(
             method, path, body=body, query=query, content_type=content_type, what=what
         )
@@ -289,17 +306,26 @@ def _api_error(status: int, raw: bytes, what: str) -> KubeError:
     return kind(f"{status} {reason}".strip(), where=what, status=status)
 
 
-def connect(*, kubeconfig: str | None = None, context: str | None = None) -> KubeApi:
-    """A client from a kubeconfig (``KUBECONFIG``/``~/.kube/config``) or in-cluster config."""
+def connect(
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    user_agent: str = USER_AGENT,
+    field_manager: str = FIELD_MANAGER,
+) -> KubeApi:
+    """A client from a kubeconfig (``KUBECONFIG``/``~/.kube/config``) or in-cluster config,
+    sending ``user_agent`` with every request and ``field_manager`` with every write."""
     try:
         explicit = kubeconfig or context or os.environ.get("KUBECONFIG")
         if not explicit and not Path("~/.kube/config").expanduser().exists():
             configuration = kubernetes.client.Configuration()
             kubernetes.config.load_incluster_config(client_configuration=configuration)
-            return KubeApi(kubernetes.client.ApiClient(configuration))
-        api_client = kubernetes.config.new_client_from_config(
-            config_file=kubeconfig, context=context
-        )
+            api_client = kubernetes.client.ApiClient(configuration)
+        else:
+            api_client = kubernetes.config.new_client_from_config(
+                config_file=kubeconfig, context=context
+            )
     except (kubernetes.config.ConfigException, OSError, ValueError) as exc:
         raise KubeError(f"cannot load Kubernetes configuration: {exc}") from None
-    return KubeApi(api_client)
+    api_client.user_agent = user_agent
+    return KubeApi(api_client, field_manager=field_manager)

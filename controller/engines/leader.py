@@ -6,6 +6,16 @@ controller's own work runs outside kopf's handlers and would act in every replic
 and the queue's runs (retries, refreshes) ask :class:`Leader` first: it reads the same object and
 applies the same rule (:func:`is_active`), as kopf writes it: ``status: {identity: {priority,
 lifetime, lastseen}}``, a peer being dead once ``lastseen + lifetime`` has passed.
+
+An answer is kept a moment (``ttl``), so a burst of runs reads the peering object once; but the
+moment kopf itself pauses, a kept "active" must not outlive it: a refresh that came due in that
+moment would write beside the new active peer (seen: a sync in the standby after its
+"Pausing operations"). kopf does not expose its pause, but it logs every decision on its
+peering logger (``kopf._core.engines.peering``) as it makes it, before it pauses:
+:meth:`Leader.follow_kopf` hooks a logging filter there that drops the kept answers at each of
+those records, whatever their text, so the next run reads the peering object afresh and finds
+the peer kopf just found. The filter never hides a record. What stays is what kopf has too: a
+run already past its check finishes (kopf does not stop a handler in flight either).
 """
 
 from __future__ import annotations
@@ -24,8 +34,16 @@ from sealer.api import CLUSTER_PEERINGS, PEERINGS
 from sealer.errors import SealopsError
 from sealer.kube import Kube, KubeNotFound
 from sealer.rfc3339 import parse_rfc3339
+from sealer.version import __version__
 
-__all__ = ["Leader", "is_active", "own_identity", "random_priority"]
+__all__ = ["FIELD_MANAGER", "Leader", "is_active", "own_identity", "random_priority", "user_agent"]
+
+#: The ``fieldManager`` of every write the controller makes, the same in every replica (and
+#: across restarts): ``managedFields`` would otherwise gain an entry per pod that ever ran. Which
+#: replica wrote is in the ``User-Agent`` (:func:`user_agent`).
+FIELD_MANAGER = "sealops-controller"
+#: Where kopf logs its peering decisions (kopf/_core/engines/peering.py).
+KOPF_PEERING_LOGGER = "kopf._core.engines.peering"
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +75,31 @@ class Leader:
         self._lock = threading.Lock()
         self._answers: dict[str | None, tuple[float, bool]] = {}
 
+    def follow_kopf(self, logger_name: str = KOPF_PEERING_LOGGER) -> None:
+        """Forget the kept answers whenever kopf logs a peering decision (once per process).
+
+        Its INFO records (pausing, resuming) must exist for that, so that logger logs at INFO at
+        least, whatever ``--log-level`` says for the rest.
+        """
+        logger = logging.getLogger(logger_name)
+        if not any(isinstance(f, _ForgetOnRecord) for f in logger.filters):
+            logger.addFilter(_ForgetOnRecord(self))
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+
+    def forget(self) -> None:
+        """Drop the kept answers: the next question reads the peering object."""
+        with self._lock:
+            self._answers.clear()
+
+    def may_renew_keys(self) -> bool:
+        """Whether this replica makes due sealing keys: the cluster-wide peering's active one.
+
+        Sharded (``--watch-namespace``), each shard has peerings of its own and none is about
+        the keys' namespace: every shard may renew (the renewal slot's name makes one create win).
+        """
+        return self.sharded or self.is_active(None)
+
     def may_act_on(self, namespace: str) -> bool:
         """Whether this replica may reconcile an object in ``namespace``."""
         return self.is_active(namespace if self.sharded else None)
@@ -87,6 +130,16 @@ class Leader:
         return answer
 
 
+class _ForgetOnRecord(logging.Filter):
+    def __init__(self, leader: Leader):
+        super().__init__()
+        self.leader = leader
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.leader.forget()
+        return True
+
+
 def random_priority() -> int:
     """Peers with equal priority all pause; distinct random priorities make exactly one active."""
     return 1 + secrets.randbelow(2**30)
@@ -98,6 +151,11 @@ def own_identity() -> str:
     if pod:
         return pod
     return f"sealops@{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(3)}"
+
+
+def user_agent(identity: str) -> str:
+    """The ``User-Agent`` of every request this replica makes: version and :func:`own_identity`."""
+    return f"sealops-controller/{__version__} ({identity})"
 
 
 def is_active(

@@ -9,7 +9,8 @@ JSON, strategic) and delete (finalizers, ownerReference garbage collection); the
 subresource; metadata validation (names, labels, annotations, ownerReferences); Secret
 ``stringData``, ``immutable`` and typed-Secret keys; Events; CRDs with openAPIV3Schema pruning,
 defaulting and validation; kubectl's protobuf bodies for a few kinds; the service proxy;
-TokenRequest and TokenReview; fault injection; ``Status`` errors. Start it with
+TokenRequest and TokenReview; fault injection; a record of every write by User-Agent and
+field manager; ``Status`` errors. Start it with
 ``python -m sandbox.kubeapi --port N`` or the ``kubeapi`` pytest fixture
 (:mod:`sandbox.kubeapi.pytest_plugin`).
 
@@ -36,5 +37,15 @@ from sandbox.kubeapi.cluster import Cluster
 from sandbox.kubeapi.faults import Fault, Faults
 from sandbox.kubeapi.harness import KubeApiProcess, RunningKubeApi
 from sandbox.kubeapi.server import KubeApi
+from sandbox.kubeapi.writes import Write, Writes
 
-__all__ = ["Cluster", "Fault", "Faults", "KubeApi", "KubeApiProcess", "RunningKubeApi"]
+__all__ = [
+    "Cluster",
+    "Fault",
+    "Faults",
+    "KubeApi",
+    "KubeApiProcess",
+    "RunningKubeApi",
+    "Write",
+    "Writes",
+]

@@ -34,6 +34,7 @@ from sandbox.kubeapi.schema import CompiledSchema
 from sandbox.kubeapi.selectors import FieldSelector, LabelSelector, combine
 from sandbox.kubeapi.store import ResKey, Store
 from sandbox.kubeapi.tokens import TokenIssuer, token_request, token_review
+from sandbox.kubeapi.writes import Writes
 
 Obj = dict[str, Any]
 CRD_KEY: ResKey = ("apiextensions.k8s.io", "customresourcedefinitions")
@@ -66,6 +67,7 @@ class Cluster:
         self.store = Store(window=window)
         self.tokens = TokenIssuer()
         self.faults = Faults()
+        self.writes = Writes()  # every write request, by sender (sandbox.kubeapi.writes)
         self.token_reviews = 0  # TokenReviews answered: tests check a Vault really asked
         self._schemas: dict[tuple[str, str, str], CompiledSchema] = {}
         # How garbage collection runs after a delete; the server makes it a later loop callback,

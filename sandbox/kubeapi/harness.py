@@ -26,6 +26,7 @@ from sandbox.kubeapi import kubeconfig
 from sandbox.kubeapi.cluster import Cluster
 from sandbox.kubeapi.faults import Fault, Faults
 from sandbox.kubeapi.server import KubeApi
+from sandbox.kubeapi.writes import Writes
 
 
 async def serve(
@@ -47,7 +48,7 @@ async def serve(
 
 
 class RunningKubeApi:
-    """A live emulator. ``url``/``port`` to reach it, ``faults`` to inject failures,
+    """A live emulator. ``url``/``port`` to reach it, ``faults`` to inject failures, ``writes`` to see who wrote,
     ``write_kubeconfig`` for tools that read ``KUBECONFIG``. ``start()``/``stop()``, or use it
     as a context manager."""
 
@@ -91,6 +92,11 @@ class RunningKubeApi:
     @property
     def faults(self) -> Faults:
         return self.cluster.faults
+
+    @property
+    def writes(self) -> Writes:
+        """Every write request so far, by User-Agent and field manager."""
+        return self.cluster.writes
 
     def fault(self, verb: str, resource: str, **options: Any) -> Fault:
         """Shorthand for ``faults.add``: the next matching request(s) fail, wait or get cut."""

@@ -4,7 +4,9 @@ Discovery documents come from :mod:`sandbox.kubeapi.discovery`. ``/.well-known/o
 and ``/openid/v1/jwks`` are served as a real API server does for its service account issuer
 (https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#service-account-issuer-discovery).
 ``/_emulator/`` is this emulator's own control surface, for processes that cannot reach the
-fixture object: ``faults`` (GET the pending rules, POST one, DELETE all), ``watches/cut`` (POST,
+fixture object: ``faults`` (GET the pending rules, POST one, DELETE all), ``writes`` (GET the
+write record, ``?since=N`` from the N-th record on; DELETE clears it: :mod:`sandbox.kubeapi.writes`),
+``watches/cut`` (POST,
 optionally ``{"resource": PLURAL}``) and ``keys`` (the token signing key as PEM and JWKS).
 """
 
@@ -92,6 +94,16 @@ async def _control(
             except (TypeError, ValueError) as exc:
                 raise bad_request(str(exc)) from exc
             return json_response(fault.as_json(), 201)
+    if segments == ["writes"]:
+        if request.method == "GET":
+            try:
+                since = int(request.query.get("since") or 0)
+            except ValueError as exc:
+                raise bad_request("since must be an integer") from exc
+            return json_response([w.as_json() for w in cluster.writes.since(since)])
+        if request.method == "DELETE":
+            cluster.writes.clear()
+            return json_response({})
     if segments == ["watches", "cut"] and request.method == "POST":
         body = await read_body(request)
         return json_response({"cut": cluster.cut_watches(body.get("resource"))})

@@ -13,6 +13,7 @@ the ``/_emulator/`` control paths are in :mod:`sandbox.kubeapi.nonresource`, the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import traceback
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from sandbox.kubeapi.selectors import FieldSelector, LabelSelector, combine
 from sandbox.kubeapi.streaming import WatchStream, send
 from sandbox.kubeapi.tables import TABLE_MARK, to_table
 from sandbox.kubeapi.watch import Watcher
+from sandbox.kubeapi.writes import WRITE_VERBS, create_name
 
 Obj = dict[str, Any]
 _CONTENT_TYPES = (JSON_PATCH, MERGE, STRATEGIC, APPLY)
@@ -132,6 +134,8 @@ class KubeApi:
         params = request.query
         verb = _verb(request.method, target, params)
         resource = f"{rt.plural}/{target.subresource}" if target.subresource else rt.plural
+        if verb in WRITE_VERBS:
+            await self._record(request, verb, resource, target)
         fault = self.cluster.faults.take(verb, resource, target.name or "", target.namespace or "")
         if fault is not None:
             if fault.delay:
@@ -148,6 +152,21 @@ class KubeApi:
         if verb == "watch":
             return await self._watch(request, rt, target, fault)
         return await self._verb(request, rt, target, verb)
+
+    async def _record(self, request: web.Request, verb: str, resource: str, target: Target) -> None:
+        name = target.name or ""
+        if verb == "create" and not name:
+            with contextlib.suppress(ApiError):
+                name = create_name(await read_body(request))  # aiohttp keeps the body read
+        self.cluster.writes.record(
+            verb,
+            resource,
+            target.namespace or "",
+            name,
+            user_agent=request.headers.get("User-Agent", ""),
+            field_manager=request.query.get("fieldManager", ""),
+            dry_run=request.query.get("dryRun") == "All",
+        )
 
     async def _verb(
         self, request: web.Request, rt: ResourceType, target: Target, verb: str

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 import pytest
 
-from controller.engines.leader import is_active, own_identity
+from controller.engines.leader import KOPF_PEERING_LOGGER, Leader, is_active, own_identity
+from sealer.api import CLUSTER_PEERINGS
+from tests.unit.fakekube import FakeKube
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 ME, PRIORITY = "me@host/1", 100
@@ -46,3 +49,49 @@ def test_own_identity_is_the_pod_name_or_unique(monkeypatch: pytest.MonkeyPatch)
     assert own_identity() == "sealops-controller-abc"
     monkeypatch.delenv("POD_ID")
     assert own_identity() != own_identity()
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+def test_a_kopf_peering_record_drops_the_kept_answer() -> None:
+    """kopf pauses the moment it sees a higher peer and logs it then: the kept "active" must not
+    outlive that, or a queued refresh would write beside the new active peer."""
+    kube = FakeKube()
+    now = dt.datetime.now(dt.UTC)
+    kube.put(CLUSTER_PEERINGS, {"metadata": {"name": "ha"}, "status": {ME: peer(PRIORITY)}})
+    leader = Leader(kube, peering="ha", identity=ME, priority=PRIORITY, clock=lambda: now, ttl=600)
+    name = "tests.kopf-peering-follow"  # a logger of its own: the real one is process-wide
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.WARNING)  # as with --log-level warning
+    handler = Collect()
+    logger.addHandler(handler)
+    try:
+        leader.follow_kopf(name)
+        leader.follow_kopf(name)  # once per process, however often asked
+        assert len(logger.filters) == 1 and logger.getEffectiveLevel() == logging.INFO
+        assert leader.is_active(None)
+        higher = {ME: {**peer(PRIORITY), "lastseen": now.isoformat()},
+                  "b": {**peer(200), "lastseen": now.isoformat()}}  # fmt: skip
+        kube.put(CLUSTER_PEERINGS, {"metadata": {"name": "ha"}, "status": higher})
+        assert leader.is_active(None), "kept for ttl: the peering object is not read again"
+        logger.info("Pausing operations in favour of [b].")
+        assert not leader.is_active(None), "read afresh after kopf's record"
+        assert handler.seen == ["Pausing operations in favour of [b]."], "the filter hides nothing"
+    finally:
+        for f in list(logger.filters):
+            logger.removeFilter(f)
+        logger.removeHandler(handler)
+
+
+def test_kopfs_peering_logger_is_where_kopf_logs() -> None:
+    """The name :meth:`Leader.follow_kopf` hooks is the one kopf's peering module logs on."""
+    from kopf._core.engines import peering
+
+    assert peering.logger.name == KOPF_PEERING_LOGGER
