@@ -33,7 +33,6 @@ from sealer.api import SEALED_SECRETS
 from sealer.check import scan
 from sealer.errors import ManifestError, TemplateError
 from sealer.manifests import load_documents
-from sealer.reader import MAX_BASE60_PARTS
 from sealer.render.errors import ModifierError
 from sealer.render.modifiers import apply_modifiers
 from sealer.render.placeholders import Modifier
@@ -42,6 +41,7 @@ from sealer.vault import SecretLocation, TokenAuth, VaultConfig
 from sealer.vault.errors import InvalidReference, VaultError
 from sealer.vault.hvac_backend import HvacResolver
 from sealer.vault.refs import RefSyntax, parse_ref
+from sealer.yamlloader import MAX_BASE60_PARTS
 from tests.unit.fakekube import FakeKube
 
 # --- templates: no single step may pass the deadline --------------------------------------------
