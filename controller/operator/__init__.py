@@ -18,9 +18,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
-import hmac
-import json
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +37,7 @@ from controller.engines.resync import Resync
 from controller.http import HttpServer
 from controller.keyring import KeyPolicy, Keyring, KeyStore
 from controller.metrics import Metrics
+from controller.operator.kopfstate import DigestDiffBase, NamedConnection
 from controller.reconcile import Reconciler
 from controller.reporting import Reporter
 from controller.scheduler import Scheduler
@@ -72,42 +70,6 @@ __all__ = [
     "build_registry",
     "run",
 ]
-
-_DIGEST = "sha256:"
-#: What :meth:`DigestDiffBase.fetch` returns for a changed object: an essence no object has.
-_CHANGED = "sealops-diffbase-changed"
-
-
-def _digest(essence: Mapping[str, Any]) -> str:
-    canonical = json.dumps(essence, sort_keys=True, separators=(",", ":"), default=str)
-    return _DIGEST + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class DigestDiffBase(kopf.StatusDiffBaseStorage):
-    """kopf's diff base as a digest of the object's essence, not a copy of it.
-
-    kopf compares the essence stored when it last handled an object with the current one: a
-    difference is an update, none is a resume. Stored whole, that essence put all of
-    ``spec.encryptedData`` into every object's status a second time. This stores its SHA-256
-    (in the same field) instead: when the current essence hashes the same, :meth:`fetch` gives
-    that essence back (no change); otherwise an essence no object has, which kopf sees as a
-    change. No handler reads the diff's fields, only whether there is one, and none filters on a
-    field (``extra_fields``, which this ignores, would then make every event a change). A whole
-    essence that an earlier version stored is read as before; kopf replaces it with a digest when
-    it next stores one, at the object's next change.
-    """
-
-    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
-        super().store(body=body, patch=patch, essence=_digest(essence))  # type: ignore[arg-type]
-
-    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
-        stored: Any = super().fetch(body=body)
-        if not isinstance(stored, str) or not stored.startswith(_DIGEST):
-            return stored  # type: ignore[no-any-return]  # None (new), or an earlier whole essence
-        current = self.build(body=body)
-        if hmac.compare_digest(stored.encode(), _digest(current).encode()):  # any text, as bytes
-            return current
-        return {"spec": {_CHANGED: stored}}
 
 
 def _now() -> dt.datetime:
@@ -317,16 +279,6 @@ def build_registry(app: App) -> kopf.OperatorRegistry:
     return registry
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Named(kopf.ConnectionInfo):
-    """kopf's credentials, and our User-Agent in the headers kopf builds its session from."""
-
-    user_agent: str = ""
-
-    def as_http_headers(self) -> dict[str, str]:
-        return {**super().as_http_headers(), "User-Agent": self.user_agent}
-
-
 def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -334,7 +286,9 @@ def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
         # naming this replica in kopf's requests as in ours.
         info = kopf.login_via_client(**kwargs)
         agent = replica.user_agent(_identity(app.settings))
-        return None if info is None else _Named(**dataclasses.asdict(info), user_agent=agent)
+        return (
+            None if info is None else NamedConnection(**dataclasses.asdict(info), user_agent=agent)
+        )
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
