@@ -18,6 +18,7 @@ import yaml
 
 from tests.harness import kustomize_binary
 from tests.integration.render.conftest import MARK, Bao
+from tests.integration.render.test_kustomize import DEPLOYMENT
 
 KUSTOMIZE = kustomize_binary()
 pytestmark = [
@@ -36,14 +37,6 @@ metadata:
 stringData:
   username: <username>
   dsn: "postgres://<username>@db/<path:secret/data/testsecret#password>"
-"""
-DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  template:
-    spec:
-      containers: [{name: web, env: [{name: TOKEN, value: "<vault:kv1/app#token>"}]}]
 """
 FUNCTION = """apiVersion: v1
 kind: ConfigMap
