@@ -42,7 +42,9 @@ class Scheduler:
         self._seq = itertools.count()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh")
+        self._pool_closed = False
 
     def schedule(self, key: str, delay: float) -> None:
         """Run ``key`` after ``delay`` seconds (replacing any earlier schedule for it)."""
@@ -98,7 +100,10 @@ class Scheduler:
                 self._running.discard(key)
 
     async def serve(self) -> None:
-        """Run forever in the operator's loop (cancel the task to stop)."""
+        """Run forever in the operator's loop (cancel the task to stop; it may serve again)."""
+        if self._pool_closed:  # served before (kopf started again): entries kept, pool anew
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="refresh")
+            self._pool_closed = False
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         try:
@@ -113,3 +118,4 @@ class Scheduler:
                     await asyncio.wait_for(self._wake.wait(), timeout=min(wait or 60.0, 60.0))
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool_closed = True

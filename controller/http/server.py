@@ -94,7 +94,9 @@ class HttpServer:
         return app
 
     async def start(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        # An idle keep-alive connection closes after a second (aiohttp's default is 75 s): kopf,
+        # stopping, waits up to 5 s for every task begun while it ran, a connection's included.
+        self._runner = web.AppRunner(self.app(), access_log=None, keepalive_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

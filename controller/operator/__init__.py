@@ -38,6 +38,7 @@ from controller.http import HttpServer
 from controller.keyring import KeyPolicy, Keyring, KeyStore
 from controller.metrics import Metrics
 from controller.operator.kopfstate import DigestDiffBase, NamedConnection
+from controller.operator.supervisor import KopfFailed, supervise
 from controller.reconcile import Reconciler
 from controller.reporting import Reporter
 from controller.scheduler import Scheduler
@@ -69,6 +70,7 @@ __all__ = [
     "build_app",
     "build_registry",
     "run",
+    "serve",
 ]
 
 
@@ -292,6 +294,8 @@ def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
 
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # At every start of kopf (the supervisor starts it again in-process after a failure),
+        # as the cleanup below runs at every stop.
         settings.persistence.diffbase_storage = DigestDiffBase(field="status.kopf.diffbase")
         settings.persistence.progress_storage = kopf.StatusProgressStorage(
             field="status.kopf.progress"
@@ -302,22 +306,34 @@ def _register_lifecycle(registry: kopf.OperatorRegistry, app: App) -> None:
         settings.peering.lifetime = app.settings.peering_lifetime
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
-        if app.http is not None:
-            await app.http.start(app.settings.http_host, app.settings.http_port)
-        app.leader.follow_kopf()  # kopf pausing: the queue and the resync stop at once
+        # kopf SIGKILLs its process 10 min after it stops on an error (restarted by then).
+        settings.process.ultimate_exiting_timeout = None
         for loop in (app.keys.serve(), app.resync.serve(), app.scheduler.serve()):
             app.tasks.append(asyncio.create_task(loop))
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
+        # Also before the supervisor starts kopf again: the next startup starts these afresh.
+        # (Stopped here, inside kopf's run, else kopf waits 5 s for the tasks they spawned.)
         for task in app.tasks:
             task.cancel()
         for task in app.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        app.tasks.clear()
+        app.vault.connections.close()  # the resolvers' sessions (made again on the next read)
+
+
+async def serve(app: App, registry: kopf.OperatorRegistry, **kwargs: Any) -> None:
+    """kopf, started again in-process after a failure, until a signal stops it."""
+    app.leader.follow_kopf()  # kopf pausing: the queue and the resync stop at once
+    if app.http is not None:  # up across kopf's restarts: /healthz and /metrics keep answering
+        await app.http.start(app.settings.http_host, app.settings.http_port)
+    try:
+        await supervise(lambda: kopf.operator(registry=registry, **kwargs))
+    finally:
         if app.http is not None:
             await app.http.stop()
-        app.vault.connections.close()  # the resolvers' sessions
 
 
 def _register_kind(
@@ -375,4 +391,7 @@ def run(settings: Settings) -> None:
         kwargs["standalone"] = False
     else:
         kwargs["standalone"] = True
-    kopf.run(registry=registry, **kwargs)
+    try:
+        asyncio.run(serve(app, registry, **kwargs))
+    except KopfFailed as exc:
+        raise SystemExit(f"sealops-controller: {exc}") from None
